@@ -1,0 +1,316 @@
+//! The configuration tree.
+//!
+//! Every setting is an element generated from the guide's command reference (`spec/`), with its
+//! valuespace, default and restart flag. Writes are validated one by one, then the whole result is
+//! checked against the cross-element rules, stored in one SQLite transaction with a new revision
+//! number, and published as an immutable [`Snapshot`] with a [`ChangeEvent`].
+
+pub mod reset;
+pub mod rules;
+pub mod schema;
+pub mod snapshot;
+pub mod store;
+
+use arc_swap::ArcSwap;
+use schema::{resolve, Resolved};
+pub use snapshot::{Snapshot, Values};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+pub use store::{Revision, Store};
+use tokio::sync::broadcast;
+
+/// One requested modification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Set an element; `path` may be typed in any case, `value` is checked and canonicalised.
+    Set { path: String, value: String },
+    /// Return an element to its default.
+    Unset { path: String },
+    /// Remove every stored value of one table row, e.g. `Zones Zone 3`.
+    DeleteRow { row: String },
+    /// Return the elements of a factory-reset level (1..=3) to their defaults.
+    ResetToDefaults { level: u8 },
+}
+
+/// Who made a change, for the configuration log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub user: String,
+    /// Where it came from: `cli`, `socket`, an IP address, …
+    pub source: String,
+}
+
+/// One element's change in a commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changed {
+    pub path: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+    /// The element holds a password: logs must not show the values.
+    pub secret: bool,
+    /// Takes effect after a restart.
+    pub restart: bool,
+}
+
+/// What a commit did.
+#[derive(Debug, Clone)]
+pub struct CommitRecord {
+    pub revision: u64,
+    pub origin: Origin,
+    pub changes: Vec<Changed>,
+}
+
+/// Published to subscribers after every commit that changed something.
+#[derive(Debug, Clone)]
+pub struct ChangeEvent {
+    pub snapshot: Arc<Snapshot>,
+    pub record: Arc<CommitRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {reason}")]
+    Path { path: String, reason: String },
+    #[error("{path}: {reason} (valuespace {valuespace})")]
+    Value {
+        path: String,
+        value: String,
+        valuespace: String,
+        reason: String,
+    },
+    #[error("{}", .0.message)]
+    Rule(rules::RuleViolation),
+    #[error("{0}")]
+    Refused(String),
+    #[error("configuration store: {0}")]
+    Store(String),
+}
+
+impl From<rusqlite::Error> for ConfigError {
+    fn from(e: rusqlite::Error) -> Self {
+        ConfigError::Store(e.to_string())
+    }
+}
+
+type AuditHook = Box<dyn Fn(&CommitRecord) + Send + Sync>;
+
+/// The live configuration: store, current snapshot and subscribers.
+pub struct Config {
+    store: Mutex<Store>,
+    current: ArcSwap<Snapshot>,
+    /// Values when this process opened the store: restart-flagged elements keep these.
+    boot: Values,
+    events: broadcast::Sender<ChangeEvent>,
+    audit: Mutex<Vec<AuditHook>>,
+}
+
+impl Config {
+    pub fn open(db: &Path) -> Result<Config, ConfigError> {
+        let store = Store::open(db)?;
+        let (rev, values) = store.load()?;
+        let snap = Snapshot::new(rev, values.clone(), &values);
+        Ok(Config {
+            store: Mutex::new(store),
+            current: ArcSwap::from_pointee(snap),
+            boot: values,
+            events: broadcast::channel(256).0,
+            audit: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The current configuration.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current.load_full()
+    }
+
+    /// Change events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<ChangeEvent> {
+        self.events.subscribe()
+    }
+
+    /// Registers a hook called with every commit that changed something (configuration log).
+    pub fn on_commit(&self, hook: impl Fn(&CommitRecord) + Send + Sync + 'static) {
+        self.audit.lock().unwrap().push(Box::new(hook));
+    }
+
+    /// Runs `f` on a snapshot read inside the store's write lock (so it sees every earlier commit,
+    /// from this process or another) and commits the changes it returns, all or nothing.
+    pub fn commit_with<T>(
+        &self,
+        origin: &Origin,
+        f: impl FnOnce(&Snapshot) -> Result<(Vec<Change>, T), ConfigError>,
+    ) -> Result<(CommitRecord, T), ConfigError> {
+        let mut store = self.store.lock().unwrap();
+        let boot = &self.boot;
+        let mut record = None;
+        let result = store.transact(
+            now_ms(),
+            |rev, values| {
+                let before = Snapshot::new(rev, values.clone(), boot);
+                let (changes, out) = f(&before)?;
+                let after = apply(&values, &changes)?;
+                rules::check(&after).map_err(ConfigError::Rule)?;
+                let changed = diff(&values, &after);
+                let writes = changed
+                    .iter()
+                    .map(|c| (c.path.clone(), c.new.clone()))
+                    .collect();
+                record = Some((changed, after));
+                Ok::<_, ConfigError>((writes, out))
+            },
+            &origin.user,
+            &origin.source,
+        )??;
+        let (revision, out) = result;
+        let (changes, after) = record.expect("set by the closure");
+        let record = CommitRecord {
+            revision,
+            origin: origin.clone(),
+            changes,
+        };
+        if revision != self.current.load().revision || !record.changes.is_empty() {
+            let snap = Arc::new(Snapshot::new(revision, after, boot));
+            self.current.store(snap.clone());
+            if !record.changes.is_empty() {
+                for hook in self.audit.lock().unwrap().iter() {
+                    hook(&record);
+                }
+                let _ = self.events.send(ChangeEvent {
+                    snapshot: snap,
+                    record: Arc::new(record.clone()),
+                });
+            }
+        }
+        Ok((record, out))
+    }
+
+    /// Commits a fixed list of changes.
+    pub fn commit(
+        &self,
+        origin: &Origin,
+        changes: Vec<Change>,
+    ) -> Result<CommitRecord, ConfigError> {
+        self.commit_with(origin, |_| Ok((changes, ()))).map(|(r, ())| r)
+    }
+
+    /// Re-reads the store (after another process wrote to it).
+    pub fn reload(&self) -> Result<Arc<Snapshot>, ConfigError> {
+        let (rev, values) = self.store.lock().unwrap().load()?;
+        let snap = Arc::new(Snapshot::new(rev, values, &self.boot));
+        self.current.store(snap.clone());
+        Ok(snap)
+    }
+
+    /// The most recent revisions, newest first.
+    pub fn history(&self, limit: u32) -> Result<Vec<Revision>, ConfigError> {
+        Ok(self.store.lock().unwrap().history(limit)?)
+    }
+
+    /// Runs `f` with the store (for tables that share its file, such as accounts).
+    pub fn with_store<T>(&self, f: impl FnOnce(&Store) -> T) -> T {
+        f(&self.store.lock().unwrap())
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Validates one write: the path must name a single element and the value fit its valuespace.
+/// Returns the canonical path and value.
+pub fn validate(path: &str, value: &str) -> Result<(String, String), ConfigError> {
+    let words: Vec<&str> = path.split_whitespace().collect();
+    match resolve(&words) {
+        Ok(Resolved::Leaf { element, path }) => match element.valuespace.canonical(value) {
+            Ok(v) => Ok((path, v)),
+            Err(reason) => Err(ConfigError::Value {
+                path,
+                value: value.to_string(),
+                valuespace: element.valuespace.notation(),
+                reason,
+            }),
+        },
+        Ok(Resolved::Subtree { path, .. }) => Err(ConfigError::Path {
+            path: words.join(" "),
+            reason: if path.is_empty() {
+                "no element named".into()
+            } else {
+                format!("\"{path}\" is a group of elements, not one element")
+            },
+        }),
+        Err(e) => Err(ConfigError::Path {
+            path: e.path,
+            reason: e.reason,
+        }),
+    }
+}
+
+fn canonical_path(path: &str) -> Result<String, ConfigError> {
+    let words: Vec<&str> = path.split_whitespace().collect();
+    match resolve(&words) {
+        Ok(Resolved::Leaf { path, .. }) => Ok(path),
+        Ok(Resolved::Subtree { path, .. }) => Err(ConfigError::Path {
+            path,
+            reason: "names a group of elements, not one element".into(),
+        }),
+        Err(e) => Err(ConfigError::Path {
+            path: e.path,
+            reason: e.reason,
+        }),
+    }
+}
+
+/// Applies changes to a copy of `values`.
+pub fn apply(values: &Values, changes: &[Change]) -> Result<Values, ConfigError> {
+    let mut out = values.clone();
+    for c in changes {
+        match c {
+            Change::Set { path, value } => {
+                let (p, v) = validate(path, value)?;
+                out.insert(p, v);
+            }
+            Change::Unset { path } => {
+                out.remove(&canonical_path(path)?);
+            }
+            Change::DeleteRow { row } => {
+                let start = format!("{row} ");
+                out.retain(|k, _| !k.starts_with(&start));
+            }
+            Change::ResetToDefaults { level } => {
+                out.retain(|k, _| !reset::resets(k, *level));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn diff(before: &Values, after: &Values) -> Vec<Changed> {
+    let mut out = Vec::new();
+    let mk = |path: &String, old: Option<&String>, new: Option<&String>| {
+        let e = schema::element_of(path);
+        Changed {
+            path: path.clone(),
+            old: old.cloned(),
+            new: new.cloned(),
+            secret: e.is_some_and(|e| e.valuespace.is_secret()),
+            restart: e.is_some_and(|e| e.restart),
+        }
+    };
+    for (k, v) in before {
+        match after.get(k) {
+            Some(n) if n == v => {}
+            n => out.push(mk(k, Some(v), n)),
+        }
+    }
+    for (k, v) in after {
+        if !before.contains_key(k) {
+            out.push(mk(k, None, Some(v)));
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}

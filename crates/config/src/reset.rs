@@ -1,0 +1,31 @@
+//! Factory-reset levels for `xCommand DefaultValuesSet`.
+//!
+//! Level 1 resets everything except the two groups below; level 2 adds the administrator
+//! login sources (remote authentication); level 3 adds what keeps the box reachable (network
+//! interfaces, IP, management access, the node's role).
+
+const LEVEL2: &[&str] = &["Login Remote ", "Login Source "];
+const LEVEL3: &[&str] = &[
+    "Ethernet ",
+    "IP ",
+    "IPProtocol",
+    "Administration ",
+    "Management ",
+    "SystemUnit Type",
+];
+
+/// The level an element belongs to.
+pub fn level_of(path: &str) -> u8 {
+    if LEVEL3.iter().any(|p| path.starts_with(p)) {
+        3
+    } else if LEVEL2.iter().any(|p| path.starts_with(p)) {
+        2
+    } else {
+        1
+    }
+}
+
+/// Whether a reset at `level` returns `path` to its default.
+pub fn resets(path: &str, level: u8) -> bool {
+    level_of(path) <= level
+}
