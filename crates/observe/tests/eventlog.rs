@@ -1,0 +1,81 @@
+use causeway_observe::eventlog::{format_line, read, EventLog, LogKind, Rotation};
+
+#[test]
+fn line_format_puts_event_first_and_level_utc_last() {
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-24T03:13:07.123Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let line = format_line(
+        at,
+        "vcs1",
+        "tvcs",
+        "Registration Accepted",
+        &[("Protocol", "SIP"), ("Detail", "say \"hi\"\nthere")],
+        1,
+    );
+    assert!(
+        line.ends_with(" Level=\"1\" UTCTime=\"2026-11-24 03:13:07,123\"\n"),
+        "{line}"
+    );
+    let body = line.split_once(" vcs1 tvcs: ").unwrap().1;
+    assert!(
+        body.starts_with(
+            "Event=\"Registration Accepted\" Protocol=\"SIP\" Detail=\"say \\\"hi\\\" there\""
+        ),
+        "{body}"
+    );
+    assert_eq!(line.matches('\n').count(), 1);
+}
+
+#[test]
+fn levels_filter_and_rotation_keeps_the_newest() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = EventLog::with_rotation(
+        dir.path(),
+        LogKind::Event,
+        Rotation {
+            file_bytes: 2000,
+            files: 3,
+        },
+    )
+    .unwrap();
+    log.event(2, "tvcs", "Too Verbose", &[]);
+    log.set_level(2);
+    for i in 0..100 {
+        log.event(2, "tvcs", "Numbered", &[("N", &i.to_string())]);
+    }
+    let mut out = Vec::new();
+    read(dir.path(), LogKind::Event, None, false, &mut out, &|| true).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(!text.contains("Too Verbose"));
+    assert!(text.contains("N=\"99\""), "newest kept");
+    assert!(!text.contains("N=\"0\""), "oldest rotated away");
+    // Oldest first, no gaps among what is kept.
+    let ns: Vec<u32> = text
+        .lines()
+        .map(|l| {
+            l.split("N=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(ns.windows(2).all(|w| w[1] == w[0] + 1), "{ns:?}");
+    assert!(std::fs::metadata(dir.path().join("eventlog.2")).is_ok());
+    assert!(std::fs::metadata(dir.path().join("eventlog.3")).is_err());
+    let mut out = Vec::new();
+    read(
+        dir.path(),
+        LogKind::Event,
+        Some("n=\"98\" numbered"),
+        false,
+        &mut out,
+        &|| true,
+    )
+    .unwrap();
+    assert_eq!(String::from_utf8(out).unwrap().lines().count(), 1);
+}
