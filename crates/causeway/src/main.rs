@@ -1,0 +1,91 @@
+//! `causeway`: the server and its local tools.
+
+mod accounts;
+mod cli;
+mod control;
+mod datadir;
+mod serve;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "causeway",
+    version,
+    about = "Video-communications edge and call-control server",
+    long_about = "causeway registers SIP and H.323 endpoints, routes calls between zones and \
+                  carries them across firewalls. Every setting lives in one configuration tree in \
+                  the data directory; manage it with `causeway cli` (xConfiguration, xCommand, \
+                  xStatus) while the server runs or while it is stopped."
+)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server in the foreground until SIGTERM or SIGINT.
+    ///
+    /// On first start the data directory is created with the factory configuration and an
+    /// `admin` account whose random password is printed once and written to
+    /// DIR/initial-admin-password (readable by the owner only).
+    Serve {
+        /// Where the configuration, logs and control socket live.
+        #[arg(long, env = "CAUSEWAY_DATA_DIR", default_value = "causeway-data")]
+        data_dir: PathBuf,
+    },
+    /// Run xAPI lines (xConfiguration, xCommand, xStatus).
+    ///
+    /// With LINE, runs that one line; otherwise runs each line of standard input, or prompts when
+    /// standard input is a terminal. Talks to the server running on DIR through its control
+    /// socket; when none runs, works on the stored configuration directly. Exits 0 when every
+    /// line answered OK, 1 when any answered with an error.
+    Cli {
+        #[arg(long, env = "CAUSEWAY_DATA_DIR", default_value = "causeway-data")]
+        data_dir: PathBuf,
+        /// One xAPI line, e.g. `xConfiguration SIP Mode: On` (words may be given separately).
+        line: Vec<String>,
+    },
+    /// Print the event log (or the configuration log), oldest entry first.
+    Log {
+        #[arg(long, env = "CAUSEWAY_DATA_DIR", default_value = "causeway-data")]
+        data_dir: PathBuf,
+        /// The configuration log instead of the event log.
+        #[arg(long)]
+        config: bool,
+        /// Keep printing new entries as they are written.
+        #[arg(long, short = 'f')]
+        follow: bool,
+        /// Only entries containing every word of TEXT (case-insensitive).
+        #[arg(long)]
+        grep: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    // The data directory holds secrets (password hashes, zone credentials): nothing this process
+    // creates is for other users.
+    // SAFETY: umask only changes this process's file creation mask.
+    unsafe { libc::umask(0o077) };
+    let result = match args.command {
+        Command::Serve { data_dir } => serve::run(&data_dir),
+        Command::Cli { data_dir, line } => cli::run(&data_dir, &line),
+        Command::Log {
+            data_dir,
+            config,
+            follow,
+            grep,
+        } => cli::log(&data_dir, config, follow, grep.as_deref()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("causeway: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! `causeway serve`: the server process.
+
+use crate::accounts;
+use crate::control::{Reply, Request};
+use crate::datadir::{try_lock, write_private, DataDir};
+use anyhow::{bail, Context, Result};
+use causeway_config::{CommitRecord, Config, Snapshot};
+use causeway_observe::{Alarms, EventLog, LogKind};
+use causeway_xapi::system::{AlarmStatus, ResourceUsage, SystemUnit};
+use causeway_xapi::{Engine, Principal, Services};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixListener;
+use tokio::sync::mpsc;
+
+/// The alarm raised while restart-only settings wait for a restart: the reference's
+/// "Restart required" after a configuration change.
+const RESTART_ALARM: u32 = 20007;
+
+pub fn open_logs(data: &DataDir) -> Result<(Arc<EventLog>, Arc<EventLog>)> {
+    let events = Arc::new(EventLog::open(&data.logs(), LogKind::Event)?);
+    let config = Arc::new(EventLog::open(&data.logs(), LogKind::Config)?);
+    Ok((events, config))
+}
+
+fn apply_log_settings(snap: &Snapshot, logs: &[&EventLog]) {
+    let level = snap.int("Log Level").unwrap_or(1) as u8;
+    let host = snap.get("SystemUnit Name").unwrap_or("");
+    for l in logs {
+        l.set_level(level);
+        l.set_host(host);
+    }
+}
+
+/// Writes every commit to the configuration log (each change, level 1) and the event log.
+pub fn log_commits(config: &Config, events: Arc<EventLog>, configlog: Arc<EventLog>) {
+    let snap = config.snapshot();
+    apply_log_settings(&snap, &[&events, &configlog]);
+    config.on_commit(move |r: &CommitRecord| {
+        for c in &r.changes {
+            let show = |v: &Option<String>| match (c.secret, v) {
+                (_, None) => "(default)".to_string(),
+                (true, Some(_)) => "***".to_string(),
+                (false, Some(v)) => format!("\"{v}\""),
+            };
+            let detail = format!("{} changed from {} to {}", c.path, show(&c.old), show(&c.new));
+            let rev = r.revision.to_string();
+            let fields = [
+                ("Detail", detail.as_str()),
+                ("User", r.origin.user.as_str()),
+                ("Src", r.origin.source.as_str()),
+                ("Revision", rev.as_str()),
+            ];
+            configlog.event(1, "tvcs", "System Configuration Changed", &fields);
+            events.event(1, "tvcs", "System Configuration Changed", &fields);
+        }
+    });
+}
+
+struct Restarter {
+    tx: mpsc::UnboundedSender<String>,
+}
+
+impl Services for Restarter {
+    fn restart(&self, reason: &str) -> Result<(), String> {
+        self.tx
+            .send(reason.to_string())
+            .map_err(|_| "the server is already stopping".to_string())
+    }
+}
+
+fn sync_restart_alarm(alarms: &Alarms, snap: &Snapshot) {
+    if snap.pending_restart.is_empty() {
+        alarms.lower(RESTART_ALARM);
+    } else {
+        alarms.raise(
+            RESTART_ALARM,
+            &format!("waiting for a restart: {}", snap.pending_restart.join(", ")),
+        );
+    }
+}
+
+pub fn run(dir: &Path) -> Result<ExitCode> {
+    let data = DataDir::create(dir)?;
+    let Some(lock) = wait_lock(&data)? else {
+        bail!("another causeway process is using {}", dir.display());
+    };
+    let first_start = !data.config_db().exists();
+    let config = Arc::new(Config::open(&data.config_db())?);
+    let (events, configlog) = open_logs(&data)?;
+    if let Some(password) = config.with_store(accounts::ensure_admin)? {
+        write_private(&data.initial_password(), &format!("{password}\n"))?;
+        println!("causeway: created account \"admin\" with password {password}");
+        println!(
+            "causeway: the password is also in {} (owner-only); change it after logging in",
+            data.initial_password().display()
+        );
+    }
+    log_commits(&config, events.clone(), configlog.clone());
+    events.event(
+        1,
+        "tvcs",
+        "System Start",
+        &[(
+            "Detail",
+            if first_start {
+                "first start with the factory configuration"
+            } else {
+                "started"
+            },
+        )],
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let restart = rt.block_on(serve(&data, config, events.clone(), configlog))?;
+    drop(lock);
+    match restart {
+        None => {
+            events.event(1, "tvcs", "System Shutdown", &[]);
+            eprintln!("causeway: stopped");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(reason) => {
+            events.event(1, "tvcs", "Restart Requested", &[("Reason", reason.as_str())]);
+            eprintln!("causeway: restarting ({reason})");
+            drop(rt);
+            reexec()
+        }
+    }
+}
+
+/// Waits a little for the lock: an offline `causeway cli` may hold it for a moment.
+fn wait_lock(data: &DataDir) -> Result<Option<crate::datadir::Lock>> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(l) = try_lock(&data.lock())? {
+            return Ok(Some(l));
+        }
+        if Instant::now() > deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn reexec() -> Result<ExitCode> {
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe()?;
+    let args: Vec<_> = std::env::args_os().skip(1).collect();
+    let err = std::process::Command::new(exe).args(args).exec();
+    Err(err).context("re-executing for restart")
+}
+
+/// Runs until a signal (returns `None`) or a restart request (returns its reason).
+async fn serve(
+    data: &DataDir,
+    config: Arc<Config>,
+    events: Arc<EventLog>,
+    configlog: Arc<EventLog>,
+) -> Result<Option<String>> {
+    let alarms = Arc::new(Alarms::new(Some(events.clone())));
+    sync_restart_alarm(&alarms, &config.snapshot());
+    let (restart_tx, mut restart_rx) = mpsc::unbounded_channel();
+    let mut engine = Engine::new(
+        config.clone(),
+        alarms.clone(),
+        Arc::new(Restarter { tx: restart_tx }),
+    );
+    engine.add_status(Arc::new(SystemUnit {
+        started: Instant::now(),
+        config: config.clone(),
+    }));
+    engine.add_status(Arc::new(ResourceUsage {
+        data_dir: data.root.clone(),
+    }));
+    engine.add_status(Arc::new(AlarmStatus {
+        alarms: alarms.clone(),
+    }));
+    let engine = Arc::new(engine);
+
+    // Subsystems follow the configuration through change events.
+    let mut changes = config.subscribe();
+    let watcher = {
+        let alarms = alarms.clone();
+        let (events, configlog) = (events.clone(), configlog.clone());
+        tokio::spawn(async move {
+            loop {
+                match changes.recv().await {
+                    Ok(ev) => {
+                        apply_log_settings(&ev.snapshot, &[&events, &configlog]);
+                        sync_restart_alarm(&alarms, &ev.snapshot);
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => break,
+                }
+            }
+        })
+    };
+
+    let socket = data.socket();
+    let _ = std::fs::remove_file(&socket);
+    let listener = UnixListener::bind(&socket)
+        .with_context(|| format!("listening on {}", socket.display()))?;
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))?;
+    eprintln!("causeway: serving {}", data.root.display());
+
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let outcome = loop {
+        tokio::select! {
+            _ = term.recv() => break None,
+            _ = tokio::signal::ctrl_c() => break None,
+            reason = restart_rx.recv() => break reason,
+            conn = listener.accept() => {
+                match conn {
+                    Ok((stream, _)) => { tokio::spawn(control_session(stream, engine.clone())); }
+                    Err(e) => eprintln!("causeway: control socket: {e}"),
+                }
+            }
+        }
+    };
+    watcher.abort();
+    let _ = std::fs::remove_file(&socket);
+    if outcome.is_some() {
+        // Let the session that asked for the restart receive its answer.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(outcome)
+}
+
+async fn control_session(stream: tokio::net::UnixStream, engine: Arc<Engine>) {
+    let (r, mut w) = stream.into_split();
+    let mut lines = BufReader::new(r).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let reply = match serde_json::from_str::<Request>(&line) {
+            Ok(req) => {
+                let engine = engine.clone();
+                let who = Principal {
+                    user: req.user.clone(),
+                    ..Principal::local_root("control-socket")
+                };
+                // The store is synchronous (SQLite): keep it off the async workers.
+                match tokio::task::spawn_blocking(move || engine.execute(&req.line, &who)).await {
+                    Ok(r) => Reply {
+                        ok: r.ok,
+                        text: r.text,
+                    },
+                    Err(e) => Reply {
+                        ok: false,
+                        text: format!("*r Result (status=Error):\n    Reason: \"internal error: {e}\"\n*r/end\n"),
+                    },
+                }
+            }
+            Err(e) => Reply {
+                ok: false,
+                text: format!("*r Result (status=Error):\n    Reason: \"malformed control request: {e}\"\n*r/end\n"),
+            },
+        };
+        let mut out = serde_json::to_string(&reply).unwrap_or_default();
+        out.push('\n');
+        if w.write_all(out.as_bytes()).await.is_err() {
+            break;
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The xAPI: one command layer behind every management surface.
+//!
+//! A line of text (`xConfiguration …`, `xCommand …`, `xStatus …`) is parsed, checked against the
+//! caller's access level, executed against the configuration tree and the running services, and
+//! answered in records. The control socket, the `cli` subcommand and, later, SSH and REST all call
+//! [`Engine::execute`].
+
+pub mod commands;
+pub mod configuration;
+pub mod format;
+pub mod parse;
+pub mod spec;
+pub mod status;
+pub mod system;
+
+use causeway_config::Config;
+use causeway_observe::Alarms;
+pub use format::{Field, Out, Response};
+use std::sync::Arc;
+pub use status::StatusSource;
+
+/// What a caller may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    ReadWrite,
+    ReadOnly,
+    Auditor,
+}
+
+/// Who is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user: String,
+    pub source: String,
+    pub access: Access,
+}
+
+impl Principal {
+    /// The owner of the data directory (control socket or direct access).
+    pub fn local_root(source: &str) -> Principal {
+        Principal {
+            user: "admin".into(),
+            source: source.into(),
+            access: Access::ReadWrite,
+        }
+    }
+}
+
+/// Actions only a running server can take.
+pub trait Services: Send + Sync {
+    /// Restarts the server process; returns once the restart is scheduled.
+    fn restart(&self, reason: &str) -> Result<(), String>;
+}
+
+/// The command layer.
+pub struct Engine {
+    pub config: Arc<Config>,
+    pub alarms: Arc<Alarms>,
+    status: Vec<Arc<dyn StatusSource>>,
+    services: Option<Arc<dyn Services>>,
+}
+
+impl Engine {
+    /// An engine with no running services (direct access to a stopped server's data).
+    pub fn offline(config: Arc<Config>) -> Engine {
+        Engine {
+            config,
+            alarms: Arc::new(Alarms::new(None)),
+            status: Vec::new(),
+            services: None,
+        }
+    }
+
+    pub fn new(config: Arc<Config>, alarms: Arc<Alarms>, services: Arc<dyn Services>) -> Engine {
+        Engine {
+            config,
+            alarms,
+            status: Vec::new(),
+            services: Some(services),
+        }
+    }
+
+    /// Adds a status group source.
+    pub fn add_status(&mut self, source: Arc<dyn StatusSource>) {
+        self.status.push(source);
+    }
+
+    pub fn services(&self) -> Option<&Arc<dyn Services>> {
+        self.services.as_ref()
+    }
+
+    pub fn is_online(&self) -> bool {
+        self.services.is_some()
+    }
+
+    /// Executes one line.
+    pub fn execute(&self, line: &str, who: &Principal) -> Response {
+        let req = match parse::parse(line) {
+            Ok(r) => r,
+            Err(e) => return Out::default().error("", &e.0, &[]),
+        };
+        use parse::Request::*;
+        match req {
+            Empty => Out::default().ok(),
+            ConfigGet { path } => configuration::get(self, &path),
+            ConfigHelp { path, detail } => configuration::help(&path, detail),
+            ConfigSet { path, value } => {
+                if who.access != Access::ReadWrite {
+                    return denied("Configuration", who);
+                }
+                configuration::set(self, &path, &value, who)
+            }
+            CommandHelp { name, detail } => commands::help(name.as_deref(), detail),
+            Command { name, args } => commands::run(self, &name, &args, who),
+            Status { path } => system::status(self, &path),
+        }
+    }
+
+    pub(crate) fn status_sources(&self) -> &[Arc<dyn StatusSource>] {
+        &self.status
+    }
+}
+
+fn denied(kind: &str, who: &Principal) -> Response {
+    Out::default().error(
+        kind,
+        &format!("user {} has read-only access", who.user),
+        &[],
+    )
+}

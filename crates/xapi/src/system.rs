@@ -1,0 +1,214 @@
+//! `xStatus`, the system status groups, and the system commands.
+
+use crate::commands::{origin, Args, CmdError, Fields};
+use crate::format::{Field, Out, Response};
+use crate::status::{groups, StatusSource};
+use crate::{Engine, Principal};
+use causeway_config::{Change, Config};
+use causeway_observe::{AlarmState, Alarms};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+pub fn status(engine: &Engine, path: &[String]) -> Response {
+    let mut out = Out::default();
+    let sources = engine.status_sources();
+    let Some(group) = path.first() else {
+        if !engine.is_online() {
+            return out.error(
+                "Status",
+                "status needs a running server (none is running on this data directory)",
+                &[],
+            );
+        }
+        for s in sources {
+            emit(&mut out, s.as_ref(), &[]);
+        }
+        return out.ok();
+    };
+    match sources.iter().find(|s| s.group().eq_ignore_ascii_case(group)) {
+        Some(s) => {
+            if !emit(&mut out, s.as_ref(), &path[1..]) {
+                return out.error(
+                    "Status",
+                    &format!("{} has no status {}", s.group(), path[1..].join(" ")),
+                    &[],
+                );
+            }
+            out.ok()
+        }
+        None => match groups().iter().find(|g| g.eq_ignore_ascii_case(group)) {
+            Some(g) if !engine.is_online() => out.error(
+                "Status",
+                &format!("{g} status needs a running server (none is running on this data directory)"),
+                &[],
+            ),
+            Some(g) => out.error(
+                "Status",
+                &format!("status group {g} is not implemented in this version of causeway"),
+                &[],
+            ),
+            None => out.error("Status", &format!("unknown status group {group}"), &[]),
+        },
+    }
+}
+
+/// Prints the leaves of `source` under `filter`; returns whether any matched.
+fn emit(out: &mut Out, source: &dyn StatusSource, filter: &[String]) -> bool {
+    let mut any = false;
+    for (path, value) in source.collect() {
+        let words: Vec<&str> = path.split(' ').collect();
+        let keep = filter.len() <= words.len()
+            && filter
+                .iter()
+                .zip(&words)
+                .all(|(f, w)| f.eq_ignore_ascii_case(w));
+        if keep {
+            any = true;
+            out.line(&format!("*s {} {path}: {value}", source.group()));
+        }
+    }
+    any
+}
+
+/// `xStatus SystemUnit`: what this is, how long it has run, what waits for a restart.
+pub struct SystemUnit {
+    pub started: Instant,
+    pub config: Arc<Config>,
+}
+
+impl StatusSource for SystemUnit {
+    fn group(&self) -> &'static str {
+        "SystemUnit"
+    }
+    fn collect(&self) -> Vec<(String, Field)> {
+        let snap = self.config.snapshot();
+        let mut v = vec![
+            ("Product".into(), Field::str("causeway")),
+            ("Software Version".into(), Field::str(env!("CARGO_PKG_VERSION"))),
+            ("Name".into(), Field::str(snap.get("SystemUnit Name").unwrap_or(""))),
+            ("Type".into(), Field::bare(snap.get("SystemUnit Type").unwrap_or("Core"))),
+            ("Uptime".into(), Field::bare(self.started.elapsed().as_secs())),
+            ("Configuration Revision".into(), Field::bare(snap.revision)),
+            (
+                "RestartRequired".into(),
+                Field::bare(if snap.pending_restart.is_empty() { "False" } else { "True" }),
+            ),
+        ];
+        for (i, p) in snap.pending_restart.iter().enumerate() {
+            v.push((format!("PendingRestart {} Path", i + 1), Field::str(p.as_str())));
+        }
+        v
+    }
+}
+
+/// `xStatus ResourceUsage`: this process and the host, read from /proc.
+pub struct ResourceUsage {
+    pub data_dir: std::path::PathBuf,
+}
+
+fn proc_kb(file: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(file).ok()?;
+    text.lines()
+        .find(|l| l.starts_with(key))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+impl StatusSource for ResourceUsage {
+    fn group(&self) -> &'static str {
+        "ResourceUsage"
+    }
+    fn collect(&self) -> Vec<(String, Field)> {
+        let mut v = Vec::new();
+        if let (Some(total), Some(avail)) = (
+            proc_kb("/proc/meminfo", "MemTotal:"),
+            proc_kb("/proc/meminfo", "MemAvailable:"),
+        ) {
+            v.push(("Memory Total".into(), Field::bare(total * 1024)));
+            v.push(("Memory Used".into(), Field::bare((total - avail) * 1024)));
+        }
+        if let Some(rss) = proc_kb("/proc/self/status", "VmRSS:") {
+            v.push(("Process Memory Resident".into(), Field::bare(rss * 1024)));
+        }
+        if let Some(t) = proc_kb("/proc/self/status", "Threads:") {
+            v.push(("Process Threads".into(), Field::bare(t)));
+        }
+        if let Ok(l) = std::fs::read_to_string("/proc/loadavg") {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            for (i, name) in ["1", "5", "15"].iter().enumerate() {
+                if let Some(x) = f.get(i) {
+                    v.push((format!("Load Average{name}"), Field::bare(x)));
+                }
+            }
+        }
+        v.push((
+            "Cores".into(),
+            Field::bare(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
+        ));
+        if let Ok(m) = std::fs::metadata(self.data_dir.join("config.db")) {
+            v.push(("ConfigurationStore Size".into(), Field::bare(m.len())));
+        }
+        v
+    }
+}
+
+/// `xStatus Alarm`: the raised alarms.
+pub struct AlarmStatus {
+    pub alarms: Arc<Alarms>,
+}
+
+fn unix(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+impl StatusSource for AlarmStatus {
+    fn group(&self) -> &'static str {
+        "Alarm"
+    }
+    fn collect(&self) -> Vec<(String, Field)> {
+        let mut v = Vec::new();
+        for (i, a) in self.alarms.list().iter().enumerate() {
+            let n = i + 1;
+            v.push((format!("{n} Id"), Field::bare(a.id)));
+            v.push((format!("{n} Title"), Field::str(a.title.as_str())));
+            v.push((format!("{n} Severity"), Field::bare(&a.severity)));
+            v.push((format!("{n} Detail"), Field::str(a.detail.as_str())));
+            v.push((
+                format!("{n} State"),
+                Field::bare(match a.state {
+                    AlarmState::New => "New",
+                    AlarmState::Acknowledged => "Acknowledged",
+                }),
+            ));
+            v.push((format!("{n} FirstRaised"), Field::bare(unix(a.first_raised))));
+            v.push((format!("{n} LastRaised"), Field::bare(unix(a.last_raised))));
+        }
+        if v.is_empty() {
+            v.push(("Count".into(), Field::bare(0)));
+        }
+        v
+    }
+}
+
+pub fn default_values_set(e: &Engine, a: &Args, who: &Principal) -> Result<Fields, CmdError> {
+    let level = a.int("Level").unwrap_or(1) as u8;
+    let record = e
+        .config
+        .commit(&origin(who), vec![Change::ResetToDefaults { level }])?;
+    Ok(vec![("Reset".into(), Field::bare(record.changes.len()))])
+}
+
+pub fn restart(e: &Engine, _: &Args, who: &Principal) -> Result<Fields, CmdError> {
+    match e.services() {
+        Some(s) => {
+            s.restart(&format!("requested by {}", who.user))
+                .map_err(CmdError::Refused)?;
+            Ok(vec![("Restart".into(), Field::bare("Scheduled"))])
+        }
+        None => Err(CmdError::Refused(
+            "no server is running on this data directory, so there is nothing to restart".into(),
+        )),
+    }
+}
