@@ -83,7 +83,11 @@ pub fn run(dir: &Path, words: &[String]) -> Result<ExitCode> {
     if !words.is_empty() {
         let (ok, text) = target.call(&words.join(" "), &user)?;
         out.write_all(text.as_bytes())?;
-        return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+        return Ok(if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
     }
     let stdin = std::io::stdin();
     let interactive = stdin.is_terminal();
@@ -116,7 +120,11 @@ pub fn run(dir: &Path, words: &[String]) -> Result<ExitCode> {
 
 pub fn log(dir: &Path, config: bool, follow: bool, grep: Option<&str>) -> Result<ExitCode> {
     let data = DataDir::create(dir)?;
-    let kind = if config { LogKind::Config } else { LogKind::Event };
+    let kind = if config {
+        LogKind::Config
+    } else {
+        LogKind::Event
+    };
     let mut out = std::io::stdout().lock();
     match eventlog::read(&data.logs(), kind, grep, follow, &mut out, &|| false) {
         Ok(()) => Ok(ExitCode::SUCCESS),

@@ -47,7 +47,12 @@ pub fn log_commits(config: &Config, events: Arc<EventLog>, configlog: Arc<EventL
                 (true, Some(_)) => "***".to_string(),
                 (false, Some(v)) => format!("\"{v}\""),
             };
-            let detail = format!("{} changed from {} to {}", c.path, show(&c.old), show(&c.new));
+            let detail = format!(
+                "{} changed from {} to {}",
+                c.path,
+                show(&c.old),
+                show(&c.new)
+            );
             let rev = r.revision.to_string();
             let fields = [
                 ("Detail", detail.as_str()),
@@ -126,7 +131,12 @@ pub fn run(dir: &Path) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(reason) => {
-            events.event(1, "tvcs", "Restart Requested", &[("Reason", reason.as_str())]);
+            events.event(
+                1,
+                "tvcs",
+                "Restart Requested",
+                &[("Reason", reason.as_str())],
+            );
             eprintln!("causeway: restarting ({reason})");
             drop(rt);
             reexec()

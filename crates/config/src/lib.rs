@@ -191,7 +191,8 @@ impl Config {
         origin: &Origin,
         changes: Vec<Change>,
     ) -> Result<CommitRecord, ConfigError> {
-        self.commit_with(origin, |_| Ok((changes, ()))).map(|(r, ())| r)
+        self.commit_with(origin, |_| Ok((changes, ())))
+            .map(|(r, ())| r)
     }
 
     /// Re-reads the store (after another process wrote to it).

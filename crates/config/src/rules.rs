@@ -153,4 +153,3 @@ pub fn table_prefixes() -> impl Iterator<Item = &'static str> {
 pub fn range_pairs() -> Vec<(&'static str, &'static str)> {
     ranges().iter().map(|r| (r.low, r.high)).collect()
 }
-

@@ -83,9 +83,7 @@ impl Valuespace {
                 }
                 let len = raw.chars().count();
                 if len < min || len > max {
-                    return Err(format!(
-                        "length {len} is outside {min}..{max} characters"
-                    ));
+                    return Err(format!("length {len} is outside {min}..{max} characters"));
                 }
                 Ok(raw.to_string())
             }
@@ -162,7 +160,10 @@ pub fn tree() -> &'static Node {
 #[derive(Debug)]
 pub enum Resolved<'a> {
     /// One element at a concrete path (indices filled in).
-    Leaf { element: &'static Element, path: String },
+    Leaf {
+        element: &'static Element,
+        path: String,
+    },
     /// A subtree; `path` is its concrete prefix (possibly empty for the root).
     Subtree { node: &'a Node, path: String },
 }

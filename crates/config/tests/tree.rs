@@ -53,13 +53,13 @@ fn samples(vs: &Valuespace, seed: usize) -> (String, String, Option<String>) {
         Valuespace::Int { min, max } => {
             let span = (max - min) as usize + 1;
             let good = min + (seed % span) as i64;
-            let bad = if seed % 2 == 0 { max + 1 } else { min - 1 };
+            let bad = if seed.is_multiple_of(2) { max + 1 } else { min - 1 };
             (good.to_string(), good.to_string(), Some(bad.to_string()))
         }
         Valuespace::Str { min, max, .. } => {
             let len = min + seed % (max.min(40) - min + 1).max(1);
             let good: String = "xY7".chars().cycle().take(len).collect();
-            let bad = if seed % 3 == 0 && min > 0 {
+            let bad = if seed.is_multiple_of(3) && min > 0 {
                 "a".repeat(min - 1)
             } else if seed % 3 == 1 {
                 "bad\nline".to_string()
@@ -143,7 +143,10 @@ fn writes_are_checked_against_the_valuespace() {
             Err(other) => panic!("{path} = {typed:?}: {other}"),
         }
     }
-    assert!(refused > 400 && stored > 400, "{refused} refused, {stored} stored");
+    assert!(
+        refused > 400 && stored > 400,
+        "{refused} refused, {stored} stored"
+    );
 }
 
 #[test]
@@ -205,7 +208,11 @@ fn range_rules_are_checked_at_commit() {
             &origin(),
             vec![Change::Set {
                 path: "Traversal Media Port Start".into(),
-                value: cfg.snapshot().get("Traversal Media Port End").unwrap().into(),
+                value: cfg
+                    .snapshot()
+                    .get("Traversal Media Port End")
+                    .unwrap()
+                    .into(),
             }],
         )
         .unwrap_err();

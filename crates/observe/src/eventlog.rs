@@ -236,7 +236,7 @@ pub fn files(dir: &Path, kind: LogKind) -> Vec<PathBuf> {
             Some((n, p))
         })
         .collect();
-    rotated.sort_by(|a, b| b.0.cmp(&a.0));
+    rotated.sort_by_key(|r| std::cmp::Reverse(r.0));
     let mut out: Vec<PathBuf> = rotated.into_iter().map(|(_, p)| p).collect();
     if base.exists() {
         out.push(base);

@@ -70,7 +70,9 @@ pub enum PatternError {
         variable: String,
     },
     /// The replace string refers to a capture group the regex does not have.
-    #[error("replace string refers to group \\{group}, but the pattern has {groups} capture group(s)")]
+    #[error(
+        "replace string refers to group \\{group}, but the pattern has {groups} capture group(s)"
+    )]
     NoSuchGroup {
         /// Highest group referenced.
         group: usize,

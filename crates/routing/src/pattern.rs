@@ -367,17 +367,26 @@ fn compile_plain(kind: PatternType, text: &str, vars: &Variables) -> Result<Matc
 }
 
 /// Case-insensitive literal match; returns the matched byte range.
-fn literal_span(kind: PatternType, pat: &str, pat_ascii: bool, alias: &str) -> Option<(usize, usize)> {
+fn literal_span(
+    kind: PatternType,
+    pat: &str,
+    pat_ascii: bool,
+    alias: &str,
+) -> Option<(usize, usize)> {
     if pat_ascii && alias.is_ascii() {
         let (a, p) = (alias.as_bytes(), pat.as_bytes());
         if p.len() > a.len() {
             return None;
         }
         return match kind {
-            PatternType::Exact => (a.len() == p.len() && a.eq_ignore_ascii_case(p)).then_some((0, a.len())),
+            PatternType::Exact => {
+                (a.len() == p.len() && a.eq_ignore_ascii_case(p)).then_some((0, a.len()))
+            }
             PatternType::Suffix => {
                 let start = a.len() - p.len();
-                a[start..].eq_ignore_ascii_case(p).then_some((start, a.len()))
+                a[start..]
+                    .eq_ignore_ascii_case(p)
+                    .then_some((start, a.len()))
             }
             _ => a[..p.len()].eq_ignore_ascii_case(p).then_some((0, p.len())),
         };
@@ -485,6 +494,21 @@ fn syntax_reason(e: &regex_syntax::Error) -> String {
     }
 }
 
+/// Short reason from a `regex` build error (the expression itself already
+/// parsed, so this is a size limit or a `(?x)` comment that swallowed the
+/// closing anchor).
+fn std_build_reason(e: &regex::Error) -> String {
+    match e {
+        regex::Error::Syntax(msg) => msg
+            .lines()
+            .rev()
+            .find_map(|l| l.strip_prefix("error: "))
+            .unwrap_or(msg)
+            .to_owned(),
+        other => other.to_string(),
+    }
+}
+
 /// Short reason from a `fancy-regex` error. For the parts it hands to the
 /// `regex` engine, the explanation comes from that engine's parser.
 fn fancy_reason(e: &fancy_regex::Error) -> String {
@@ -588,7 +612,7 @@ fn compile_regex(text: &str, vars: &Variables) -> Result<Matcher, PatternError> 
                 .size_limit(SIZE_LIMIT)
                 .build()
                 .map(|r| Matcher::Regex(Engine::Std(r)))
-                .map_err(|e| invalid(text, e.to_string()));
+                .map_err(|e| invalid(text, std_build_reason(&e)));
         }
         Err(e) => e,
     };

@@ -24,11 +24,16 @@ impl std::fmt::Display for Field {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Field::Str(s) => {
+                // Escape only what the parser would otherwise read differently, so that regexes
+                // print as typed: a backslash before a quote, a backslash or the end, and quotes.
                 f.write_char('"')?;
-                for c in s.chars() {
+                let mut chars = s.chars().peekable();
+                while let Some(c) = chars.next() {
                     match c {
                         '"' => f.write_str("\\\"")?,
-                        '\\' => f.write_str("\\\\")?,
+                        '\\' if matches!(chars.peek(), None | Some('"') | Some('\\')) => {
+                            f.write_str("\\\\")?
+                        }
                         c => f.write_char(c)?,
                     }
                 }
@@ -40,6 +45,33 @@ impl std::fmt::Display for Field {
 }
 
 /// The result of one xAPI line.
+#[cfg(test)]
+mod tests {
+    use super::Field;
+    use crate::parse::{parse, Request};
+
+    #[test]
+    fn printed_strings_parse_back_to_themselves() {
+        for s in [
+            r"a\b",
+            r"(\d+)@x",
+            r"a\",
+            r#"say "hi""#,
+            r"\\",
+            r#"\""#,
+            "plain",
+            "",
+        ] {
+            let line = format!("xConfiguration SystemUnit Name: {}", Field::str(s));
+            match parse(&line).unwrap() {
+                Request::ConfigSet { value, .. } => assert_eq!(value, s, "{line}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(Field::str(r"(\d+)").to_string(), r#""(\d+)""#);
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
     pub text: String,

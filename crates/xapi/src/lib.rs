@@ -16,8 +16,8 @@ pub mod system;
 use causeway_config::Config;
 use causeway_observe::Alarms;
 pub use format::{Field, Out, Response};
-use std::sync::Arc;
 pub use status::StatusSource;
+use std::sync::Arc;
 
 /// What a caller may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,12 +13,28 @@
 /// One parsed request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    ConfigGet { path: Vec<String> },
-    ConfigSet { path: Vec<String>, value: String },
-    ConfigHelp { path: Vec<String>, detail: bool },
-    CommandHelp { name: Option<String>, detail: bool },
-    Command { name: String, args: Vec<(String, String)> },
-    Status { path: Vec<String> },
+    ConfigGet {
+        path: Vec<String>,
+    },
+    ConfigSet {
+        path: Vec<String>,
+        value: String,
+    },
+    ConfigHelp {
+        path: Vec<String>,
+        detail: bool,
+    },
+    CommandHelp {
+        name: Option<String>,
+        detail: bool,
+    },
+    Command {
+        name: String,
+        args: Vec<(String, String)>,
+    },
+    Status {
+        path: Vec<String>,
+    },
     Empty,
 }
 
@@ -137,7 +153,9 @@ fn configuration(rest: &str) -> Result<Request, ParseError> {
         if !path.contains('"') {
             let path: Vec<String> = path.split_whitespace().map(str::to_owned).collect();
             if path.is_empty() {
-                return Err(ParseError("a value needs an element path before the colon".into()));
+                return Err(ParseError(
+                    "a value needs an element path before the colon".into(),
+                ));
             }
             return Ok(Request::ConfigSet {
                 path,
@@ -173,12 +191,18 @@ fn command(rest: &str) -> Result<Request, ParseError> {
         });
     };
     if name.contains(':') {
-        return Err(ParseError(format!("expected a command name, found \"{name}\"")));
+        return Err(ParseError(format!(
+            "expected a command name, found \"{name}\""
+        )));
     }
     let mut args = Vec::new();
     while let Some((tok, was_quoted)) = it.next() {
         // `Key: value`, `Key:value` or `Key: "value"`; a bare value may itself hold colons.
-        let split = if was_quoted { None } else { tok.split_once(':') };
+        let split = if was_quoted {
+            None
+        } else {
+            tok.split_once(':')
+        };
         let Some((key, inline)) = split else {
             return Err(ParseError(format!(
                 "expected \"Parameter: value\", found \"{tok}\""

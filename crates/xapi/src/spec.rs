@@ -54,20 +54,28 @@ pub fn count() -> usize {
 }
 
 pub fn find(name: &str) -> Option<&'static CommandSpec> {
-    commands().iter().find(|c| c.name.eq_ignore_ascii_case(name))
+    commands()
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case(name))
 }
 
 impl ParamVs {
     pub fn notation(&self) -> String {
         match self.kind.as_str() {
-            "int" => format!("<{}..{}>", self.min.unwrap_or(0), self.max.unwrap_or(i64::MAX)),
+            "int" => format!(
+                "<{}..{}>",
+                self.min.unwrap_or(0),
+                self.max.unwrap_or(i64::MAX)
+            ),
             "enum" => format!("<{}>", self.values.join("/")),
             // The reference gives no valuespace for some text parameters.
             "unspecified" => "<S: 0, 1024>".into(),
             _ => format!(
                 "<S: {}, {}>",
                 self.min.unwrap_or(0),
-                self.max.map(|m| m.to_string()).unwrap_or_else(|| "1024".into())
+                self.max
+                    .map(|m| m.to_string())
+                    .unwrap_or_else(|| "1024".into())
             ),
         }
     }

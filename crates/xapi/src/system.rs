@@ -25,7 +25,10 @@ pub fn status(engine: &Engine, path: &[String]) -> Response {
         }
         return out.ok();
     };
-    match sources.iter().find(|s| s.group().eq_ignore_ascii_case(group)) {
+    match sources
+        .iter()
+        .find(|s| s.group().eq_ignore_ascii_case(group))
+    {
         Some(s) => {
             if !emit(&mut out, s.as_ref(), &path[1..]) {
                 return out.error(
@@ -39,7 +42,9 @@ pub fn status(engine: &Engine, path: &[String]) -> Response {
         None => match groups().iter().find(|g| g.eq_ignore_ascii_case(group)) {
             Some(g) if !engine.is_online() => out.error(
                 "Status",
-                &format!("{g} status needs a running server (none is running on this data directory)"),
+                &format!(
+                    "{g} status needs a running server (none is running on this data directory)"
+                ),
                 &[],
             ),
             Some(g) => out.error(
@@ -84,18 +89,37 @@ impl StatusSource for SystemUnit {
         let snap = self.config.snapshot();
         let mut v = vec![
             ("Product".into(), Field::str("causeway")),
-            ("Software Version".into(), Field::str(env!("CARGO_PKG_VERSION"))),
-            ("Name".into(), Field::str(snap.get("SystemUnit Name").unwrap_or(""))),
-            ("Type".into(), Field::bare(snap.get("SystemUnit Type").unwrap_or("Core"))),
-            ("Uptime".into(), Field::bare(self.started.elapsed().as_secs())),
+            (
+                "Software Version".into(),
+                Field::str(env!("CARGO_PKG_VERSION")),
+            ),
+            (
+                "Name".into(),
+                Field::str(snap.get("SystemUnit Name").unwrap_or("")),
+            ),
+            (
+                "Type".into(),
+                Field::bare(snap.get("SystemUnit Type").unwrap_or("Core")),
+            ),
+            (
+                "Uptime".into(),
+                Field::bare(self.started.elapsed().as_secs()),
+            ),
             ("Configuration Revision".into(), Field::bare(snap.revision)),
             (
                 "RestartRequired".into(),
-                Field::bare(if snap.pending_restart.is_empty() { "False" } else { "True" }),
+                Field::bare(if snap.pending_restart.is_empty() {
+                    "False"
+                } else {
+                    "True"
+                }),
             ),
         ];
         for (i, p) in snap.pending_restart.iter().enumerate() {
-            v.push((format!("PendingRestart {} Path", i + 1), Field::str(p.as_str())));
+            v.push((
+                format!("PendingRestart {} Path", i + 1),
+                Field::str(p.as_str()),
+            ));
         }
         v
     }
@@ -145,7 +169,11 @@ impl StatusSource for ResourceUsage {
         }
         v.push((
             "Cores".into(),
-            Field::bare(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
+            Field::bare(
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1),
+            ),
         ));
         if let Ok(m) = std::fs::metadata(self.data_dir.join("config.db")) {
             v.push(("ConfigurationStore Size".into(), Field::bare(m.len())));
@@ -160,7 +188,9 @@ pub struct AlarmStatus {
 }
 
 fn unix(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 impl StatusSource for AlarmStatus {
@@ -182,7 +212,10 @@ impl StatusSource for AlarmStatus {
                     AlarmState::Acknowledged => "Acknowledged",
                 }),
             ));
-            v.push((format!("{n} FirstRaised"), Field::bare(unix(a.first_raised))));
+            v.push((
+                format!("{n} FirstRaised"),
+                Field::bare(unix(a.first_raised)),
+            ));
             v.push((format!("{n} LastRaised"), Field::bare(unix(a.last_raised))));
         }
         if v.is_empty() {

@@ -129,7 +129,13 @@ fn direct_911_rules() {
         assert!(r.matched, "{alias}");
         assert_eq!(r.alias, alias);
     }
-    for alias in ["9110", "0911", "911@other.com", "911@example.com.evil", "00911"] {
+    for alias in [
+        "9110",
+        "0911",
+        "911@other.com",
+        "911@example.com.evil",
+        "00911",
+    ] {
         assert!(!re_matches(p, alias), "{alias}");
     }
 
@@ -236,7 +242,12 @@ fn regex_reference_table() {
     assert!(!re_matches("9?123", "99123"));
     // `\d{3}` three digits; `\d{3,5}` three to five.
     assert!(re_matches(r"\d{3}", "123") && !re_matches(r"\d{3}", "1234"));
-    for (s, ok) in [("12", false), ("123", true), ("12345", true), ("123456", false)] {
+    for (s, ok) in [
+        ("12", false),
+        ("123", true),
+        ("12345", true),
+        ("123456", false),
+    ] {
         assert_eq!(re_matches(r"\d{3,5}", s), ok, "{s}");
     }
     // `[a-z]` a letter (any case, comparisons ignore case).

@@ -19,6 +19,14 @@ fn systemname_in_every_type() {
         system_name: "a.b".into(),
         ..Variables::default()
     };
+    // Spaces in a value stay significant even in verbose mode.
+    let spaced = Variables {
+        system_name: "My VCS".into(),
+        ..Variables::default()
+    };
+    let p = Pattern::compile(Regex, "(?x) a @ %systemname%", &spaced).unwrap();
+    assert!(p.matches("a@my vcs"));
+    assert!(!p.matches("a@myvcs"));
     let p = Pattern::compile(Regex, "%systemname%+", &v).unwrap();
     assert!(p.matches("a.ba.b"));
     assert!(!p.matches("axb"));
@@ -34,7 +42,14 @@ fn localdomains_in_regex_is_an_alternation() {
     assert!(!re_matches(p, "bob@example.net"));
     // Groups in the administrator's pattern keep their numbers.
     assert_eq!(
-        check("bob@example.org", Regex, "(.*)@%localdomains%(.*)", Replace, r"\1\2").alias,
+        check(
+            "bob@example.org",
+            Regex,
+            "(.*)@%localdomains%(.*)",
+            Replace,
+            r"\1\2"
+        )
+        .alias,
         "bob"
     );
 }
@@ -122,8 +137,14 @@ fn address_variables_in_patterns() {
     assert!(!check("x", Prefix, "%ipv6_2%", Leave, "").matched);
     assert!(!re_matches("x|%ipv6_2%", "")); // and in a regex the branch is dead
     assert!(re_matches("x|%ipv6_2%", "x"));
-    assert!(re_matches(r"sip:.*@%ipv4%(:\d+)?", "sip:bob@198.51.100.10:5061"));
-    assert!(!re_matches(r"sip:.*@%ipv4%(:\d+)?", "sip:bob@198x51.100.10"));
+    assert!(re_matches(
+        r"sip:.*@%ipv4%(:\d+)?",
+        "sip:bob@198.51.100.10:5061"
+    ));
+    assert!(!re_matches(
+        r"sip:.*@%ipv4%(:\d+)?",
+        "sip:bob@198x51.100.10"
+    ));
 }
 
 #[test]

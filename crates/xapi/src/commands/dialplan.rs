@@ -67,7 +67,10 @@ pub fn check_pattern(e: &Engine, a: &Args, _: &Principal) -> Result<Fields, CmdE
             "Result".into(),
             Field::bare(if r.matched { "Succeeded" } else { "Failed" }),
         ),
-        ("Matched".into(), Field::bare(if r.matched { "Yes" } else { "No" })),
+        (
+            "Matched".into(),
+            Field::bare(if r.matched { "Yes" } else { "No" }),
+        ),
         ("Alias".into(), Field::str(r.alias)),
     ])
 }
@@ -123,7 +126,10 @@ fn shift_priorities(snap: &Snapshot, priority: i64) -> Result<Vec<Change>, Confi
                     "no room at priority {priority}: transform {r} would move past {MAX_PRIORITY}"
                 )));
             }
-            changes.push(set(format!("{TRANSFORMS} {r} Priority"), (p + 1).to_string()));
+            changes.push(set(
+                format!("{TRANSFORMS} {r} Priority"),
+                (p + 1).to_string(),
+            ));
         }
     }
     Ok(changes)
@@ -149,11 +155,16 @@ pub fn transform_delete(e: &Engine, a: &Args, who: &Principal) -> Result<Fields,
 }
 
 pub fn search_rule_add(e: &Engine, a: &Args, who: &Principal) -> Result<Fields, CmdError> {
-    let zone = a.get("ZoneName").filter(|z| !z.is_empty()).map(str::to_owned);
+    let zone = a
+        .get("ZoneName")
+        .filter(|z| !z.is_empty())
+        .map(str::to_owned);
     let (_, row) = e.config.commit_with(&origin(who), |snap| {
         if let Some(z) = &zone {
             if !zone_exists(snap, z) {
-                return Err(ConfigError::Refused(format!("there is no zone named \"{z}\"")));
+                return Err(ConfigError::Refused(format!(
+                    "there is no zone named \"{z}\""
+                )));
             }
         }
         let row = free_row(snap, RULES, 2000)?;
@@ -176,10 +187,10 @@ fn zone_exists(snap: &Snapshot, name: &str) -> bool {
     ["LocalZone", "DefaultZone"]
         .iter()
         .any(|z| z.eq_ignore_ascii_case(name))
-        || snap
-            .rows("Zones Zone")
-            .iter()
-            .any(|r| snap.get(&format!("Zones Zone {r} Name")).is_some_and(|n| n.eq_ignore_ascii_case(name)))
+        || snap.rows("Zones Zone").iter().any(|r| {
+            snap.get(&format!("Zones Zone {r} Name"))
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })
 }
 
 pub fn search_rule_delete(e: &Engine, a: &Args, who: &Principal) -> Result<Fields, CmdError> {
@@ -198,8 +209,9 @@ fn is_ip_alias(alias: &str) -> bool {
     }
     let host = a.trim_start_matches('[').split(']').next().unwrap_or(a);
     host.parse::<std::net::IpAddr>().is_ok()
-        || a.rsplit_once(':')
-            .is_some_and(|(h, p)| p.parse::<u16>().is_ok() && h.parse::<std::net::Ipv4Addr>().is_ok())
+        || a.rsplit_once(':').is_some_and(|(h, p)| {
+            p.parse::<u16>().is_ok() && h.parse::<std::net::Ipv4Addr>().is_ok()
+        })
 }
 
 /// The first enabled pre-search transform (by priority, then index) that matches.
@@ -208,15 +220,31 @@ fn pre_search(snap: &Snapshot, vars: &Variables, alias: &str) -> Option<(u32, St
         .rows(TRANSFORMS)
         .into_iter()
         .filter(|r| snap.get(&format!("{TRANSFORMS} {r} State")) != Some("Disabled"))
-        .map(|r| (snap.int(&format!("{TRANSFORMS} {r} Priority")).unwrap_or(1), r))
+        .map(|r| {
+            (
+                snap.int(&format!("{TRANSFORMS} {r} Priority")).unwrap_or(1),
+                r,
+            )
+        })
         .collect();
     rows.sort_unstable();
     for (_, r) in rows {
-        let g = |k: &str| snap.get(&format!("{TRANSFORMS} {r} {k}")).unwrap_or("").to_string();
-        let (Ok(kind), Ok(behavior)) = (g("Pattern Type").parse(), g("Pattern Behavior").parse()) else {
+        let g = |k: &str| {
+            snap.get(&format!("{TRANSFORMS} {r} {k}"))
+                .unwrap_or("")
+                .to_string()
+        };
+        let (Ok(kind), Ok(behavior)) = (g("Pattern Type").parse(), g("Pattern Behavior").parse())
+        else {
             continue;
         };
-        let Ok(t) = Transform::new(kind, &g("Pattern String"), behavior, &g("Pattern Replace"), vars) else {
+        let Ok(t) = Transform::new(
+            kind,
+            &g("Pattern String"),
+            behavior,
+            &g("Pattern Replace"),
+            vars,
+        ) else {
             continue;
         };
         if let Some(out) = t.apply(alias) {
@@ -255,16 +283,26 @@ pub fn zone_list(e: &Engine, a: &Args, _: &Principal) -> Result<Fields, CmdError
         while i < rules.len() && rules[i].0 == prio {
             let r = rules[i].1;
             i += 1;
-            let g = |k: &str| snap.get(&format!("{RULES} {r} {k}")).unwrap_or("").to_string();
+            let g = |k: &str| {
+                snap.get(&format!("{RULES} {r} {k}"))
+                    .unwrap_or("")
+                    .to_string()
+            };
             let sent = match g("Mode").as_str() {
                 "AnyIPAddress" if ip => Some(alias.clone()),
                 "AnyAlias" if !ip => Some(alias.clone()),
                 "AliasPatternMatch" => {
                     let kind = g("Pattern Type").parse().unwrap_or(PatternType::Prefix);
                     let behavior = g("Pattern Behavior").parse().unwrap_or(Behavior::Strip);
-                    Transform::new(kind, &g("Pattern String"), behavior, &g("Pattern Replace"), &vars)
-                        .ok()
-                        .and_then(|t| t.apply(&alias))
+                    Transform::new(
+                        kind,
+                        &g("Pattern String"),
+                        behavior,
+                        &g("Pattern Replace"),
+                        &vars,
+                    )
+                    .ok()
+                    .and_then(|t| t.apply(&alias))
                 }
                 _ => None,
             };

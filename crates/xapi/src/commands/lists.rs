@@ -76,7 +76,13 @@ pub fn domain_delete(e: &Engine, a: &Args, who: &Principal) -> Result<Fields, Cm
     delete_row(e, who, "SIP Domain", a.int("DomainId").unwrap_or(0))
 }
 
-fn list_add(e: &Engine, a: &Args, who: &Principal, table: &'static str, id: &str) -> Result<Fields, CmdError> {
+fn list_add(
+    e: &Engine,
+    a: &Args,
+    who: &Principal,
+    table: &'static str,
+    id: &str,
+) -> Result<Fields, CmdError> {
     add_row(
         e,
         who,
@@ -96,7 +102,12 @@ pub fn allow_add(e: &Engine, a: &Args, who: &Principal) -> Result<Fields, CmdErr
 }
 
 pub fn allow_delete(e: &Engine, a: &Args, who: &Principal) -> Result<Fields, CmdError> {
-    delete_row(e, who, "Registration AllowList", a.int("AllowListId").unwrap_or(0))
+    delete_row(
+        e,
+        who,
+        "Registration AllowList",
+        a.int("AllowListId").unwrap_or(0),
+    )
 }
 
 pub fn deny_add(e: &Engine, a: &Args, who: &Principal) -> Result<Fields, CmdError> {
@@ -104,7 +115,12 @@ pub fn deny_add(e: &Engine, a: &Args, who: &Principal) -> Result<Fields, CmdErro
 }
 
 pub fn deny_delete(e: &Engine, a: &Args, who: &Principal) -> Result<Fields, CmdError> {
-    delete_row(e, who, "Registration DenyList", a.int("DenyListId").unwrap_or(0))
+    delete_row(
+        e,
+        who,
+        "Registration DenyList",
+        a.int("DenyListId").unwrap_or(0),
+    )
 }
 
 pub fn zone_add(e: &Engine, a: &Args, who: &Principal) -> Result<Fields, CmdError> {

@@ -75,7 +75,9 @@ const IMPLEMENTED: &[Impl] = &[
 ];
 
 fn implementation(name: &str) -> Option<&'static Impl> {
-    IMPLEMENTED.iter().find(|i| i.name.eq_ignore_ascii_case(name))
+    IMPLEMENTED
+        .iter()
+        .find(|i| i.name.eq_ignore_ascii_case(name))
 }
 
 /// The origin recorded with a command's configuration changes.
@@ -99,7 +101,11 @@ fn check_args(spec: &CommandSpec, raw: &[(String, String)]) -> Result<Args, (Str
                 format!(
                     "{} has no parameter {k}; it takes {}",
                     spec.name,
-                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
                 ),
                 vec![],
             ));

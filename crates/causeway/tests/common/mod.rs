@@ -1,0 +1,244 @@
+//! Drives the real `causeway` binary in a temporary data directory.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_causeway")
+}
+
+pub struct Node {
+    _tmp: tempfile::TempDir,
+    pub dir: PathBuf,
+    pub server: Option<Child>,
+}
+
+impl Node {
+    pub fn new() -> Node {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        Node {
+            _tmp: tmp,
+            dir,
+            server: None,
+        }
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(bin());
+        c.env_remove("CAUSEWAY_DATA_DIR");
+        c.env("RUST_BACKTRACE", "0");
+        c
+    }
+
+    /// Runs one line; returns (exit success, stdout).
+    pub fn cli(&self, line: &str) -> (bool, String) {
+        let out = self
+            .cmd()
+            .arg("cli")
+            .arg("--data-dir")
+            .arg(&self.dir)
+            .arg(line)
+            .output()
+            .unwrap();
+        assert!(
+            out.stderr.is_empty(),
+            "stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), String::from_utf8(out.stdout).unwrap())
+    }
+
+    /// Runs one line that must succeed.
+    pub fn ok(&self, line: &str) -> String {
+        let (ok, text) = self.cli(line);
+        assert!(ok, "{line}\n{text}");
+        assert!(text.ends_with("OK\n"), "{line}\n{text}");
+        text
+    }
+
+    /// Runs one line that must fail.
+    pub fn err(&self, line: &str) -> String {
+        let (ok, text) = self.cli(line);
+        assert!(!ok, "{line} should fail\n{text}");
+        assert!(text.contains("(status=Error)"), "{text}");
+        text
+    }
+
+    /// Feeds lines on standard input; returns (exit success, responses one per line).
+    pub fn script(&self, lines: &[String]) -> (bool, Vec<String>) {
+        let mut child = self
+            .cmd()
+            .arg("cli")
+            .arg("--data-dir")
+            .arg(&self.dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let input = lines.join("\n") + "\n";
+        let mut stdin = child.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+        let out: Output = child.wait_with_output().unwrap();
+        writer.join().unwrap().unwrap();
+        assert!(
+            out.stderr.is_empty(),
+            "stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let responses = split_responses(&text);
+        assert_eq!(
+            responses.len(),
+            lines.len(),
+            "one response per line:\n{text}"
+        );
+        (out.status.success(), responses)
+    }
+
+    /// The value printed for one element (`*c xConfiguration PATH: VALUE`).
+    pub fn value(&self, path: &str) -> String {
+        let text = self.ok(&format!("xConfiguration {path}"));
+        printed_value(&text, path)
+    }
+
+    pub fn start(&mut self) -> String {
+        assert!(self.server.is_none());
+        let mut child = self
+            .cmd()
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(&self.dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let sock = self.dir.join("control.sock");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::os::unix::net::UnixStream::connect(&sock).is_err() {
+            assert!(Instant::now() < deadline, "server did not start");
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("server exited: {status}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let stdout = child.stdout.take();
+        self.server = Some(child);
+        // What the server printed before it listened (the first-start banner), without blocking.
+        let _ = stdout;
+        String::new()
+    }
+
+    /// SIGTERM and wait; returns whether it exited successfully.
+    pub fn stop(&mut self) -> bool {
+        let mut child = self.server.take().expect("server running");
+        signal(&child, libc_sigterm());
+        wait_exit(&mut child, Duration::from_secs(20)).success()
+    }
+
+    /// SIGKILL.
+    pub fn kill(&mut self) {
+        let mut child = self.server.take().expect("server running");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.server.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn libc_sigterm() -> i32 {
+    15
+}
+
+pub fn signal(child: &Child, sig: i32) {
+    let status = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+pub fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "process did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Splits concatenated responses: each ends with `OK`, or with the `*r/end` of an error record.
+pub fn split_responses(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_error = false;
+    for line in text.lines() {
+        cur.push_str(line);
+        cur.push('\n');
+        if line.starts_with("*r ") && line.ends_with("(status=Error):") {
+            in_error = true;
+        }
+        if line == "OK" || (in_error && line == "*r/end") {
+            out.push(std::mem::take(&mut cur));
+            in_error = false;
+        }
+    }
+    assert!(cur.is_empty(), "unterminated response: {cur}");
+    out
+}
+
+/// The value in a `*c xConfiguration PATH: VALUE` line.
+pub fn printed_value(text: &str, path: &str) -> String {
+    let prefix = format!("*c xConfiguration {path}:");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no line for {path} in\n{text}"));
+    line[prefix.len()..].trim_start().to_string()
+}
+
+/// The reference's elements, read straight from the spec file (not from the generated table).
+pub fn spec() -> Vec<serde_json::Value> {
+    let text = include_str!("../../../config/spec/xconfiguration.json");
+    serde_json::from_str(text).unwrap()
+}
+
+/// A concrete path for a spec element, with each index at its lowest value.
+pub fn concrete(e: &serde_json::Value) -> String {
+    let path = e["path"].as_str().unwrap();
+    let mut idx = e["indices"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter();
+    path.split(' ')
+        .map(|w| {
+            if w.starts_with('[') || w == "<index>" {
+                let i = idx.next().unwrap();
+                i["min"].as_u64().unwrap_or(1).to_string()
+            } else {
+                w.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
