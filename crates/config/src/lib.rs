@@ -144,8 +144,10 @@ impl Config {
         let mut store = self.store.lock().unwrap();
         let boot = &self.boot;
         let mut record = None;
+        let current = self.current.load_full();
         let result = store.transact(
             now_ms(),
+            (current.revision, current.stored()),
             |rev, values| {
                 let before = Snapshot::new(rev, values.clone(), boot);
                 let (changes, out) = f(&before)?;

@@ -226,6 +226,19 @@ pub fn resolve<S: AsRef<str>>(words: &[S]) -> Result<Resolved<'static>, PathErro
 
 /// Resolves a canonical path (as stored) to its element.
 pub fn element_of(path: &str) -> Option<&'static Element> {
+    // Most reads name an element without table indices: look those up directly.
+    static PLAIN: OnceLock<std::collections::HashMap<&'static str, &'static Element>> =
+        OnceLock::new();
+    let plain = PLAIN.get_or_init(|| {
+        ELEMENTS
+            .iter()
+            .filter(|e| e.index_count() == 0)
+            .map(|e| (e.path, e))
+            .collect()
+    });
+    if let Some(e) = plain.get(path) {
+        return Some(e);
+    }
     let words: Vec<&str> = path.split(' ').collect();
     match resolve(&words) {
         Ok(Resolved::Leaf { element, .. }) => Some(element),

@@ -61,10 +61,13 @@ impl Store {
     }
 
     /// Runs `f` inside an immediate (write-locked) transaction with the latest stored state, and
-    /// stores what it returns: `Some((writes, user, source))` commits, `None` rolls back.
+    /// stores the writes it returns; an error from `f` rolls back. `cached` is the caller's copy
+    /// of the state at its revision: it is used when no other process has committed since, which
+    /// spares re-reading the whole table on every commit.
     pub fn transact<T, E>(
         &mut self,
         at_unix_ms: i64,
+        cached: (u64, &Values),
         f: impl FnOnce(u64, Values) -> Result<(Vec<(String, Option<String>)>, T), E>,
         user: &str,
         source: &str,
@@ -72,11 +75,14 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (rev, values) = {
-            let rev: i64 =
-                tx.query_row("SELECT COALESCE(MAX(revision), 0) FROM revision", [], |r| {
-                    r.get(0)
-                })?;
+        let rev: i64 =
+            tx.query_row("SELECT COALESCE(MAX(revision), 0) FROM revision", [], |r| {
+                r.get(0)
+            })?;
+        let rev = rev as u64;
+        let values = if rev == cached.0 {
+            cached.1.clone()
+        } else {
             let mut stmt = tx.prepare("SELECT path, value FROM config")?;
             let rows =
                 stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
@@ -85,7 +91,7 @@ impl Store {
                 let (k, v) = row?;
                 values.insert(k, v);
             }
-            (rev as u64, values)
+            values
         };
         let (writes, out) = match f(rev, values) {
             Ok(x) => x,

@@ -53,7 +53,11 @@ fn samples(vs: &Valuespace, seed: usize) -> (String, String, Option<String>) {
         Valuespace::Int { min, max } => {
             let span = (max - min) as usize + 1;
             let good = min + (seed % span) as i64;
-            let bad = if seed.is_multiple_of(2) { max + 1 } else { min - 1 };
+            let bad = if seed.is_multiple_of(2) {
+                max + 1
+            } else {
+                min - 1
+            };
             (good.to_string(), good.to_string(), Some(bad.to_string()))
         }
         Valuespace::Str { min, max, .. } => {
