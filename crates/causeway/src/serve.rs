@@ -219,6 +219,17 @@ async fn serve(
     std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))?;
     eprintln!("causeway: serving {}", data.root.display());
 
+    let marker = {
+        let events = events.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                events.mark_if_idle(Duration::from_secs(3600));
+            }
+        })
+    };
+
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let outcome = loop {
         tokio::select! {
@@ -234,6 +245,7 @@ async fn serve(
         }
     };
     watcher.abort();
+    marker.abort();
     let _ = std::fs::remove_file(&socket);
     if outcome.is_some() {
         // Let the session that asked for the restart receive its answer.

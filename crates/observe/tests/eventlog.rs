@@ -79,3 +79,25 @@ fn levels_filter_and_rotation_keeps_the_newest() {
     .unwrap();
     assert_eq!(String::from_utf8(out).unwrap().lines().count(), 1);
 }
+
+#[test]
+fn a_quiet_log_gets_a_mark() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = EventLog::open(dir.path(), LogKind::Event).unwrap();
+    log.event(1, "tvcs", "Something", &[]);
+    assert!(!log.mark_if_idle(std::time::Duration::from_secs(3600)));
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    assert!(log.mark_if_idle(std::time::Duration::from_millis(20)));
+    assert!(
+        !log.mark_if_idle(std::time::Duration::from_millis(20)),
+        "the mark counts as a write"
+    );
+    let text = std::fs::read_to_string(dir.path().join("eventlog")).unwrap();
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.ends_with("syslog.info: -- MARK --"))
+            .count(),
+        1,
+        "{text}"
+    );
+}

@@ -1,6 +1,6 @@
 //! Dial plan commands: transforms, search rules, and the two pattern diagnostics.
 
-use super::lists::{free_row, set};
+use super::lists::{delete_row, free_row, set};
 use super::{origin, Args, CmdError, Fields};
 use crate::format::Field;
 use crate::{Engine, Principal};
@@ -135,23 +135,8 @@ fn shift_priorities(snap: &Snapshot, priority: i64) -> Result<Vec<Change>, Confi
     Ok(changes)
 }
 
-fn delete(e: &Engine, who: &Principal, table: &str, id: i64) -> Result<Fields, CmdError> {
-    e.config.commit_with(&origin(who), |snap| {
-        if !snap.rows(table).contains(&(id as u32)) {
-            return Err(ConfigError::Refused(format!("{table} {id} does not exist")));
-        }
-        Ok((
-            vec![Change::DeleteRow {
-                row: format!("{table} {id}"),
-            }],
-            (),
-        ))
-    })?;
-    Ok(vec![])
-}
-
 pub fn transform_delete(e: &Engine, a: &Args, who: &Principal) -> Result<Fields, CmdError> {
-    delete(e, who, TRANSFORMS, a.int("TransformId").unwrap_or(0))
+    delete_row(e, who, TRANSFORMS, a.int("TransformId").unwrap_or(0))
 }
 
 pub fn search_rule_add(e: &Engine, a: &Args, who: &Principal) -> Result<Fields, CmdError> {
@@ -194,7 +179,7 @@ fn zone_exists(snap: &Snapshot, name: &str) -> bool {
 }
 
 pub fn search_rule_delete(e: &Engine, a: &Args, who: &Principal) -> Result<Fields, CmdError> {
-    delete(e, who, RULES, a.int("SearchRuleId").unwrap_or(0))
+    delete_row(e, who, RULES, a.int("SearchRuleId").unwrap_or(0))
 }
 
 /// Whether an alias is an IP address (optionally with a URI scheme, brackets or a port).

@@ -41,7 +41,12 @@ fn add_row(
 }
 
 /// Removes row `id` of `table`, refusing when it does not exist.
-fn delete_row(engine: &Engine, who: &Principal, table: &str, id: i64) -> Result<Fields, CmdError> {
+pub(crate) fn delete_row(
+    engine: &Engine,
+    who: &Principal,
+    table: &str,
+    id: i64,
+) -> Result<Fields, CmdError> {
     engine.config.commit_with(&origin(who), |snap| {
         if !snap.rows(table).contains(&(id as u32)) {
             return Err(ConfigError::Refused(format!("{table} {id} does not exist")));
