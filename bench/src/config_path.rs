@@ -4,6 +4,7 @@
 //!
 //! `cargo run --release -p causeway-bench --bin config-path [COMMITS]`
 
+use causeway_config::schema::{Valuespace, ELEMENTS};
 use causeway_config::{Change, Config, Origin};
 use causeway_xapi::{Engine, Principal};
 use std::sync::Arc;
@@ -122,6 +123,58 @@ fn main() {
     config.commit(&origin, big).unwrap();
     let big_commit = t.elapsed();
 
+    // Commits against a large configuration: 1000 zones with 20 stored elements each.
+    let fill: Vec<Change> = (1..=1000)
+        .flat_map(|z| {
+            let mut v = vec![
+                Change::Set {
+                    path: format!("Zones Zone {z} Name"),
+                    value: format!("bulk{z}"),
+                },
+                Change::Set {
+                    path: format!("Zones Zone {z} Type"),
+                    value: "Neighbor".into(),
+                },
+            ];
+            // Eighteen more of the zone's elements, each set to a value of its valuespace.
+            for e in ELEMENTS
+                .iter()
+                .filter(|e| {
+                    e.path.starts_with("Zones Zone [1..1000] Neighbor ") && e.index_count() == 1
+                })
+                .take(18)
+            {
+                let value = match e.valuespace {
+                    Valuespace::Int { min, .. } => min.to_string(),
+                    Valuespace::Enum { values, .. } => values[0].to_string(),
+                    Valuespace::Str { min, .. } => "x".repeat(min.max(1)),
+                };
+                let path = e.path.replace("[1..1000]", &z.to_string());
+                v.push(Change::Set { path, value });
+            }
+            v
+        })
+        .collect();
+    let stored_before = config.snapshot().stored().len();
+    let t = Instant::now();
+    config.commit(&origin, fill).unwrap();
+    let fill_time = t.elapsed();
+    let stored = config.snapshot().stored().len();
+    let large = 200;
+    let t = Instant::now();
+    for i in 0..large {
+        config
+            .commit(
+                &origin,
+                vec![Change::Set {
+                    path: "SIP Mode".into(),
+                    value: if i % 2 == 0 { "On" } else { "Off" }.into(),
+                }],
+            )
+            .unwrap();
+    }
+    let large_per_s = large as f64 / t.elapsed().as_secs_f64();
+
     let reads = 1_000_000;
     let t = Instant::now();
     let mut hits = 0usize;
@@ -164,6 +217,11 @@ fn main() {
     println!(
         "300-element commit: {:.1} ms",
         big_commit.as_secs_f64() * 1e3
+    );
+    println!(
+        "filling {} elements in one commit: {:.0} ms; then commits/s with {stored} stored: {large_per_s:.0}",
+        stored - stored_before,
+        fill_time.as_secs_f64() * 1e3
     );
     println!("snapshot load + get: {read_ns:.0} ns");
     println!("xConfiguration subtree reads/s: {xapi_per_s:.0}");

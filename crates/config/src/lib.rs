@@ -14,6 +14,7 @@ pub mod store;
 use arc_swap::ArcSwap;
 use schema::{resolve, Resolved};
 pub use snapshot::{Snapshot, Values};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -149,11 +150,11 @@ impl Config {
             now_ms(),
             (current.revision, current.stored()),
             |rev, values| {
-                let before = Snapshot::new(rev, values.clone(), boot);
+                let before = Snapshot::new(rev, values, boot);
                 let (changes, out) = f(&before)?;
-                let after = apply(&values, &changes)?;
-                rules::check(&after).map_err(ConfigError::Rule)?;
-                let changed = diff(&values, &after);
+                let (after, touched) = apply(before.stored(), &changes)?;
+                rules::check(&after, &touched).map_err(ConfigError::Rule)?;
+                let changed = diff(before.stored(), &after, &touched);
                 let writes = changed
                     .iter()
                     .map(|c| (c.path.clone(), c.new.clone()))
@@ -267,53 +268,70 @@ fn canonical_path(path: &str) -> Result<String, ConfigError> {
     }
 }
 
-/// Applies changes to a copy of `values`.
-pub fn apply(values: &Values, changes: &[Change]) -> Result<Values, ConfigError> {
+/// Applies changes to a copy of `values`; also returns the paths the changes touched.
+pub fn apply(
+    values: &Values,
+    changes: &[Change],
+) -> Result<(Values, BTreeSet<String>), ConfigError> {
     let mut out = values.clone();
+    let mut touched = BTreeSet::new();
     for c in changes {
         match c {
             Change::Set { path, value } => {
                 let (p, v) = validate(path, value)?;
-                out.insert(p, v);
+                out.insert(p.clone(), v);
+                touched.insert(p);
             }
             Change::Unset { path } => {
-                out.remove(&canonical_path(path)?);
+                let p = canonical_path(path)?;
+                out.remove(&p);
+                touched.insert(p);
             }
             Change::DeleteRow { row } => {
                 let start = format!("{row} ");
-                out.retain(|k, _| !k.starts_with(&start));
+                let gone: Vec<String> = out
+                    .range(start.clone()..)
+                    .take_while(|(k, _)| k.starts_with(&start))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for k in gone {
+                    out.remove(&k);
+                    touched.insert(k);
+                }
             }
             Change::ResetToDefaults { level } => {
-                out.retain(|k, _| !reset::resets(k, *level));
+                let gone: Vec<String> = out
+                    .keys()
+                    .filter(|k| reset::resets(k, *level))
+                    .cloned()
+                    .collect();
+                for k in gone {
+                    out.remove(&k);
+                    touched.insert(k);
+                }
             }
         }
     }
-    Ok(out)
+    Ok((out, touched))
 }
 
-fn diff(before: &Values, after: &Values) -> Vec<Changed> {
-    let mut out = Vec::new();
-    let mk = |path: &String, old: Option<&String>, new: Option<&String>| {
-        let e = schema::element_of(path);
-        Changed {
-            path: path.clone(),
-            old: old.cloned(),
-            new: new.cloned(),
-            secret: e.is_some_and(|e| e.valuespace.is_secret()),
-            restart: e.is_some_and(|e| e.restart),
-        }
-    };
-    for (k, v) in before {
-        match after.get(k) {
-            Some(n) if n == v => {}
-            n => out.push(mk(k, Some(v), n)),
-        }
-    }
-    for (k, v) in after {
-        if !before.contains_key(k) {
-            out.push(mk(k, None, Some(v)));
-        }
-    }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    out
+/// What changed between two versions, looking only at the touched paths.
+fn diff(before: &Values, after: &Values, touched: &BTreeSet<String>) -> Vec<Changed> {
+    touched
+        .iter()
+        .filter_map(|path| {
+            let (old, new) = (before.get(path), after.get(path));
+            if old == new {
+                return None;
+            }
+            let e = schema::element_of(path);
+            Some(Changed {
+                path: path.clone(),
+                old: old.cloned(),
+                new: new.cloned(),
+                secret: e.is_some_and(|e| e.valuespace.is_secret()),
+                restart: e.is_some_and(|e| e.restart),
+            })
+        })
+        .collect()
 }

@@ -1,8 +1,8 @@
 //! Rules that span more than one element, checked on the whole configuration at commit.
 
 use crate::schema::ELEMENTS;
-use crate::snapshot::{Snapshot, Values};
-use std::collections::HashMap;
+use crate::snapshot::{lookup, rows_of, Values};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
 
 /// A commit that would break one of these rules is refused whole.
@@ -95,11 +95,83 @@ const TABLES: &[Table] = &[
     },
 ];
 
-/// Checks every rule against a candidate configuration.
-pub fn check(values: &Values) -> Result<(), RuleViolation> {
-    let snap = Snapshot::new(0, values.clone(), values);
+/// Reads a candidate configuration without building a snapshot of it.
+struct View<'a>(&'a Values);
+
+impl View<'_> {
+    fn get(&self, path: &str) -> Option<&str> {
+        lookup(self.0, path)
+    }
+    fn int(&self, path: &str) -> Option<i64> {
+        self.get(path)?.parse().ok()
+    }
+    fn rows(&self, prefix: &str) -> Vec<u32> {
+        rows_of(self.0, prefix)
+    }
+    fn row_exists(&self, prefix: &str, row: u32) -> bool {
+        let start = format!("{prefix} {row} ");
+        self.0
+            .range(start.clone()..)
+            .next()
+            .is_some_and(|(k, _)| k.starts_with(&start))
+    }
+}
+
+/// Checks every rule against a whole configuration.
+pub fn check_all(values: &Values) -> Result<(), RuleViolation> {
+    check_ranges(&View(values), &|_| true)?;
+    let view = View(values);
+    for t in TABLES {
+        let rows = view.rows(t.prefix);
+        for &row in &rows {
+            check_required(&view, t, row)?;
+        }
+        check_unique(&view, t, &rows)?;
+    }
+    Ok(())
+}
+
+/// Checks the rules that a commit touching `touched` can break, against the configuration after
+/// it. The configuration before it obeyed every rule, so that is enough.
+pub fn check(values: &Values, touched: &BTreeSet<String>) -> Result<(), RuleViolation> {
+    let view = View(values);
+    check_ranges(&view, &|p| touched.contains(p))?;
+    for t in TABLES {
+        let start = format!("{} ", t.prefix);
+        let mut rows: Vec<(u32, bool)> = Vec::new();
+        for p in touched
+            .range(start.clone()..)
+            .take_while(|p| p.starts_with(&start))
+        {
+            let rest = &p[start.len()..];
+            let Some((n, field)) = rest.split_once(' ') else {
+                continue;
+            };
+            let Ok(n) = n.parse::<u32>() else { continue };
+            let names_changed = t.unique == Some(field);
+            match rows.iter_mut().find(|(r, _)| *r == n) {
+                Some(entry) => entry.1 |= names_changed,
+                None => rows.push((n, names_changed)),
+            }
+        }
+        rows.retain(|(row, _)| view.row_exists(t.prefix, *row));
+        for &(row, _) in &rows {
+            check_required(&view, t, row)?;
+        }
+        let renamed: Vec<u32> = rows.iter().filter(|r| r.1).map(|r| r.0).collect();
+        if !renamed.is_empty() {
+            check_unique(&view, t, &renamed)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_ranges(view: &View, touched: &dyn Fn(&str) -> bool) -> Result<(), RuleViolation> {
     for r in ranges() {
-        let (Some(lo), Some(hi)) = (snap.int(r.low), snap.int(r.high)) else {
+        if !touched(r.low) && !touched(r.high) {
+            continue;
+        }
+        let (Some(lo), Some(hi)) = (view.int(r.low), view.int(r.high)) else {
             continue;
         };
         if lo > hi || (r.strict && lo == hi) {
@@ -114,31 +186,46 @@ pub fn check(values: &Values) -> Result<(), RuleViolation> {
             });
         }
     }
-    for t in TABLES {
-        let mut seen: HashMap<String, u32> = HashMap::new();
-        for row in snap.rows(t.prefix) {
-            for req in t.required {
-                let p = format!("{} {row} {req}", t.prefix);
-                if snap.get(&p).unwrap_or("").is_empty() {
-                    return Err(RuleViolation {
-                        paths: vec![p.clone()],
-                        message: format!("{} {row} needs a value for {req}", t.prefix),
-                    });
-                }
-            }
-            if let Some(u) = t.unique {
-                let p = format!("{} {row} {u}", t.prefix);
-                let v = snap.get(&p).unwrap_or("").to_lowercase();
-                if let Some(first) = seen.insert(v.clone(), row) {
-                    return Err(RuleViolation {
-                        paths: vec![p],
-                        message: format!(
-                            "{} {row} {u} \"{v}\" is already used by {} {first}",
-                            t.prefix, t.prefix
-                        ),
-                    });
-                }
-            }
+    Ok(())
+}
+
+/// A row's required elements hold values.
+fn check_required(view: &View, t: &Table, row: u32) -> Result<(), RuleViolation> {
+    for req in t.required {
+        let p = format!("{} {row} {req}", t.prefix);
+        if view.get(&p).unwrap_or("").is_empty() {
+            return Err(RuleViolation {
+                paths: vec![p.clone()],
+                message: format!("{} {row} needs a value for {req}", t.prefix),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The key of each of `rows` differs (ignoring case) from every other row's.
+fn check_unique(view: &View, t: &Table, rows: &[u32]) -> Result<(), RuleViolation> {
+    let Some(u) = t.unique else { return Ok(()) };
+    let key = |row: u32| {
+        view.get(&format!("{} {row} {u}", t.prefix))
+            .unwrap_or("")
+            .to_lowercase()
+    };
+    let mut holders: HashMap<String, Vec<u32>> = HashMap::new();
+    for row in view.rows(t.prefix) {
+        holders.entry(key(row)).or_default().push(row);
+    }
+    for &row in rows {
+        let mine = key(row);
+        let other = holders[&mine].iter().copied().find(|&o| o != row);
+        if let Some(other) = other {
+            return Err(RuleViolation {
+                paths: vec![format!("{} {row} {u}", t.prefix)],
+                message: format!(
+                    "{} {row} {u} \"{mine}\" is already used by {} {other}",
+                    t.prefix, t.prefix
+                ),
+            });
         }
     }
     Ok(())

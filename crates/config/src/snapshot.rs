@@ -1,11 +1,13 @@
 //! Immutable views of the configuration, published on every commit.
 
-use crate::schema::{element_of, Element};
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use crate::schema::{element_of, Element, Word, ELEMENTS};
+use std::sync::{Arc, OnceLock};
 
 /// Stored values by canonical path. Elements without a stored value take their default.
-pub type Values = BTreeMap<String, String>;
+///
+/// A persistent map: a commit copies it in constant time and shares every untouched node with
+/// the snapshot before it.
+pub type Values = imbl::OrdMap<String, String>;
 
 /// One revision of the configuration.
 ///
@@ -23,29 +25,24 @@ pub struct Snapshot {
 impl Snapshot {
     pub(crate) fn new(revision: u64, configured: Values, boot: &Values) -> Snapshot {
         let mut pending = Vec::new();
-        let mut effective = configured.clone();
-        let keys: std::collections::BTreeSet<&String> =
-            configured.keys().chain(boot.keys()).collect();
-        for k in keys {
-            let Some(e) = element_of(k) else { continue };
-            if !e.restart {
-                continue;
-            }
-            let now = configured.get(k).map(String::as_str).or(e.default);
-            let then = boot.get(k).map(String::as_str).or(e.default);
+        let mut effective = None::<Values>;
+        // Only restart-flagged elements can differ from what is running: a handful of paths.
+        for (path, e) in restart_paths() {
+            let now = configured.get(path).map(String::as_str).or(e.default);
+            let then = boot.get(path).map(String::as_str).or(e.default);
             if now != then {
-                pending.push(k.clone());
-                match boot.get(k) {
-                    Some(v) => effective.insert(k.clone(), v.clone()),
-                    None => effective.remove(k),
+                pending.push(path.to_string());
+                let eff = effective.get_or_insert_with(|| configured.clone());
+                match boot.get(path) {
+                    Some(v) => eff.insert(path.to_string(), v.clone()),
+                    None => eff.remove(path),
                 };
             }
         }
         let configured = Arc::new(configured);
-        let effective = if pending.is_empty() {
-            configured.clone()
-        } else {
-            Arc::new(effective)
+        let effective = match effective {
+            Some(e) => Arc::new(e),
+            None => configured.clone(),
         };
         Snapshot {
             revision,
@@ -82,20 +79,56 @@ impl Snapshot {
 
     /// Indices of the rows of the table at `prefix` (e.g. `Zones Zone`) that hold any value.
     pub fn rows(&self, prefix: &str) -> Vec<u32> {
-        let start = format!("{prefix} ");
-        let mut rows: Vec<u32> = self
-            .configured
-            .range(start.clone()..)
-            .take_while(|(k, _)| k.starts_with(&start))
-            .filter_map(|(k, _)| k[start.len()..].split(' ').next()?.parse().ok())
-            .collect();
-        rows.sort_unstable();
-        rows.dedup();
-        rows
+        rows_of(&self.configured, prefix)
     }
 }
 
-fn lookup<'a>(values: &'a Values, path: &str) -> Option<&'a str> {
+/// Indices of the rows of the table at `prefix` that hold any value in `values`.
+pub fn rows_of(values: &Values, prefix: &str) -> Vec<u32> {
+    let start = format!("{prefix} ");
+    let mut rows: Vec<u32> = values
+        .range(start.clone()..)
+        .take_while(|(k, _)| k.starts_with(&start))
+        .filter_map(|(k, _)| k[start.len()..].split(' ').next()?.parse().ok())
+        .collect();
+    rows.sort_unstable();
+    rows.dedup();
+    rows
+}
+
+/// Every concrete path of a restart-flagged element (their tables are small).
+fn restart_paths() -> &'static [(String, &'static Element)] {
+    static P: OnceLock<Vec<(String, &'static Element)>> = OnceLock::new();
+    P.get_or_init(|| {
+        let mut out = Vec::new();
+        for e in ELEMENTS.iter().filter(|e| e.restart) {
+            let mut paths = vec![String::new()];
+            for w in e.words {
+                let parts: Vec<String> = match *w {
+                    Word::Lit(s) => vec![s.to_string()],
+                    Word::Index { min, max } => (min..=max).map(|n| n.to_string()).collect(),
+                };
+                paths = paths
+                    .iter()
+                    .flat_map(|p| {
+                        parts.iter().map(move |x| {
+                            if p.is_empty() {
+                                x.clone()
+                            } else {
+                                format!("{p} {x}")
+                            }
+                        })
+                    })
+                    .collect();
+            }
+            out.extend(paths.into_iter().map(|p| (p, e)));
+        }
+        out
+    })
+}
+
+/// The stored value at `path`, or its element's default.
+pub fn lookup<'a>(values: &'a Values, path: &str) -> Option<&'a str> {
     match values.get(path) {
         Some(v) => Some(v.as_str()),
         None => element_of(path).and_then(|e: &Element| e.default),

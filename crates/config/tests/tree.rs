@@ -33,7 +33,8 @@ fn every_spec_element_is_generated() {
     // 592 in the reference, less the two group headings that carry no value.
     assert_eq!(SPEC_ELEMENT_COUNT, 590);
     assert_eq!(ELEMENTS.iter().filter(|e| e.ours).count(), 1);
-    causeway_config::rules::check(&Default::default()).expect("factory defaults obey the rules");
+    causeway_config::rules::check_all(&Default::default())
+        .expect("factory defaults obey the rules");
     assert!(causeway_config::rules::range_pairs().len() >= 8);
     for e in ELEMENTS {
         if let Some(d) = e.default {
@@ -365,4 +366,59 @@ fn commits_from_two_handles_on_one_store_both_land() {
     assert_eq!(s.get("SIP Mode"), Some("On"));
     assert_eq!(s.get("H323 Mode"), Some("On"));
     assert_eq!(s.revision, 2);
+}
+
+#[test]
+fn rules_see_every_row_a_commit_touches() {
+    let (_dir, cfg) = open();
+    let set = |p: String, v: &str| Change::Set {
+        path: p,
+        value: v.into(),
+    };
+    let zone = |n: u32, name: &str| {
+        vec![
+            set(format!("Zones Zone {n} Name"), name),
+            set(format!("Zones Zone {n} Type"), "DNS"),
+        ]
+    };
+    // Two new rows with one name in a single commit.
+    let mut both = zone(7, "twin");
+    both.extend(zone(9, "TWIN"));
+    let err = cfg.commit(&origin(), both).unwrap_err();
+    assert!(err.to_string().contains("already used"), "{err}");
+    assert!(cfg.snapshot().rows("Zones Zone").is_empty());
+    // Renaming an existing row onto another's name.
+    cfg.commit(&origin(), zone(1, "one")).unwrap();
+    cfg.commit(&origin(), zone(2, "two")).unwrap();
+    let err = cfg
+        .commit(
+            &origin(),
+            vec![set("Zones Zone 1 Name".into(), "Two".into())],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("Zones Zone 2"), "{err}");
+    // Emptying a required element of an existing row.
+    let err = cfg
+        .commit(
+            &origin(),
+            vec![Change::Unset {
+                path: "Zones Zone 2 Type".into(),
+            }],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("Type"), "{err}");
+    // Removing the whole row is fine, and frees the name.
+    cfg.commit(
+        &origin(),
+        vec![Change::DeleteRow {
+            row: "Zones Zone 2".into(),
+        }],
+    )
+    .unwrap();
+    cfg.commit(
+        &origin(),
+        vec![set("Zones Zone 1 Name".into(), "two".into())],
+    )
+    .unwrap();
+    causeway_config::rules::check_all(cfg.snapshot().stored()).unwrap();
 }
