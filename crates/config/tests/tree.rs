@@ -391,10 +391,7 @@ fn rules_see_every_row_a_commit_touches() {
     cfg.commit(&origin(), zone(1, "one")).unwrap();
     cfg.commit(&origin(), zone(2, "two")).unwrap();
     let err = cfg
-        .commit(
-            &origin(),
-            vec![set("Zones Zone 1 Name".into(), "Two".into())],
-        )
+        .commit(&origin(), vec![set("Zones Zone 1 Name".into(), "Two")])
         .unwrap_err();
     assert!(err.to_string().contains("Zones Zone 2"), "{err}");
     // Emptying a required element of an existing row.
@@ -415,10 +412,7 @@ fn rules_see_every_row_a_commit_touches() {
         }],
     )
     .unwrap();
-    cfg.commit(
-        &origin(),
-        vec![set("Zones Zone 1 Name".into(), "two".into())],
-    )
-    .unwrap();
+    cfg.commit(&origin(), vec![set("Zones Zone 1 Name".into(), "two")])
+        .unwrap();
     causeway_config::rules::check_all(cfg.snapshot().stored()).unwrap();
 }
