@@ -125,10 +125,45 @@ pub fn check_all(values: &Values) -> Result<(), RuleViolation> {
         let rows = view.rows(t.prefix);
         for &row in &rows {
             check_required(&view, t, row)?;
+            if t.prefix == "SIP Domain" {
+                check_domain_name(&view, row)?;
+            }
         }
         check_unique(&view, t, &rows)?;
     }
     Ok(())
+}
+
+/// Whether a name is usable as a SIP domain: dot-separated labels of letters, digits and
+/// hyphens, no label starting or ending with a hyphen, and a last label that starts with a
+/// letter (so that a domain never looks like an IPv4 address).
+pub fn valid_domain_name(name: &str) -> bool {
+    let labels: Vec<&str> = name.split('.').collect();
+    labels.iter().all(|l| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    }) && labels
+        .last()
+        .is_some_and(|l| l.as_bytes()[0].is_ascii_alphabetic())
+        && name.len() <= 253
+}
+
+fn check_domain_name(view: &View, row: u32) -> Result<(), RuleViolation> {
+    let p = format!("SIP Domain {row} Name");
+    let name = view.get(&p).unwrap_or("");
+    if name.is_empty() || valid_domain_name(name) {
+        return Ok(());
+    }
+    Err(RuleViolation {
+        paths: vec![p],
+        message: format!(
+            "\"{name}\" is not a valid domain name: use dot-separated labels of letters, digits \
+             and hyphens, none starting or ending with a hyphen, the last starting with a letter"
+        ),
+    })
 }
 
 /// Checks the rules that a commit touching `touched` can break, against the configuration after
@@ -157,6 +192,9 @@ pub fn check(values: &Values, touched: &BTreeSet<String>) -> Result<(), RuleViol
         rows.retain(|(row, _)| view.row_exists(t.prefix, *row));
         for &(row, _) in &rows {
             check_required(&view, t, row)?;
+            if t.prefix == "SIP Domain" {
+                check_domain_name(&view, row)?;
+            }
         }
         let renamed: Vec<u32> = rows.iter().filter(|r| r.1).map(|r| r.0).collect();
         if !renamed.is_empty() {

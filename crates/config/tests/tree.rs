@@ -416,3 +416,33 @@ fn rules_see_every_row_a_commit_touches() {
         .unwrap();
     causeway_config::rules::check_all(cfg.snapshot().stored()).unwrap();
 }
+
+#[test]
+fn domain_names_follow_the_naming_rules() {
+    use causeway_config::rules::valid_domain_name;
+    for good in ["example.com", "100.example-name.com", "a", "x1.y2.z"] {
+        assert!(valid_domain_name(good), "{good}");
+    }
+    for bad in [
+        "-a.com",
+        "a-.com",
+        "example.123",
+        "a..b",
+        "",
+        "a_b.com",
+        "exa mple.com",
+    ] {
+        assert!(!valid_domain_name(bad), "{bad}");
+    }
+    let (_dir, cfg) = open();
+    let err = cfg
+        .commit(
+            &origin(),
+            vec![Change::Set {
+                path: "SIP Domain 1 Name".into(),
+                value: "example.123".into(),
+            }],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("not a valid domain name"), "{err}");
+}
