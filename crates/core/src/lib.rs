@@ -3,3 +3,4 @@
 
 pub mod listen;
 pub mod tls;
+pub mod transport;

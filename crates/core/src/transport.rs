@@ -1,0 +1,576 @@
+//! SIP transports: UDP sockets, TCP and TLS listeners and connections.
+//!
+//! The transport layer moves whole messages. Streams are cut into messages by a framer supplied
+//! from the SIP core; datagrams are messages as they come. Every message arrives with the flow
+//! it came on, so that responses and later requests to a registered contact can reuse the same
+//! connection (RFC 3261 §18.2.2, RFC 5626).
+
+use crate::listen::{Listener, Transport};
+use bytes::{Bytes, BytesMut};
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Where one message ends in a stream buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frame {
+    /// A message of this many bytes is at the front.
+    Complete(usize),
+    /// This many bytes of CRLF keep-alive are at the front.
+    KeepAlive(usize),
+    Incomplete,
+    /// The stream cannot be framed any more (for example a bad Content-Length).
+    Invalid,
+}
+
+/// Finds the first message in a stream buffer.
+pub type Framer = fn(&[u8]) -> Frame;
+
+/// The path a message took: transport, both ends, and the connection for streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Flow {
+    pub transport: Transport,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    /// Connection number for TCP and TLS; 0 for UDP.
+    pub conn: u64,
+}
+
+#[derive(Debug)]
+pub enum Event {
+    Message {
+        flow: Flow,
+        bytes: Bytes,
+    },
+    /// A stream message grew past the size limit. `head` holds what was read; the connection
+    /// reads no more and should be closed once an error response has been sent.
+    TooLarge {
+        flow: Flow,
+        head: Bytes,
+    },
+    /// The stream could not be framed; the connection is closed.
+    Garbage {
+        flow: Flow,
+        bytes: Bytes,
+    },
+    Closed {
+        flow: Flow,
+    },
+}
+
+/// Limits that apply to every transport.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_message: usize,
+    pub connect_timeout: Duration,
+    /// Local ports for outgoing TCP and TLS connections.
+    pub outbound_ports: (u16, u16),
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message: 32768,
+            connect_timeout: Duration::from_secs(10),
+            outbound_ports: (25000, 29999),
+        }
+    }
+}
+
+struct Conn {
+    flow: Flow,
+    tx: mpsc::Sender<Command>,
+}
+
+enum Command {
+    Send(Bytes),
+    Close,
+}
+
+struct Shared {
+    events: mpsc::Sender<Event>,
+    conns: Mutex<HashMap<u64, Conn>>,
+    /// The newest connection to each remote address, per transport.
+    by_remote: Mutex<HashMap<(Transport, SocketAddr), u64>>,
+    next_conn: AtomicU64,
+    next_port: AtomicU64,
+    limits: Mutex<Limits>,
+    framer: Framer,
+}
+
+/// The running transports.
+pub struct Transports {
+    shared: Arc<Shared>,
+    udp: HashMap<Listener, (Arc<UdpSocket>, JoinHandle<()>)>,
+    streams: HashMap<Listener, JoinHandle<()>>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+impl Transports {
+    /// Transports that deliver events on `events`; `tls` serves the TLS listeners.
+    pub fn new(
+        framer: Framer,
+        events: mpsc::Sender<Event>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Transports {
+        Transports {
+            shared: Arc::new(Shared {
+                events,
+                conns: Mutex::new(HashMap::new()),
+                by_remote: Mutex::new(HashMap::new()),
+                next_conn: AtomicU64::new(1),
+                next_port: AtomicU64::new(0),
+                limits: Mutex::new(Limits::default()),
+                framer,
+            }),
+            udp: HashMap::new(),
+            streams: HashMap::new(),
+            tls: tls.map(tokio_rustls::TlsAcceptor::from),
+        }
+    }
+
+    pub fn set_limits(&self, limits: Limits) {
+        *self.shared.limits.lock().unwrap() = limits;
+    }
+
+    /// The listeners that run now.
+    pub fn active(&self) -> Vec<Listener> {
+        let mut v: Vec<Listener> = self
+            .udp
+            .keys()
+            .chain(self.streams.keys())
+            .copied()
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Starts the listeners in `wanted` that do not run and stops those that are not wanted.
+    /// Returns the ones that could not start.
+    pub async fn apply(&mut self, wanted: &[Listener]) -> Vec<(Listener, io::Error)> {
+        self.udp.retain(|l, (_, task)| {
+            let keep = wanted.contains(l);
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        self.streams.retain(|l, task| {
+            let keep = wanted.contains(l);
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        let mut failed = Vec::new();
+        for l in wanted {
+            if self.udp.contains_key(l) || self.streams.contains_key(l) {
+                continue;
+            }
+            let started = match l.transport {
+                Transport::Udp => self.start_udp(*l).await,
+                Transport::Tcp | Transport::Tls => self.start_stream(*l).await,
+            };
+            if let Err(e) = started {
+                failed.push((*l, e));
+            }
+        }
+        failed
+    }
+
+    async fn start_udp(&mut self, l: Listener) -> io::Result<()> {
+        let sock = Arc::new(UdpSocket::bind(l.addr).await?);
+        let local = sock.local_addr()?;
+        let shared = self.shared.clone();
+        let rx = sock.clone();
+        let task = tokio::spawn(async move {
+            let mut buf = vec![0u8; 65536];
+            loop {
+                let Ok((n, remote)) = rx.recv_from(&mut buf).await else {
+                    continue;
+                };
+                let flow = Flow {
+                    transport: Transport::Udp,
+                    local,
+                    remote,
+                    conn: 0,
+                };
+                let data = &buf[..n];
+                // A datagram of only whitespace is a keep-alive (RFC 5626 §3.5.1 STUN aside).
+                if data.iter().all(|b| matches!(b, b'\r' | b'\n' | b' ')) {
+                    continue;
+                }
+                let max = shared.limits.lock().unwrap().max_message;
+                let event = if n > max {
+                    Event::TooLarge {
+                        flow,
+                        head: Bytes::copy_from_slice(data),
+                    }
+                } else {
+                    Event::Message {
+                        flow,
+                        bytes: Bytes::copy_from_slice(data),
+                    }
+                };
+                if shared.events.send(event).await.is_err() {
+                    break;
+                }
+            }
+        });
+        self.udp.insert(l, (sock, task));
+        Ok(())
+    }
+
+    async fn start_stream(&mut self, l: Listener) -> io::Result<()> {
+        let acceptor = match l.transport {
+            Transport::Tls => Some(
+                self.tls
+                    .clone()
+                    .ok_or_else(|| io::Error::other("no TLS identity is loaded"))?,
+            ),
+            _ => None,
+        };
+        let listener = TcpListener::bind(l.addr).await?;
+        let local = listener.local_addr()?;
+        let shared = self.shared.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, remote)) = listener.accept().await else {
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let shared = shared.clone();
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    match acceptor {
+                        None => run_conn(shared, stream, l.transport, local, remote).await,
+                        Some(a) => {
+                            let Ok(Ok(tls)) =
+                                tokio::time::timeout(Duration::from_secs(5), a.accept(stream))
+                                    .await
+                            else {
+                                return;
+                            };
+                            run_conn(shared, tls, l.transport, local, remote).await
+                        }
+                    }
+                });
+            }
+        });
+        self.streams.insert(l, task);
+        Ok(())
+    }
+
+    /// Sends on an existing flow (the connection a request came on, or the UDP socket).
+    pub async fn send(&self, flow: &Flow, bytes: Bytes) -> io::Result<()> {
+        match flow.transport {
+            Transport::Udp => {
+                let sock = self
+                    .udp_socket(flow.local)
+                    .ok_or_else(|| io::Error::other("no UDP socket for that address"))?;
+                sock.send_to(&bytes, flow.remote).await.map(|_| ())
+            }
+            _ => {
+                let tx = {
+                    let conns = self.shared.conns.lock().unwrap();
+                    conns.get(&flow.conn).map(|c| c.tx.clone())
+                };
+                match tx {
+                    Some(tx) => tx
+                        .send(Command::Send(bytes))
+                        .await
+                        .map_err(|_| io::Error::other("connection closed")),
+                    None => Err(io::Error::new(
+                        io::ErrorKind::NotConnected,
+                        "connection closed",
+                    )),
+                }
+            }
+        }
+    }
+
+    /// Sends to an address: over UDP from the listening socket, over TCP on the newest
+    /// connection to it or a new one from the outbound port range. (Outgoing TLS connections
+    /// come with zones, which know how to verify the peer.)
+    pub async fn send_to(
+        &self,
+        transport: Transport,
+        remote: SocketAddr,
+        bytes: Bytes,
+    ) -> io::Result<Flow> {
+        match transport {
+            Transport::Udp => {
+                let sock = self
+                    .udp
+                    .values()
+                    .map(|(s, _)| s)
+                    .find(|s| {
+                        s.local_addr()
+                            .is_ok_and(|a| a.is_ipv4() == remote.is_ipv4())
+                    })
+                    .cloned()
+                    .ok_or_else(|| io::Error::other("UDP is not enabled"))?;
+                let local = sock.local_addr()?;
+                sock.send_to(&bytes, remote).await?;
+                Ok(Flow {
+                    transport,
+                    local,
+                    remote,
+                    conn: 0,
+                })
+            }
+            _ => {
+                let existing = self
+                    .shared
+                    .by_remote
+                    .lock()
+                    .unwrap()
+                    .get(&(transport, remote))
+                    .copied();
+                let flow = match existing.and_then(|c| self.flow_of(c)) {
+                    Some(f) => f,
+                    None if transport == Transport::Tcp => self.connect(remote).await?,
+                    None => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::NotConnected,
+                            "no TLS connection to that address",
+                        ))
+                    }
+                };
+                self.send(&flow, bytes).await?;
+                Ok(flow)
+            }
+        }
+    }
+
+    fn flow_of(&self, conn: u64) -> Option<Flow> {
+        self.shared.conns.lock().unwrap().get(&conn).map(|c| c.flow)
+    }
+
+    fn udp_socket(&self, local: SocketAddr) -> Option<Arc<UdpSocket>> {
+        self.udp
+            .values()
+            .map(|(s, _)| s)
+            .find(|s| s.local_addr().is_ok_and(|a| a == local))
+            .or_else(|| self.udp.values().map(|(s, _)| s).next())
+            .cloned()
+    }
+
+    /// Connects over TCP from a port of the outbound range.
+    async fn connect(&self, remote: SocketAddr) -> io::Result<Flow> {
+        let limits = *self.shared.limits.lock().unwrap();
+        let (lo, hi) = limits.outbound_ports;
+        let span = u64::from(hi.saturating_sub(lo)) + 1;
+        let mut last = io::Error::other("no free port in the outbound range");
+        for _ in 0..span.min(64) {
+            let port = lo + (self.shared.next_port.fetch_add(1, Ordering::Relaxed) % span) as u16;
+            let sock = if remote.is_ipv4() {
+                tokio::net::TcpSocket::new_v4()?
+            } else {
+                tokio::net::TcpSocket::new_v6()?
+            };
+            let local: SocketAddr = if remote.is_ipv4() {
+                ([0, 0, 0, 0], port).into()
+            } else {
+                (std::net::Ipv6Addr::UNSPECIFIED, port).into()
+            };
+            if let Err(e) = sock.bind(local) {
+                last = e;
+                continue;
+            }
+            let stream =
+                match tokio::time::timeout(limits.connect_timeout, sock.connect(remote)).await {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(e)) => return Err(e),
+                    Err(_) => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "connection timed out",
+                        ))
+                    }
+                };
+            let _ = stream.set_nodelay(true);
+            let local = stream.local_addr()?;
+            let (flow, ready) = register_conn(&self.shared, Transport::Tcp, local, remote);
+            let shared = self.shared.clone();
+            tokio::spawn(drive_conn(shared, stream, flow, ready));
+            return Ok(flow);
+        }
+        Err(last)
+    }
+
+    /// Closes a stream connection (after an error response, for example).
+    pub async fn close(&self, flow: &Flow) {
+        let tx = self
+            .shared
+            .conns
+            .lock()
+            .unwrap()
+            .get(&flow.conn)
+            .map(|c| c.tx.clone());
+        if let Some(tx) = tx {
+            let _ = tx.send(Command::Close).await;
+        }
+    }
+
+    /// Open stream connections.
+    pub fn connections(&self) -> Vec<Flow> {
+        self.shared
+            .conns
+            .lock()
+            .unwrap()
+            .values()
+            .map(|c| c.flow)
+            .collect()
+    }
+}
+
+fn register_conn(
+    shared: &Arc<Shared>,
+    transport: Transport,
+    local: SocketAddr,
+    remote: SocketAddr,
+) -> (Flow, mpsc::Receiver<Command>) {
+    let conn = shared.next_conn.fetch_add(1, Ordering::Relaxed);
+    let flow = Flow {
+        transport,
+        local,
+        remote,
+        conn,
+    };
+    let (tx, rx) = mpsc::channel(64);
+    shared.conns.lock().unwrap().insert(conn, Conn { flow, tx });
+    shared
+        .by_remote
+        .lock()
+        .unwrap()
+        .insert((transport, remote), conn);
+    (flow, rx)
+}
+
+async fn run_conn<S>(
+    shared: Arc<Shared>,
+    stream: S,
+    transport: Transport,
+    local: SocketAddr,
+    remote: SocketAddr,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (flow, rx) = register_conn(&shared, transport, local, remote);
+    drive_conn(shared, stream, flow, rx).await
+}
+
+/// Reads messages off a connection and writes what is queued for it, until either side ends.
+async fn drive_conn<S>(shared: Arc<Shared>, stream: S, flow: Flow, mut rx: mpsc::Receiver<Command>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    let writer = tokio::spawn(async move {
+        while let Some(cmd) = rx.recv().await {
+            match cmd {
+                Command::Send(b) => {
+                    if wr.write_all(&b).await.is_err() {
+                        break;
+                    }
+                }
+                Command::Close => break,
+            }
+        }
+        let _ = wr.shutdown().await;
+    });
+    let mut buf = BytesMut::with_capacity(8192);
+    let reader_shared = shared.clone();
+    let mut writer = writer;
+    'read: loop {
+        tokio::select! {
+            _ = &mut writer => break 'read,
+            n = rd.read_buf(&mut buf) => {
+                match n {
+                    Ok(0) | Err(_) => break 'read,
+                    Ok(_) => {}
+                }
+            }
+        }
+        loop {
+            match (reader_shared.framer)(&buf) {
+                Frame::Complete(n) => {
+                    let bytes = buf.split_to(n).freeze();
+                    let max = reader_shared.limits.lock().unwrap().max_message;
+                    if n > max {
+                        let _ = reader_shared
+                            .events
+                            .send(Event::TooLarge { flow, head: bytes })
+                            .await;
+                        let _ = tokio::time::timeout(Duration::from_secs(5), &mut writer).await;
+                        break 'read;
+                    }
+                    if reader_shared
+                        .events
+                        .send(Event::Message { flow, bytes })
+                        .await
+                        .is_err()
+                    {
+                        break 'read;
+                    }
+                }
+                Frame::KeepAlive(n) => {
+                    // A double-CRLF ping gets a single-CRLF pong (RFC 5626 §4.4.1).
+                    let ping = buf[..n].windows(4).any(|w| w == b"\r\n\r\n");
+                    let _ = buf.split_to(n);
+                    if ping {
+                        let tx = reader_shared
+                            .conns
+                            .lock()
+                            .unwrap()
+                            .get(&flow.conn)
+                            .map(|c| c.tx.clone());
+                        if let Some(tx) = tx {
+                            let _ = tx.send(Command::Send(Bytes::from_static(b"\r\n"))).await;
+                        }
+                    }
+                }
+                Frame::Incomplete => {
+                    let max = reader_shared.limits.lock().unwrap().max_message;
+                    if buf.len() > max {
+                        let head = buf.split().freeze();
+                        let _ = reader_shared
+                            .events
+                            .send(Event::TooLarge { flow, head })
+                            .await;
+                        // Read no more; wait for the close that follows the error response.
+                        let _ = tokio::time::timeout(Duration::from_secs(5), &mut writer).await;
+                        break 'read;
+                    }
+                    break;
+                }
+                Frame::Invalid => {
+                    let bytes = buf.split().freeze();
+                    let _ = reader_shared
+                        .events
+                        .send(Event::Garbage { flow, bytes })
+                        .await;
+                    let _ = tokio::time::timeout(Duration::from_secs(1), &mut writer).await;
+                    break 'read;
+                }
+            }
+        }
+    }
+    writer.abort();
+    shared.conns.lock().unwrap().remove(&flow.conn);
+    {
+        let mut by_remote = shared.by_remote.lock().unwrap();
+        if by_remote.get(&(flow.transport, flow.remote)) == Some(&flow.conn) {
+            by_remote.remove(&(flow.transport, flow.remote));
+        }
+    }
+    let _ = shared.events.send(Event::Closed { flow }).await;
+}
