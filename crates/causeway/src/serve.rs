@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use causeway_config::{CommitRecord, Config, Snapshot};
 use causeway_observe::{Alarms, EventLog, LogKind};
 use causeway_xapi::system::{AlarmStatus, ResourceUsage, SystemUnit};
-use causeway_xapi::{Engine, Principal, Services};
+use causeway_xapi::{Engine, Field, Principal, Selector, Services};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::ExitCode;
@@ -68,6 +68,8 @@ pub fn log_commits(config: &Config, events: Arc<EventLog>, configlog: Arc<EventL
 
 struct Restarter {
     tx: mpsc::UnboundedSender<String>,
+    sip: Arc<causeway_core::sip::state::Shared>,
+    events: Arc<EventLog>,
 }
 
 impl Services for Restarter {
@@ -75,6 +77,39 @@ impl Services for Restarter {
         self.tx
             .send(reason.to_string())
             .map_err(|_| "the server is already stopping".to_string())
+    }
+
+    fn remove_registration(&self, which: &Selector) -> Result<Vec<(String, Field)>, String> {
+        let b = self
+            .sip
+            .registration(which)
+            .ok_or_else(|| "no such registration".to_string())?;
+        self.sip.registrar.lock().unwrap().remove(&b.serial);
+        self.events.event(
+            1,
+            "tvcs",
+            "Registration Removed",
+            &[
+                ("AOR", &b.aor),
+                ("Contact", &b.contact),
+                ("Reason", "Operator forced removal"),
+            ],
+        );
+        Ok(vec![
+            ("Name".into(), Field::str(b.aor)),
+            ("SerialNumber".into(), Field::str(b.serial.to_string())),
+        ])
+    }
+
+    fn find_registration(&self, alias: &str) -> Result<Vec<(String, Field)>, String> {
+        Ok(self.sip.find(alias))
+    }
+
+    fn disconnect_call(&self, which: &Selector) -> Result<Vec<(String, Field)>, String> {
+        let r = self.sip.disconnect(which)?;
+        self.events
+            .event(1, "tvcs", "Operator Call Disconnect", &[]);
+        Ok(r)
     }
 }
 
@@ -176,11 +211,38 @@ async fn serve(
     let alarms = Arc::new(Alarms::new(Some(events.clone())));
     sync_restart_alarm(&alarms, &config.snapshot());
     let (restart_tx, mut restart_rx) = mpsc::unbounded_channel();
+    let sip = Arc::new(causeway_core::sip::state::Shared::default());
     let mut engine = Engine::new(
         config.clone(),
         alarms.clone(),
-        Arc::new(Restarter { tx: restart_tx }),
+        Arc::new(Restarter {
+            tx: restart_tx,
+            sip: sip.clone(),
+            events: events.clone(),
+        }),
     );
+    engine.add_status(Arc::new(causeway_core::sip::state::RegistrationStatus(
+        sip.clone(),
+    )));
+    engine.add_status(Arc::new(causeway_core::sip::state::CallStatus(sip.clone())));
+    let identity = causeway_core::tls::Identity::in_dir(&data.root.join("tls"));
+    let names: Vec<String> = ["SystemUnit Name", "IP DNS Hostname"]
+        .iter()
+        .filter_map(|p| config.snapshot().get(p).map(str::to_owned))
+        .filter(|n| !n.is_empty())
+        .collect();
+    let tls = match identity
+        .ensure(&names)
+        .and_then(|_| identity.server_config())
+    {
+        Ok(c) => Some(c),
+        Err(e) => {
+            eprintln!("causeway: TLS identity unusable, SIP TLS stays off: {e:#}");
+            None
+        }
+    };
+    let sip_task =
+        causeway_core::sip::Service::spawn(config.clone(), sip.clone(), events.clone(), tls);
     engine.add_status(Arc::new(SystemUnit {
         started: Instant::now(),
         config: config.clone(),
@@ -246,6 +308,7 @@ async fn serve(
     };
     watcher.abort();
     marker.abort();
+    sip_task.abort();
     let _ = std::fs::remove_file(&socket);
     if outcome.is_some() {
         // Let the session that asked for the restart receive its answer.

@@ -1,6 +1,8 @@
 //! Runtime services on tokio around the sans-IO cores: SIP transports, the registrar and the
 //! proxy. They read the configuration from snapshots and follow its change events.
 
+pub mod calls;
 pub mod listen;
+pub mod sip;
 pub mod tls;
 pub mod transport;

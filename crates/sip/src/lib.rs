@@ -3,3 +3,16 @@
 
 pub mod digest;
 pub mod transaction;
+
+pub mod header;
+pub mod message;
+pub mod parse;
+pub mod serialize;
+mod text;
+pub mod uri;
+pub mod validate;
+
+pub use message::{Headers, KnownHeader, Message, Method, Request, Response, Version};
+pub use parse::{frame, parse_message, Framing, ParseError, Parser};
+pub use text::{pct_decode, ByteStr};
+pub use uri::{uri_equal, Uri};

@@ -46,10 +46,33 @@ impl Principal {
     }
 }
 
-/// Actions only a running server can take.
+/// Picks one registration or call: by its number, or by its serial number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    Number(u32),
+    Serial(String),
+}
+
+/// Actions only a running server can take. Services a server does not run answer with an error
+/// that says so.
 pub trait Services: Send + Sync {
     /// Restarts the server process; returns once the restart is scheduled.
     fn restart(&self, reason: &str) -> Result<(), String>;
+
+    /// Removes a registration held by this node.
+    fn remove_registration(&self, _which: &Selector) -> Result<Vec<(String, Field)>, String> {
+        Err("the registrar is not running".into())
+    }
+
+    /// Describes the registrations of an alias.
+    fn find_registration(&self, _alias: &str) -> Result<Vec<(String, Field)>, String> {
+        Err("the registrar is not running".into())
+    }
+
+    /// Releases a call.
+    fn disconnect_call(&self, _which: &Selector) -> Result<Vec<(String, Field)>, String> {
+        Err("call handling is not running".into())
+    }
 }
 
 /// The command layer.

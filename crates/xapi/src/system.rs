@@ -245,3 +245,39 @@ pub fn restart(e: &Engine, _: &Args, who: &Principal) -> Result<Fields, CmdError
         )),
     }
 }
+
+/// `Registration: N` or `RegistrationSerialNumber: "…"` (and the same pair for calls): exactly one.
+fn selector(a: &Args, number: &str, serial: &str) -> Result<crate::Selector, CmdError> {
+    match (a.int(number), a.get(serial)) {
+        (Some(n), None) => Ok(crate::Selector::Number(n as u32)),
+        (None, Some(s)) => Ok(crate::Selector::Serial(s.to_string())),
+        _ => Err(CmdError::Refused(format!(
+            "give either {number} or {serial}"
+        ))),
+    }
+}
+
+fn online(e: &Engine) -> Result<&Arc<dyn crate::Services>, CmdError> {
+    e.services()
+        .ok_or_else(|| CmdError::Refused("no server is running on this data directory".into()))
+}
+
+pub fn remove_registration(e: &Engine, a: &Args, _: &Principal) -> Result<Fields, CmdError> {
+    let which = selector(a, "Registration", "RegistrationSerialNumber")?;
+    online(e)?
+        .remove_registration(&which)
+        .map_err(CmdError::Refused)
+}
+
+pub fn find_registration(e: &Engine, a: &Args, _: &Principal) -> Result<Fields, CmdError> {
+    online(e)?
+        .find_registration(a.req("Alias"))
+        .map_err(CmdError::Refused)
+}
+
+pub fn disconnect_call(e: &Engine, a: &Args, _: &Principal) -> Result<Fields, CmdError> {
+    let which = selector(a, "Call", "CallSerialNumber")?;
+    online(e)?
+        .disconnect_call(&which)
+        .map_err(CmdError::Refused)
+}

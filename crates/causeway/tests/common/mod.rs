@@ -242,3 +242,33 @@ pub fn concrete(e: &serde_json::Value) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// A port free for both UDP and TCP on loopback, in the range SIP ports accept.
+pub fn free_port() -> u16 {
+    loop {
+        let t = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let p = t.local_addr().unwrap().port();
+        if (1024..=65534).contains(&p) && std::net::UdpSocket::bind(("127.0.0.1", p)).is_ok() {
+            return p;
+        }
+    }
+}
+
+/// A running node with SIP on a free UDP/TCP port and `example.com` as its domain.
+pub fn sip_node() -> (Node, u16) {
+    let mut node = Node::new();
+    let port = free_port();
+    for line in [
+        "xConfiguration SIP Mode: On".to_string(),
+        "xConfiguration SIP UDP Mode: On".into(),
+        format!("xConfiguration SIP UDP Port: {port}"),
+        "xConfiguration SIP TCP Mode: On".into(),
+        format!("xConfiguration SIP TCP Port: {port}"),
+        format!("xConfiguration SIP TLS Port: {}", free_port()),
+        "xCommand DomainAdd Name: \"example.com\"".into(),
+    ] {
+        node.ok(&line);
+    }
+    node.start();
+    (node, port)
+}

@@ -8,6 +8,7 @@
 
 mod client;
 mod key;
+mod message_impl;
 mod server;
 mod timers;
 

@@ -72,6 +72,9 @@ const IMPLEMENTED: &[Impl] = &[
     Impl { name: "CheckPattern", handler: dialplan::check_pattern, writes: false, summary: "Tests an alias against a pattern and shows the alias the behaviour would produce." },
     Impl { name: "DefaultValuesSet", handler: crate::system::default_values_set, writes: true, summary: "Returns configuration to factory defaults: level 1 most settings, 2 adds remote login, 3 adds network and management access." },
     Impl { name: "Restart", handler: crate::system::restart, writes: true, summary: "Restarts the server process so that restart-only settings take effect." },
+    Impl { name: "RemoveRegistration", handler: crate::system::remove_registration, writes: true, summary: "Removes a registration held by this node, by its number or its serial number." },
+    Impl { name: "FindRegistration", handler: crate::system::find_registration, writes: false, summary: "Shows the registrations of an alias held by this node." },
+    Impl { name: "DisconnectCall", handler: crate::system::disconnect_call, writes: true, summary: "Releases a call, by its number or its serial number." },
 ];
 
 fn implementation(name: &str) -> Option<&'static Impl> {

@@ -1,0 +1,325 @@
+//! The SIP registrar against sipp, the real SIP test tool, over UDP and TCP.
+
+mod common;
+use common::{sip_node, Node};
+use std::process::Command;
+
+/// One REGISTER with the given headers, expecting `status`; returns the response as sipp saw it.
+fn register(
+    port: u16,
+    transport: &str,
+    user: &str,
+    domain: &str,
+    extra: &str,
+    status: u16,
+) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("register.xml");
+    std::fs::write(
+        &scenario,
+        format!(
+            r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="register">
+  <send retrans="500">
+    <![CDATA[
+      REGISTER sip:{domain} SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:{user}@{domain}>;tag=[call_number]
+      To: <sip:{user}@{domain}>
+      Call-ID: [call_id]
+      CSeq: 1 REGISTER
+      Max-Forwards: 70
+{extra}
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="{status}"/>
+</scenario>
+"#
+        ),
+    )
+    .unwrap();
+    let out = Command::new("sipp")
+        .arg(format!("127.0.0.1:{port}"))
+        .args([
+            "-sf",
+            scenario.to_str().unwrap(),
+            "-m",
+            "1",
+            "-nostdin",
+            "-trace_msg",
+        ])
+        .args(["-t", if transport == "TCP" { "t1" } else { "u1" }])
+        .args(["-timeout", "10s", "-timeout_error", "-recv_timeout", "5000"])
+        .arg("-message_file")
+        .arg(dir.path().join("msg.log"))
+        .arg("-i")
+        .arg("127.0.0.1")
+        .current_dir(dir.path())
+        .output()
+        .expect("sipp is installed (scripts/test installs sip-tester)");
+    let log = std::fs::read_to_string(dir.path().join("msg.log")).unwrap_or_default();
+    assert!(
+        out.status.success(),
+        "sipp expected {status}\nstdout: {}\nstderr: {}\n{log}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    log.split("message received")
+        .last()
+        .unwrap_or("")
+        .to_string()
+}
+
+fn contact(port_hint: &str) -> String {
+    format!("      Contact: <sip:[service]@[local_ip]:[local_port]{port_hint}>")
+}
+
+/// The `expires` granted in the first Contact of a 200.
+fn granted(resp: &str) -> u32 {
+    let c = resp
+        .lines()
+        .find(|l| l.starts_with("Contact:"))
+        .expect("a Contact in the 200");
+    c.split("expires=")
+        .nth(1)
+        .unwrap()
+        .split(|ch: char| !ch.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn count(node: &Node) -> usize {
+    let t = node.ok("xStatus Registrations Count");
+    t.lines()
+        .find_map(|l| l.strip_prefix("*s Registrations Count: "))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn expiry_rules_maximum_variable_and_423() {
+    let (node, port) = sip_node();
+    let c = contact("");
+    let r = register(
+        port,
+        "UDP",
+        "alice",
+        "example.com",
+        &format!("{c}\n      Expires: 3600"),
+        200,
+    );
+    assert_eq!(granted(&r), 60, "capped at the maximum: {r}");
+    let r = register(
+        port,
+        "UDP",
+        "alice",
+        "example.com",
+        &format!("{c};expires=50"),
+        200,
+    );
+    assert_eq!(granted(&r), 50, "{r}");
+    let r = register(
+        port,
+        "UDP",
+        "bob",
+        "example.com",
+        &format!("{c}\n      Expires: 30"),
+        423,
+    );
+    assert!(r.contains("Min-Expires: 45"), "{r}");
+    node.ok("xConfiguration SIP Registration Standard Refresh Strategy: Variable");
+    node.ok("xConfiguration SIP Registration Standard Refresh Maximum: 3600");
+    node.ok("xConfiguration SIP Registration Standard Refresh Minimum: 300");
+    let mut seen = std::collections::HashSet::new();
+    for i in 0..6 {
+        let r = register(
+            port,
+            "UDP",
+            &format!("v{i}"),
+            "example.com",
+            &format!("{c}\n      Expires: 1000"),
+            200,
+        );
+        let g = granted(&r);
+        assert!((300..=1000).contains(&g), "{g}");
+        seen.insert(g);
+    }
+    assert!(seen.len() > 1, "the variable strategy varies: {seen:?}");
+    register(
+        port,
+        "TCP",
+        "carol",
+        "example.com",
+        &format!("{c}\n      Expires: 299"),
+        423,
+    );
+}
+
+#[test]
+fn non_local_domains_are_refused_and_events_logged() {
+    let (node, port) = sip_node();
+    let c = contact("");
+    register(
+        port,
+        "UDP",
+        "eve",
+        "elsewhere.org",
+        &format!("{c}\n      Expires: 60"),
+        403,
+    );
+    register(
+        port,
+        "TCP",
+        "alice",
+        "EXAMPLE.com",
+        &format!("{c}\n      Expires: 60"),
+        200,
+    );
+    assert_eq!(count(&node), 1);
+    let log = node
+        .cmd()
+        .args(["log", "--grep", "Registration", "--data-dir"])
+        .arg(node.path())
+        .output()
+        .unwrap();
+    let log = String::from_utf8(log.stdout).unwrap();
+    assert!(log.contains("Event=\"Registration Rejected\""), "{log}");
+    assert!(log.contains("Event=\"Registration Accepted\""), "{log}");
+    assert!(log.contains("AOR=\"alice@example.com\""), "{log}");
+}
+
+#[test]
+fn allow_and_deny_lists_with_each_pattern_type() {
+    let (node, port) = sip_node();
+    let c = format!("{}\n      Expires: 60", contact(""));
+    node.ok("xConfiguration Registration RestrictionPolicy Mode: AllowList");
+    // An empty allow list lets nobody in.
+    register(port, "UDP", "alice", "example.com", &c, 403);
+    node.ok("xCommand AllowListAdd PatternString: \"alice@example.com\" PatternType: Exact");
+    node.ok("xCommand AllowListAdd PatternString: \"room\" PatternType: Prefix");
+    node.ok("xCommand AllowListAdd PatternString: \"-mcu@example.com\" PatternType: Suffix");
+    node.ok("xCommand AllowListAdd PatternString: \"\\d{4}@example.com\" PatternType: Regex");
+    for ok in ["alice", "room12", "east-mcu", "1234"] {
+        register(port, "UDP", ok, "example.com", &c, 200);
+    }
+    for no in ["bob", "12345", "mcu-east"] {
+        register(port, "UDP", no, "example.com", &c, 403);
+    }
+    node.ok("xConfiguration Registration RestrictionPolicy Mode: DenyList");
+    node.ok("xCommand DenyListAdd PatternString: \"mallory@example.com\" PatternType: Exact");
+    node.ok("xCommand DenyListAdd PatternString: \"guest\" PatternType: Prefix");
+    node.ok("xCommand DenyListAdd PatternString: \"(.*)\\.temp@example.com\" PatternType: Regex");
+    node.ok("xCommand DenyListAdd PatternString: \"-lab@example.com\" PatternType: Suffix");
+    for no in ["mallory", "guest7", "x.temp", "b-lab"] {
+        register(port, "UDP", no, "example.com", &c, 403);
+    }
+    for ok in ["bob", "alice"] {
+        register(port, "TCP", ok, "example.com", &c, 200);
+    }
+}
+
+#[test]
+fn unregister_remove_and_find() {
+    let (node, port) = sip_node();
+    let c = contact("");
+    register(
+        port,
+        "UDP",
+        "alice",
+        "example.com",
+        &format!("{c}\n      Expires: 60"),
+        200,
+    );
+    register(
+        port,
+        "UDP",
+        "bob",
+        "example.com",
+        &format!("{c}\n      Expires: 60"),
+        200,
+    );
+    register(
+        port,
+        "UDP",
+        "carol",
+        "example.com",
+        &format!("{c}\n      Expires: 60"),
+        200,
+    );
+    assert_eq!(count(&node), 3);
+    let t = node.ok("xCommand FindRegistration Alias: \"sip:bob@example.com\"");
+    assert!(t.contains("Name: \"bob@example.com\""), "{t}");
+    // Expires 0 removes a binding, `*` all of an AOR's.
+    register(
+        port,
+        "UDP",
+        "alice",
+        "example.com",
+        &format!("{c}\n      Expires: 0"),
+        200,
+    );
+    register(
+        port,
+        "UDP",
+        "bob",
+        "example.com",
+        "      Contact: *\n      Expires: 0",
+        200,
+    );
+    register(
+        port,
+        "UDP",
+        "carol",
+        "example.com",
+        "      Contact: *\n      Expires: 60",
+        400,
+    );
+    assert_eq!(count(&node), 1);
+    // Operator removal by number, then the number is unknown.
+    let t = node.ok("xStatus Registrations");
+    let n: u32 = t
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("*s Registrations Registration ")
+                .and_then(|r| r.split(' ').next())
+        })
+        .unwrap()
+        .parse()
+        .unwrap();
+    let t = node.ok(&format!("xCommand RemoveRegistration Registration: {n}"));
+    assert!(t.contains("carol@example.com"), "{t}");
+    assert_eq!(count(&node), 0);
+    node.err(&format!("xCommand RemoveRegistration Registration: {n}"));
+    node.err("xCommand RemoveRegistration");
+    let log = String::from_utf8(
+        node.cmd()
+            .args(["log", "--grep", "Operator forced removal", "--data-dir"])
+            .arg(node.path())
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(log.lines().count(), 1, "{log}");
+}
+
+#[test]
+fn sip_starts_and_stops_with_its_mode() {
+    let (node, port) = sip_node();
+    let c = format!("{}\n      Expires: 60", contact(""));
+    register(port, "UDP", "alice", "example.com", &c, 200);
+    node.ok("xConfiguration SIP Mode: Off");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        std::net::UdpSocket::bind(("0.0.0.0", port)).is_ok(),
+        "the port is released"
+    );
+    node.ok("xConfiguration SIP Mode: On");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    register(port, "TCP", "bob", "example.com", &c, 200);
+}

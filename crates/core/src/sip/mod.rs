@@ -1,0 +1,575 @@
+//! The SIP service: transports, transactions, registrar and proxy, in one message loop.
+//!
+//! One task owns every transaction and the routing decisions; the registration and call tables
+//! are shared with the management surfaces through [`state::Shared`]. The loop waits for a
+//! message, a configuration change or the next timer, whichever comes first.
+
+mod proxy;
+mod register;
+pub mod state;
+pub mod util;
+
+use crate::listen::{listeners, Transport};
+use crate::transport::{Event, Flow, Frame, Limits, Transports};
+use causeway_config::{ChangeEvent, Config, Snapshot};
+use causeway_observe::EventLog;
+use causeway_registrar::{Domains, Restriction, Settings};
+use causeway_sip::parse::{Framing, ParseLimits, Parser};
+use causeway_sip::transaction::{Key, Output, Reliability, ServerInvite, ServerNonInvite, Timers};
+use causeway_sip::validate::{validate_request, Role, ValidateOptions};
+use causeway_sip::{Message, Method, Request, Response};
+use rand::SeedableRng;
+use state::Shared;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+use tokio::sync::{broadcast, mpsc};
+
+fn framer(buf: &[u8]) -> Frame {
+    match causeway_sip::frame(buf) {
+        Framing::Complete(n) => Frame::Complete(n),
+        Framing::Incomplete => Frame::Incomplete,
+        Framing::Ping(n) | Framing::KeepAlive(n) => Frame::KeepAlive(n),
+        Framing::Invalid(_) => Frame::Invalid,
+    }
+}
+
+/// Which timer an entry of the timer index belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum TimerRef {
+    Server(Key),
+    Client(Key),
+    Registrar,
+}
+
+enum ServerMachine {
+    Invite(ServerInvite<Message>),
+    NonInvite(ServerNonInvite<Message>),
+}
+
+struct ServerTx {
+    machine: ServerMachine,
+    flow: Flow,
+    request: Request,
+}
+
+/// Settings the loop derives from the configuration.
+struct Derived {
+    registrar: Settings,
+    restriction: Restriction,
+    domains: Domains,
+    min_se: u32,
+}
+
+pub struct Service {
+    config: Arc<Config>,
+    snap: Arc<Snapshot>,
+    shared: Arc<Shared>,
+    log: Arc<EventLog>,
+    transports: Transports,
+    parser: Parser,
+    timers: Timers,
+    server: HashMap<Key, ServerTx>,
+    proxy: proxy::Proxy,
+    index: BTreeSet<(Instant, TimerRef)>,
+    due: HashMap<TimerRef, Instant>,
+    derived: Derived,
+    rng: rand::rngs::StdRng,
+    /// Host names and addresses that mean "this node" in URIs.
+    own: Vec<String>,
+}
+
+impl Service {
+    /// Starts the service; it runs until the task is dropped.
+    pub fn spawn(
+        config: Arc<Config>,
+        shared: Arc<Shared>,
+        log: Arc<EventLog>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> tokio::task::JoinHandle<()> {
+        let changes = config.subscribe();
+        tokio::spawn(async move {
+            let (tx, rx) = mpsc::channel(4096);
+            let snap = config.snapshot();
+            let own = own_names(&snap);
+            let mut svc = Service {
+                derived: derive(&snap, &own),
+                config,
+                snap,
+                shared,
+                log,
+                transports: Transports::new(framer, tx, tls),
+                parser: Parser::new(ParseLimits::default()),
+                timers: Timers::default(),
+                server: HashMap::new(),
+                proxy: proxy::Proxy::default(),
+                index: BTreeSet::new(),
+                due: HashMap::new(),
+                rng: rand::rngs::StdRng::from_entropy(),
+                own,
+            };
+            svc.reconfigure().await;
+            svc.run(rx, changes).await;
+        })
+    }
+
+    async fn run(
+        &mut self,
+        mut events: mpsc::Receiver<Event>,
+        mut changes: broadcast::Receiver<ChangeEvent>,
+    ) {
+        loop {
+            let next = self.next_deadline();
+            let sleep = async {
+                match next {
+                    Some(t) => tokio::time::sleep_until(t.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                ev = events.recv() => match ev {
+                    Some(ev) => self.on_event(ev).await,
+                    None => break,
+                },
+                ch = changes.recv() => match ch {
+                    Ok(ev) => {
+                        self.snap = ev.snapshot;
+                        self.reconfigure().await;
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        self.snap = self.config.snapshot();
+                        self.reconfigure().await;
+                    }
+                    Err(_) => break,
+                },
+                _ = sleep => self.on_timers(Instant::now()).await,
+            }
+        }
+    }
+
+    /// Applies the current snapshot: listeners, limits and derived settings.
+    async fn reconfigure(&mut self) {
+        let snap = self.snap.clone();
+        self.own = own_names(&snap);
+        self.derived = derive(&snap, &self.own);
+        let max = snap.int("SIP Advanced SipMaxSize").unwrap_or(32768) as usize;
+        // The transport enforces SipMaxSize on whole messages; the parser's own bounds guard
+        // the parts of one.
+        self.parser = Parser::new(ParseLimits {
+            max_body_len: max,
+            ..ParseLimits::default()
+        });
+        self.transports.set_limits(Limits {
+            max_message: max,
+            connect_timeout: std::time::Duration::from_secs(
+                snap.int("SIP Advanced SipTcpConnectTimeout").unwrap_or(10) as u64,
+            ),
+            outbound_ports: (
+                snap.int("SIP TCP Outbound Port Start").unwrap_or(25000) as u16,
+                snap.int("SIP TCP Outbound Port End").unwrap_or(29999) as u16,
+            ),
+        });
+        let wanted = listeners(&snap);
+        for (l, e) in self.transports.apply(&wanted).await {
+            let detail = format!("{} {}: {e}", l.transport.name(), l.addr);
+            eprintln!("causeway: SIP listener failed: {detail}");
+            self.log
+                .event(1, "tvcs", "Application Warning", &[("Detail", &detail)]);
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.index.first().map(|(t, _)| *t)
+    }
+
+    fn schedule(&mut self, r: TimerRef, at: Option<Instant>) {
+        if let Some(old) = self.due.remove(&r) {
+            self.index.remove(&(old, r.clone()));
+        }
+        if let Some(at) = at {
+            self.index.insert((at, r.clone()));
+            self.due.insert(r, at);
+        }
+    }
+
+    async fn on_timers(&mut self, now: Instant) {
+        while let Some((t, r)) = self.index.first().cloned() {
+            if t > now {
+                break;
+            }
+            self.index.remove(&(t, r.clone()));
+            self.due.remove(&r);
+            match r {
+                TimerRef::Server(key) => {
+                    if let Some(tx) = self.server.get_mut(&key) {
+                        match &mut tx.machine {
+                            ServerMachine::Invite(m) => m.handle_timeout(now),
+                            ServerMachine::NonInvite(m) => m.handle_timeout(now),
+                        }
+                    }
+                    self.drain_server(&key).await;
+                }
+                TimerRef::Client(key) => self.proxy_client_timeout(key, now).await,
+                TimerRef::Registrar => self.expire_registrations(now),
+            }
+        }
+    }
+
+    async fn on_event(&mut self, ev: Event) {
+        match ev {
+            Event::Message { flow, bytes } => {
+                let parsed = if flow.transport == Transport::Udp {
+                    self.parser.parse_datagram(bytes.clone())
+                } else {
+                    self.parser.parse_framed(bytes.clone())
+                };
+                match parsed {
+                    Ok(Message::Request(req)) => self.on_request(req, flow).await,
+                    Ok(Message::Response(resp)) => self.on_response(resp, flow).await,
+                    Err(e) => self.on_garbage(flow, &bytes, &e.to_string()).await,
+                }
+            }
+            Event::TooLarge { flow, head } => {
+                // RFC 3261 §18.1.1 and the guide: too big gets 513 where a response can go.
+                if let Some(h) = causeway_sip::parse::salvage_headers(&head) {
+                    let is_request = !head.starts_with(b"SIP/");
+                    if is_request && util::top_via(&h).is_some() {
+                        let r = Response::from_request_headers(&h, 513, "Message Too Large");
+                        let _ = self
+                            .transports
+                            .send(&flow, Message::Response(r).to_bytes())
+                            .await;
+                    }
+                }
+                self.log.event(
+                    2,
+                    "tvcs",
+                    "Decode Error",
+                    &[
+                        ("Src-ip", &flow.remote.ip().to_string()),
+                        ("Detail", "message larger than SIP Advanced SipMaxSize"),
+                    ],
+                );
+                if flow.transport != Transport::Udp {
+                    self.transports.close(&flow).await;
+                }
+            }
+            Event::Garbage { flow, bytes } => {
+                self.on_garbage(flow, &bytes, "stream could not be framed")
+                    .await
+            }
+            Event::Closed { .. } => {}
+        }
+    }
+
+    /// A message that does not parse: answered 400 when it is a request whose headers still say
+    /// where a response goes, otherwise dropped (RFC 3261 §18.3).
+    async fn on_garbage(&mut self, flow: Flow, bytes: &[u8], why: &str) {
+        self.log.event(
+            1,
+            "tvcs",
+            "Decode Error",
+            &[
+                ("Protocol", flow.transport.name()),
+                ("Src-ip", &flow.remote.ip().to_string()),
+                ("Src-port", &flow.remote.port().to_string()),
+                ("Detail", why),
+            ],
+        );
+        if bytes.starts_with(b"SIP/") {
+            return;
+        }
+        let Some(h) = causeway_sip::parse::salvage_headers(bytes) else {
+            return;
+        };
+        let has_all = ["Via", "From", "To", "Call-ID", "CSeq"]
+            .iter()
+            .all(|n| h.contains(n));
+        let is_ack = bytes.starts_with(b"ACK ");
+        if has_all && !is_ack {
+            let mut r = Response::from_request_headers(&h, 400, "");
+            r.reason = causeway_sip::ByteStr::from(format!("Bad Request ({why})"));
+            let _ = self
+                .transports
+                .send(&flow, Message::Response(r).to_bytes())
+                .await;
+        }
+    }
+
+    async fn on_request(&mut self, mut req: Request, flow: Flow) {
+        let role = if req.method == Method::Register {
+            Role::Registrar
+        } else {
+            Role::Proxy
+        };
+        if let Err(rej) = validate_request(&req, &ValidateOptions::for_role(role)) {
+            if let Some(r) = rej.response(&req) {
+                let _ = self
+                    .transports
+                    .send(&flow, Message::Response(r).to_bytes())
+                    .await;
+            }
+            return;
+        }
+        stamp_received(&mut req, &flow);
+        let Some(via) = util::top_via(&req.headers) else {
+            return;
+        };
+        let sent_by = match via.port() {
+            Some(p) => format!("{}:{p}", via.host_str()),
+            None => via.host_str().to_string(),
+        };
+        let branch = via.branch().unwrap_or("").to_string();
+        let key = Key::server(&branch, &sent_by, req.method.as_str());
+        let now = Instant::now();
+        // An ACK for a 2xx has its own branch and belongs to the dialog: the proxy forwards it.
+        if req.method == Method::Ack {
+            if let Some(k) = &key {
+                if let Some(tx) = self.server.get_mut(k) {
+                    if let ServerMachine::Invite(m) = &mut tx.machine {
+                        m.on_request(Message::Request(req), true, now);
+                    }
+                    let k = k.clone();
+                    self.drain_server(&k).await;
+                    return;
+                }
+            }
+            self.proxy_ack(req, flow).await;
+            return;
+        }
+        if req.method == Method::Cancel {
+            self.on_cancel(req, flow, key).await;
+            return;
+        }
+        let Some(key) = key else {
+            // RFC 2543 peers without the magic cookie: answered, but not matched for
+            // retransmissions.
+            let r = Response::for_request(&req, 400, "Bad Request (Via branch lacks z9hG4bK)");
+            let _ = self
+                .transports
+                .send(&flow, Message::Response(r).to_bytes())
+                .await;
+            return;
+        };
+        if let Some(tx) = self.server.get_mut(&key) {
+            match &mut tx.machine {
+                ServerMachine::Invite(m) => m.on_request(Message::Request(req), false, now),
+                ServerMachine::NonInvite(m) => m.on_request(Message::Request(req)),
+            }
+            self.drain_server(&key).await;
+            return;
+        }
+        let rel = if flow.transport.reliable() {
+            Reliability::Reliable
+        } else {
+            Reliability::Unreliable
+        };
+        let mut machine = if req.method == Method::Invite {
+            ServerMachine::Invite(ServerInvite::new(
+                Message::Request(req.clone()),
+                rel,
+                self.timers,
+            ))
+        } else {
+            ServerMachine::NonInvite(ServerNonInvite::new(
+                Message::Request(req.clone()),
+                rel,
+                self.timers,
+            ))
+        };
+        // The first output hands the request to us; we already hold it.
+        match &mut machine {
+            ServerMachine::Invite(m) => while m.poll_output().is_some() {},
+            ServerMachine::NonInvite(m) => while m.poll_output().is_some() {},
+        }
+        self.server.insert(
+            key.clone(),
+            ServerTx {
+                machine,
+                flow,
+                request: req.clone(),
+            },
+        );
+        match req.method {
+            Method::Register => self.on_register(&key, &req, &flow, now).await,
+            Method::Options if self.is_for_us(&req) => {
+                let mut r = Response::for_request(&req, 200, "OK");
+                let _ = r.headers.push("Allow", ALLOW);
+                let _ = r.headers.push("Accept", "application/sdp");
+                let _ = r.headers.push("Supported", SUPPORTED);
+                self.respond(&key, r, now).await;
+            }
+            _ => self.proxy_request(key, req, flow, now).await,
+        }
+    }
+
+    /// Whether a request is addressed to this node itself (no user part, our host).
+    fn is_for_us(&self, req: &Request) -> bool {
+        match util::sip_uri(&req.uri) {
+            Some(u) => u.user().is_none() && self.is_own_host(u.host_str()),
+            None => false,
+        }
+    }
+
+    fn is_own_host(&self, host: &str) -> bool {
+        let h = host.trim_start_matches('[').trim_end_matches(']');
+        self.own.iter().any(|o| o.eq_ignore_ascii_case(h))
+            || self
+                .transports
+                .active()
+                .iter()
+                .any(|l| l.addr.ip().to_string() == h)
+            || h.parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
+    /// Sends a response through the server transaction `key`.
+    async fn respond(&mut self, key: &Key, resp: Response, now: Instant) {
+        if let Some(tx) = self.server.get_mut(key) {
+            let msg = Message::Response(resp);
+            match &mut tx.machine {
+                ServerMachine::Invite(m) => m.send_response(msg, now),
+                ServerMachine::NonInvite(m) => m.send_response(msg, now),
+            }
+        }
+        self.drain_server(key).await;
+    }
+
+    /// Carries out what a server transaction asks for.
+    async fn drain_server(&mut self, key: &Key) {
+        let Some(tx) = self.server.get_mut(key) else {
+            return;
+        };
+        let flow = tx.flow;
+        let mut sends = Vec::new();
+        let mut done = false;
+        loop {
+            let out = match &mut tx.machine {
+                ServerMachine::Invite(m) => m.poll_output(),
+                ServerMachine::NonInvite(m) => m.poll_output(),
+            };
+            match out {
+                Some(Output::Transmit(m)) => sends.push(m.to_bytes()),
+                Some(Output::Terminated) => done = true,
+                Some(_) => {}
+                None => break,
+            }
+        }
+        let next = match &tx.machine {
+            ServerMachine::Invite(m) => m.poll_timeout(),
+            ServerMachine::NonInvite(m) => m.poll_timeout(),
+        };
+        for b in sends {
+            let _ = self.transports.send(&flow, b).await;
+        }
+        if done {
+            self.server.remove(key);
+            self.proxy.forget_server(key);
+            self.schedule(TimerRef::Server(key.clone()), None);
+        } else {
+            self.schedule(TimerRef::Server(key.clone()), next);
+        }
+    }
+
+    fn now_wall() -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO, UPDATE, PRACK, SUBSCRIBE, NOTIFY, REFER, MESSAGE";
+const SUPPORTED: &str = "path, outbound, gruu, timer";
+
+/// RFC 3261 §18.2.1 and RFC 3581: note where the request really came from.
+fn stamp_received(req: &mut Request, flow: &Flow) {
+    let Some(top) = req.headers.values("Via").next().map(<[u8]>::to_vec) else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(&top) else {
+        return;
+    };
+    let Ok(via) = causeway_sip::header::Via::parse_lenient(text) else {
+        return;
+    };
+    let ip = flow.remote.ip().to_string();
+    let mut v = via.clone();
+    if via.host_str().trim_start_matches('[').trim_end_matches(']') != ip {
+        if let Ok(x) = v.with_param("received", Some(&ip)) {
+            v = x;
+        }
+    }
+    if let Some(None) = via.rport() {
+        if let Ok(x) = v.with_param("rport", Some(&flow.remote.port().to_string())) {
+            if v.received().is_none() {
+                v = x.with_param("received", Some(&ip)).unwrap_or(x);
+            } else {
+                v = x;
+            }
+        }
+    }
+    if v.as_str() != via.as_str() {
+        let _ = replace_top_value(&mut req.headers, "Via", v.as_str());
+    }
+}
+
+/// Replaces the first value of a (possibly comma-joined) header.
+fn replace_top_value(h: &mut causeway_sip::Headers, name: &str, value: &str) -> Option<()> {
+    let first = h.remove_first_value(name)?;
+    let _ = first;
+    h.insert_top(name, value).ok()
+}
+
+fn own_names(snap: &Snapshot) -> Vec<String> {
+    let mut v = Vec::new();
+    for p in [
+        "SystemUnit Name",
+        "Ethernet 1 IP V4 Address",
+        "Ethernet 2 IP V4 Address",
+        "Ethernet 1 IP V6 Address",
+        "Ethernet 2 IP V6 Address",
+        "IP DNS Hostname",
+    ] {
+        if let Some(x) = snap.get(p).filter(|x| !x.is_empty()) {
+            v.push(x.to_string());
+        }
+    }
+    if let (Some(h), Some(d)) = (snap.get("IP DNS Hostname"), snap.get("IP DNS Domain Name")) {
+        if !h.is_empty() && !d.is_empty() {
+            v.push(format!("{h}.{d}"));
+        }
+    }
+    v.push("localhost".into());
+    v
+}
+
+fn derive(snap: &Snapshot, own: &[String]) -> Derived {
+    let vars = causeway_routing::Variables {
+        system_name: snap.get("SystemUnit Name").unwrap_or("").to_string(),
+        local_domains: (1..=snap.rows("SIP Domain").last().copied().unwrap_or(0))
+            .map(|n| {
+                snap.get(&format!("SIP Domain {n} Name"))
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect(),
+        ipv4: (1..=2)
+            .map(|n| {
+                snap.get(&format!("Ethernet {n} IP V4 Address"))
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect(),
+        ipv6: (1..=2)
+            .map(|n| {
+                snap.get(&format!("Ethernet {n} IP V6 Address"))
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect(),
+    };
+    Derived {
+        registrar: Settings::from_config(snap),
+        restriction: Restriction::from_config(snap, &vars),
+        domains: Domains::from_config(snap, own),
+        min_se: snap.int("SIP Session Refresh Minimum").unwrap_or(500) as u32,
+    }
+}

@@ -1,0 +1,868 @@
+//! Stateful proxying (RFC 3261 §16): requests to registered addresses fork to every contact,
+//! in-dialog requests follow their Route set, and responses come back through the server
+//! transaction with the best final response chosen as §16.7 says.
+
+use super::util::{self, header_str};
+use super::{Service, TimerRef};
+use crate::listen::Transport;
+use crate::transport::Flow;
+use causeway_sip::header::{NameAddr, Via};
+use causeway_sip::transaction::{ClientInvite, ClientNonInvite, Key, Output, Reliability};
+use causeway_sip::uri::Uri;
+use causeway_sip::{Message, Method, Request, Response};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Instant, SystemTime};
+
+/// Branches we create start with this, after the magic cookie.
+const BRANCH_MARK: &str = "z9hG4bKcw";
+
+/// Where a forwarded request goes.
+#[derive(Debug, Clone, Copy)]
+enum Hop {
+    Addr(Transport, SocketAddr),
+}
+
+// Both machines hold a whole request; boxing one would only add an allocation per branch.
+#[allow(clippy::large_enum_variant)]
+enum ClientMachine {
+    Invite(ClientInvite<Message>),
+    NonInvite(ClientNonInvite<Message>),
+}
+
+struct ClientTx {
+    machine: ClientMachine,
+    server: Key,
+    hop: Hop,
+    request: Request,
+    provisional: bool,
+    finished: bool,
+    cancel_pending: bool,
+}
+
+/// One proxied request: its branches and the responses gathered so far.
+struct Ctx {
+    branches: Vec<Key>,
+    best: Option<Response>,
+    answered: bool,
+    invite: bool,
+    call: Option<u32>,
+}
+
+#[derive(Default)]
+pub(super) struct Proxy {
+    contexts: HashMap<Key, Ctx>,
+    clients: HashMap<Key, ClientTx>,
+    /// Call-ID to call number, for calls in progress.
+    calls: HashMap<String, u32>,
+}
+
+impl Proxy {
+    pub(super) fn forget_server(&mut self, key: &Key) {
+        if let Some(ctx) = self.contexts.get(key) {
+            let open = ctx
+                .branches
+                .iter()
+                .any(|b| self.clients.get(b).is_some_and(|c| !c.finished));
+            if !open {
+                self.contexts.remove(key);
+            }
+        }
+    }
+}
+
+/// Ranks final responses (§16.7 step 6): 6xx first, then the lowest class, 2xx aside.
+fn rank(status: u16) -> u16 {
+    match status {
+        600..=699 => 0,
+        300..=399 => 1,
+        400..=499 => 2,
+        500..=599 => 3,
+        _ => 4,
+    }
+}
+
+fn reply(req: &Request, status: u16, reason: &str) -> Response {
+    Response::for_request(req, status, reason)
+}
+
+impl Service {
+    pub(super) async fn proxy_request(&mut self, key: Key, req: Request, flow: Flow, now: Instant) {
+        let call_id = header_str(&req.headers, "Call-ID")
+            .unwrap_or("")
+            .to_string();
+        let to_tag = header_str(&req.headers, "To")
+            .and_then(|t| NameAddr::parse(t).ok())
+            .and_then(|t| t.tag().map(str::to_owned));
+        if to_tag.is_some() && self.shared.released.lock().unwrap().contains(&call_id) {
+            let r = reply(&req, 481, "Call/Transaction Does Not Exist");
+            return self.respond(&key, r, now).await;
+        }
+        let max_forwards = header_str(&req.headers, "Max-Forwards")
+            .and_then(|m| m.parse::<u32>().ok())
+            .unwrap_or(70);
+        if max_forwards == 0 {
+            return self
+                .respond(&key, reply(&req, 483, "Too Many Hops"), now)
+                .await;
+        }
+        let branch = self.branch_for(&key, &req);
+        let loops = util::values(&req.headers, "Via")
+            .filter_map(|v| Via::parse_lenient(v).ok())
+            .any(|v| v.branch().is_some_and(|b| b.starts_with(&branch)));
+        if loops {
+            return self
+                .respond(&key, reply(&req, 482, "Loop Detected"), now)
+                .await;
+        }
+        if req.method == Method::Invite {
+            if let Some(se) = header_str(&req.headers, "Session-Expires")
+                .and_then(|s| causeway_sip::header::SessionExpires::parse(s).ok())
+            {
+                if se.delta < self.derived.min_se {
+                    let mut r = reply(&req, 422, "Session Interval Too Small");
+                    let _ = r.headers.push("Min-SE", self.derived.min_se.to_string());
+                    return self.respond(&key, r, now).await;
+                }
+            }
+            let trying = reply(&req, 100, "Trying");
+            self.respond(&key, trying, now).await;
+        }
+        // Our own Route entry (the Record-Route we put in the dialog) is consumed here.
+        let mut fwd = req.clone();
+        self.strip_own_route(&mut fwd);
+        let targets = match self.targets(&fwd) {
+            Ok(t) => t,
+            Err((status, phrase)) => {
+                if to_tag.is_none() && req.method == Method::Invite {
+                    self.log_call("Call Rejected", &req, &flow, &format!("{status} {phrase}"));
+                }
+                return self.respond(&key, reply(&req, status, phrase), now).await;
+            }
+        };
+        let _ = fwd
+            .headers
+            .replace("Max-Forwards", (max_forwards - 1).to_string());
+        let dialog_forming = to_tag.is_none()
+            && matches!(
+                req.method,
+                Method::Invite | Method::Subscribe | Method::Refer | Method::Notify
+            );
+        let invite = req.method == Method::Invite;
+        let call = if invite && to_tag.is_none() {
+            let src = header_str(&req.headers, "From")
+                .and_then(|f| NameAddr::parse(f).ok())
+                .map(|f| f.uri().to_string())
+                .unwrap_or_default();
+            let n = self.shared.calls.lock().unwrap().start(
+                "SIP",
+                &src,
+                &req.uri.to_string(),
+                &call_id,
+                None,
+                SystemTime::now(),
+            );
+            self.proxy.calls.insert(call_id.clone(), n);
+            self.log_call("Call Attempted", &req, &flow, "");
+            Some(n)
+        } else {
+            None
+        };
+        self.proxy.contexts.insert(
+            key.clone(),
+            Ctx {
+                branches: Vec::new(),
+                best: None,
+                answered: false,
+                invite,
+                call,
+            },
+        );
+        for (i, (uri, hop, routes)) in targets.into_iter().enumerate() {
+            let mut out = fwd.clone();
+            if let Some(u) = uri {
+                out.uri = u;
+            }
+            for r in routes.iter().rev() {
+                let _ = out.headers.insert_top("Route", r);
+            }
+            let Hop::Addr(transport, remote) = hop;
+            let me = self.advertised(transport, remote);
+            if dialog_forming {
+                let rr = format!(
+                    "<sip:{me};transport={};lr>",
+                    transport.name().to_ascii_lowercase()
+                );
+                let _ = out.headers.insert_top("Record-Route", rr);
+            }
+            let b = format!("{branch}.{i}");
+            let via = format!("SIP/2.0/{} {me};branch={b};rport", transport.name());
+            let _ = out.headers.insert_top("Via", via);
+            let ck = Key::client(&b, req.method.as_str());
+            let rel = if transport.reliable() {
+                Reliability::Reliable
+            } else {
+                Reliability::Unreliable
+            };
+            let msg = Message::Request(out.clone());
+            let machine = if invite {
+                ClientMachine::Invite(ClientInvite::new(msg, rel, self.timers, now))
+            } else {
+                ClientMachine::NonInvite(ClientNonInvite::new(msg, rel, self.timers, now))
+            };
+            self.proxy.clients.insert(
+                ck.clone(),
+                ClientTx {
+                    machine,
+                    server: key.clone(),
+                    hop,
+                    request: out,
+                    provisional: false,
+                    finished: false,
+                    cancel_pending: false,
+                },
+            );
+            if let Some(ctx) = self.proxy.contexts.get_mut(&key) {
+                ctx.branches.push(ck.clone());
+            }
+            self.drain_client(&ck, now).await;
+        }
+    }
+
+    /// A branch parameter that depends only on the request (RFC 3261 §16.6 step 8), so that a
+    /// request that comes back to us is recognised as a loop.
+    fn branch_for(&self, key: &Key, req: &Request) -> String {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        key.branch.hash(&mut h);
+        req.uri.to_string().hash(&mut h);
+        header_str(&req.headers, "Call-ID").hash(&mut h);
+        header_str(&req.headers, "CSeq").hash(&mut h);
+        format!("{BRANCH_MARK}{:016x}", h.finish())
+    }
+
+    /// Removes the top Route when it names this node.
+    fn strip_own_route(&self, req: &mut Request) {
+        let Some(first) = util::values(&req.headers, "Route")
+            .next()
+            .map(str::to_owned)
+        else {
+            return;
+        };
+        let ours = NameAddr::parse(&first)
+            .ok()
+            .is_some_and(|na| match na.uri() {
+                Uri::Sip(s) => {
+                    self.is_own_host(s.host_str())
+                        && s.port().is_none_or(|p| {
+                            self.transports.active().iter().any(|l| l.addr.port() == p)
+                        })
+                }
+                _ => false,
+            });
+        if ours {
+            req.headers.remove_first_value("Route");
+        }
+    }
+
+    /// Where a request goes: (new Request-URI, next hop, Route headers to add) per branch.
+    #[allow(clippy::type_complexity)]
+    fn targets(
+        &self,
+        req: &Request,
+    ) -> Result<Vec<(Option<Uri>, Hop, Vec<String>)>, (u16, &'static str)> {
+        // A remaining Route set decides the next hop (loose routing).
+        if let Some(route) = util::values(&req.headers, "Route").next() {
+            let na = NameAddr::parse(route).map_err(|_| (400, "Bad Request (Route)"))?;
+            let hop = uri_hop(na.uri()).ok_or((404, "Not Found"))?;
+            return Ok(vec![(None, hop, Vec::new())]);
+        }
+        let Some(sip) = util::sip_uri(&req.uri) else {
+            return Err((416, "Unsupported URI Scheme"));
+        };
+        if sip.user().is_some() && self.derived.domains.is_local(sip.host_str()) {
+            let aor = util::aor_of(&req.uri).unwrap_or_default();
+            let reg = self.shared.registrar.lock().unwrap();
+            let bindings = reg.lookup(&aor);
+            if bindings.is_empty() {
+                return Err((404, "Not Found"));
+            }
+            return Ok(bindings
+                .iter()
+                .filter_map(|b| {
+                    let uri = Uri::parse(&b.contact).ok()?;
+                    // An outbound (RFC 5626) registration is reached over the flow it came
+                    // on; any other at its Contact address (RFC 3261 §16.5).
+                    let hop = if b.outbound {
+                        let transport = match b.transport.as_str() {
+                            "TCP" => Transport::Tcp,
+                            "TLS" => Transport::Tls,
+                            _ => Transport::Udp,
+                        };
+                        Hop::Addr(transport, b.source)
+                    } else {
+                        uri_hop(&uri)?
+                    };
+                    Some((Some(uri), hop, b.path.clone()))
+                })
+                .collect());
+        }
+        // An address of its own (an in-dialog request to a contact): send it there.
+        match uri_hop(&req.uri) {
+            Some(hop) if !self.is_own_host(sip.host_str()) || sip.user().is_some() => {
+                Ok(vec![(None, hop, Vec::new())])
+            }
+            _ => Err((404, "Not Found")),
+        }
+    }
+
+    /// `ip:port` of this node as the peer at `remote` reaches it.
+    fn advertised(&self, transport: Transport, remote: SocketAddr) -> String {
+        let port = self
+            .transports
+            .active()
+            .iter()
+            .find(|l| l.transport == transport)
+            .map(|l| l.addr.port())
+            .unwrap_or(5060);
+        let listen_ip = self
+            .transports
+            .active()
+            .iter()
+            .find(|l| l.transport == transport)
+            .map(|l| l.addr.ip());
+        let ip = match listen_ip {
+            Some(ip) if !ip.is_unspecified() => ip,
+            _ => local_ip_towards(remote.ip()),
+        };
+        match ip {
+            IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+            v4 => format!("{v4}:{port}"),
+        }
+    }
+
+    async fn send_hop(&mut self, hop: Hop, bytes: bytes::Bytes) -> bool {
+        let Hop::Addr(t, a) = hop;
+        self.transports.send_to(t, a, bytes).await.is_ok()
+    }
+
+    /// Carries out what a client transaction asks for. Boxed: a response can cancel other
+    /// branches, which drains their transactions in turn.
+    fn drain_client<'a>(
+        &'a mut self,
+        key: &'a Key,
+        now: Instant,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+        Box::pin(async move {
+            let mut outs = Vec::new();
+            let (hop, next) = {
+                let Some(c) = self.proxy.clients.get_mut(key) else {
+                    return;
+                };
+                loop {
+                    let o = match &mut c.machine {
+                        ClientMachine::Invite(m) => m.poll_output(),
+                        ClientMachine::NonInvite(m) => m.poll_output(),
+                    };
+                    match o {
+                        Some(o) => outs.push(o),
+                        None => break,
+                    }
+                }
+                let next = match &c.machine {
+                    ClientMachine::Invite(m) => m.poll_timeout(),
+                    ClientMachine::NonInvite(m) => m.poll_timeout(),
+                };
+                (c.hop, next)
+            };
+            self.schedule(TimerRef::Client(key.clone()), next);
+            for o in outs {
+                match o {
+                    Output::Transmit(m) => {
+                        if !self.send_hop(hop, m.to_bytes()).await {
+                            if let Some(c) = self.proxy.clients.get_mut(key) {
+                                match &mut c.machine {
+                                    ClientMachine::Invite(m) => m.transport_error(),
+                                    ClientMachine::NonInvite(m) => m.transport_error(),
+                                }
+                            }
+                            self.drain_client(key, now).await;
+                            return;
+                        }
+                    }
+                    Output::ToTu(Message::Response(r)) => self.branch_response(key, r, now).await,
+                    Output::Timeout => {
+                        let req = self.proxy.clients.get(key).map(|c| c.request.clone());
+                        if let Some(req) = req {
+                            self.branch_response(key, reply(&req, 408, "Request Timeout"), now)
+                                .await;
+                        }
+                    }
+                    Output::TransportError => {
+                        let req = self.proxy.clients.get(key).map(|c| c.request.clone());
+                        if let Some(req) = req {
+                            self.branch_response(key, reply(&req, 503, "Service Unavailable"), now)
+                                .await;
+                        }
+                    }
+                    Output::Terminated => {
+                        self.schedule(TimerRef::Client(key.clone()), None);
+                        if let Some(c) = self.proxy.clients.remove(key) {
+                            self.proxy.forget_server(&c.server);
+                        }
+                    }
+                    Output::ToTu(Message::Request(_)) => {}
+                }
+            }
+        })
+    }
+
+    /// A response of one branch, on its way up.
+    async fn branch_response(&mut self, key: &Key, mut resp: Response, now: Instant) {
+        let status = resp.status;
+        let Some(c) = self.proxy.clients.get_mut(key) else {
+            return;
+        };
+        let server = c.server.clone();
+        if status < 200 {
+            c.provisional = true;
+            if c.cancel_pending {
+                c.cancel_pending = false;
+                self.send_cancel(key, now).await;
+            }
+        } else {
+            c.finished = true;
+        }
+        resp.headers.remove_first_value("Via");
+        let Some(ctx) = self.proxy.contexts.get_mut(&server) else {
+            // The request's transaction is gone: a late 2xx still reaches the caller.
+            if (200..300).contains(&status) {
+                self.forward_stateless(resp).await;
+            }
+            return;
+        };
+        let call = ctx.call;
+        match status {
+            100 => {}
+            101..=199 => {
+                if !ctx.answered {
+                    self.respond(&server, resp, now).await;
+                }
+            }
+            200..=299 => {
+                ctx.answered = true;
+                let invite = ctx.invite;
+                let others: Vec<Key> = ctx.branches.iter().filter(|b| *b != key).cloned().collect();
+                self.respond(&server, resp.clone(), now).await;
+                if !self.server.contains_key(&server) || invite {
+                    // After the transaction accepted one 2xx, later ones go up statelessly.
+                }
+                if invite {
+                    if let Some(n) = call {
+                        self.shared
+                            .calls
+                            .lock()
+                            .unwrap()
+                            .connected(n, SystemTime::now());
+                        self.log.event(
+                            1,
+                            "tvcs",
+                            "Call Connected",
+                            &[(
+                                "Call-id",
+                                header_str(&resp.headers, "Call-ID").unwrap_or(""),
+                            )],
+                        );
+                    }
+                    for o in others {
+                        self.cancel_branch(&o, now).await;
+                    }
+                }
+                self.after_final(&resp, call);
+            }
+            _ => {
+                let better = ctx
+                    .best
+                    .as_ref()
+                    .is_none_or(|b| rank(status) < rank(b.status));
+                if better {
+                    ctx.best = Some(resp);
+                }
+                let six = status >= 600;
+                let others: Vec<Key> = ctx.branches.iter().filter(|b| *b != key).cloned().collect();
+                if six {
+                    for o in others {
+                        self.cancel_branch(&o, now).await;
+                    }
+                }
+                self.maybe_finish(&server, now).await;
+            }
+        }
+    }
+
+    /// When every branch has a final response and none was a 2xx, the best one goes up.
+    async fn maybe_finish(&mut self, server: &Key, now: Instant) {
+        let Some(ctx) = self.proxy.contexts.get(server) else {
+            return;
+        };
+        if ctx.answered {
+            return;
+        }
+        let pending = ctx
+            .branches
+            .iter()
+            .any(|b| self.proxy.clients.get(b).is_some_and(|c| !c.finished));
+        if pending {
+            return;
+        }
+        let call = ctx.call;
+        let Some(mut best) = ctx.best.clone() else {
+            return;
+        };
+        if let Some(ctx) = self.proxy.contexts.get_mut(server) {
+            ctx.answered = true;
+        }
+        // A 503 from downstream means that element is busy, not this one (§16.7 step 6).
+        if best.status == 503 {
+            best.status = 500;
+            best.reason = causeway_sip::ByteStr::from_static("Server Internal Error");
+        }
+        self.respond(server, best.clone(), now).await;
+        self.after_final(&best, call);
+    }
+
+    /// Call bookkeeping after a final response went up.
+    fn after_final(&mut self, resp: &Response, call: Option<u32>) {
+        let method = util::cseq(&resp.headers).map(|c| c.method);
+        let call_id = header_str(&resp.headers, "Call-ID")
+            .unwrap_or("")
+            .to_string();
+        match (method, resp.status) {
+            (Some(Method::Invite), 300..) => {
+                if let Some(n) = call.or_else(|| self.proxy.calls.get(&call_id).copied()) {
+                    self.shared.calls.lock().unwrap().end(
+                        n,
+                        &format!("{} {}", resp.status, resp.reason),
+                        SystemTime::now(),
+                    );
+                    self.proxy.calls.remove(&call_id);
+                    self.log.event(
+                        1,
+                        "tvcs",
+                        "Call Rejected",
+                        &[
+                            ("Call-id", call_id.as_str()),
+                            ("Response-code", &resp.status.to_string()),
+                        ],
+                    );
+                }
+            }
+            (Some(Method::Bye), 200..=299) => {
+                if let Some(n) = self.proxy.calls.remove(&call_id) {
+                    self.shared
+                        .calls
+                        .lock()
+                        .unwrap()
+                        .end(n, "BYE", SystemTime::now());
+                    self.log.event(
+                        1,
+                        "tvcs",
+                        "Call Disconnected",
+                        &[("Call-id", call_id.as_str())],
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Sends CANCEL on a branch that has answered provisionally; otherwise remembers to.
+    async fn cancel_branch(&mut self, key: &Key, now: Instant) {
+        let Some(c) = self.proxy.clients.get_mut(key) else {
+            return;
+        };
+        if c.finished || c.request.method != Method::Invite {
+            return;
+        }
+        if c.provisional {
+            self.send_cancel(key, now).await;
+        } else {
+            c.cancel_pending = true;
+        }
+    }
+
+    async fn send_cancel(&mut self, key: &Key, now: Instant) {
+        let Some(c) = self.proxy.clients.get(key) else {
+            return;
+        };
+        let inv = &c.request;
+        let mut cancel = Request::new(Method::Cancel, inv.uri.clone());
+        for name in ["Via", "From", "To", "Call-ID"] {
+            if let Some(v) = if name == "Via" {
+                inv.headers.values("Via").next()
+            } else {
+                inv.headers.get(name)
+            } {
+                let _ = cancel.headers.push(name, v);
+            }
+        }
+        let seq = util::cseq(&inv.headers).map_or(1, |c| c.seq);
+        let _ = cancel.headers.push("CSeq", format!("{seq} CANCEL"));
+        for r in inv.headers.get_all("Route") {
+            let _ = cancel.headers.push("Route", r);
+        }
+        let _ = cancel.headers.push("Max-Forwards", "70");
+        let _ = cancel.headers.push("Content-Length", "0");
+        let hop = c.hop;
+        let server = c.server.clone();
+        let branch = Via::parse_lenient(
+            std::str::from_utf8(inv.headers.values("Via").next().unwrap_or_default()).unwrap_or(""),
+        )
+        .ok()
+        .and_then(|v| v.branch().map(str::to_owned))
+        .unwrap_or_default();
+        let ck = Key::client(&branch, "CANCEL");
+        let Hop::Addr(t, _) = hop;
+        let rel = if t.reliable() {
+            Reliability::Reliable
+        } else {
+            Reliability::Unreliable
+        };
+        let machine = ClientMachine::NonInvite(ClientNonInvite::new(
+            Message::Request(cancel.clone()),
+            rel,
+            self.timers,
+            now,
+        ));
+        // The CANCEL's own responses stay here (finished: it is not a branch of the request).
+        self.proxy.clients.insert(
+            ck.clone(),
+            ClientTx {
+                machine,
+                server,
+                hop,
+                request: cancel,
+                provisional: false,
+                finished: true,
+                cancel_pending: false,
+            },
+        );
+        self.drain_client(&ck, now).await;
+    }
+
+    pub(super) async fn on_response(&mut self, resp: Response, _flow: Flow) {
+        let Some(via) = util::top_via(&resp.headers) else {
+            return;
+        };
+        let Some(branch) = via.branch().map(str::to_owned) else {
+            return;
+        };
+        let Some(cseq) = util::cseq(&resp.headers) else {
+            return;
+        };
+        let key = Key::client(&branch, cseq.method.as_str());
+        let now = Instant::now();
+        if !branch.starts_with(BRANCH_MARK) {
+            return; // not ours: RFC 3261 §16.7 step 1 says drop
+        }
+        match self.proxy.clients.get_mut(&key) {
+            Some(c) => {
+                // Responses to our CANCELs end there.
+                let msg = Message::Response(resp);
+                match &mut c.machine {
+                    ClientMachine::Invite(m) => m.on_response(msg, now),
+                    ClientMachine::NonInvite(m) => m.on_response(msg, now),
+                }
+                if c.request.method == Method::Cancel {
+                    // Drain without passing anything up.
+                    while match &mut c.machine {
+                        ClientMachine::NonInvite(m) => m.poll_output().is_some(),
+                        ClientMachine::Invite(m) => m.poll_output().is_some(),
+                    } {}
+                    return;
+                }
+                self.drain_client(&key, now).await;
+            }
+            None if cseq.method == Method::Invite && (200..300).contains(&resp.status) => {
+                let mut resp = resp;
+                resp.headers.remove_first_value("Via");
+                self.forward_stateless(resp).await;
+            }
+            None => {}
+        }
+    }
+
+    /// Sends a response to where its (new) top Via says, honouring received and rport.
+    async fn forward_stateless(&mut self, resp: Response) {
+        let Some(via) = util::top_via(&resp.headers) else {
+            return;
+        };
+        let ip: IpAddr = match via.received() {
+            Some(ip) => ip,
+            None => match via
+                .host_str()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse()
+            {
+                Ok(ip) => ip,
+                Err(_) => return,
+            },
+        };
+        let port = match via.rport() {
+            Some(Some(p)) => p,
+            _ => via.port().unwrap_or(5060),
+        };
+        let transport = match via.transport().to_ascii_uppercase().as_str() {
+            "TCP" => Transport::Tcp,
+            "TLS" => Transport::Tls,
+            _ => Transport::Udp,
+        };
+        let _ = self
+            .transports
+            .send_to(
+                transport,
+                SocketAddr::new(ip, port),
+                Message::Response(resp).to_bytes(),
+            )
+            .await;
+    }
+
+    /// An ACK for a 2xx: it follows the dialog's route, statelessly (RFC 3261 §16.11).
+    pub(super) async fn proxy_ack(&mut self, mut req: Request, _flow: Flow) {
+        self.strip_own_route(&mut req);
+        let Ok(mut targets) = self.targets(&req) else {
+            return;
+        };
+        let Some((uri, hop, routes)) = targets.pop() else {
+            return;
+        };
+        if let Some(u) = uri {
+            req.uri = u;
+        }
+        for r in routes.iter().rev() {
+            let _ = req.headers.insert_top("Route", r);
+        }
+        let Hop::Addr(transport, remote) = hop;
+        let me = self.advertised(transport, remote);
+        let branch = {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            util::values(&req.headers, "Via").next().hash(&mut h);
+            format!("{BRANCH_MARK}{:016x}a", h.finish())
+        };
+        let _ = req.headers.insert_top(
+            "Via",
+            format!("SIP/2.0/{} {me};branch={branch};rport", transport.name()),
+        );
+        self.send_hop(hop, Message::Request(req).to_bytes()).await;
+    }
+
+    pub(super) async fn on_cancel(&mut self, req: Request, flow: Flow, key: Option<Key>) {
+        let now = Instant::now();
+        let invite_key = key.map(|k| Key {
+            method: "INVITE".into(),
+            ..k
+        });
+        let found = invite_key
+            .as_ref()
+            .filter(|k| self.server.contains_key(*k))
+            .cloned();
+        let answer = if found.is_some() {
+            reply(&req, 200, "OK")
+        } else {
+            reply(&req, 481, "Call/Transaction Does Not Exist")
+        };
+        let _ = self
+            .transports
+            .send(&flow, Message::Response(answer).to_bytes())
+            .await;
+        let Some(k) = found else { return };
+        let branches: Vec<Key> = self
+            .proxy
+            .contexts
+            .get(&k)
+            .map(|c| c.branches.clone())
+            .unwrap_or_default();
+        if branches.is_empty() {
+            // Nothing forwarded yet: the INVITE ends here.
+            let inv = self.server.get(&k).map(|t| t.request.clone());
+            if let Some(inv) = inv {
+                self.respond(&k, reply(&inv, 487, "Request Terminated"), now)
+                    .await;
+            }
+            return;
+        }
+        for b in branches {
+            self.cancel_branch(&b, now).await;
+        }
+    }
+
+    pub(super) async fn proxy_client_timeout(&mut self, key: Key, now: Instant) {
+        if let Some(c) = self.proxy.clients.get_mut(&key) {
+            match &mut c.machine {
+                ClientMachine::Invite(m) => m.handle_timeout(now),
+                ClientMachine::NonInvite(m) => m.handle_timeout(now),
+            }
+        }
+        self.drain_client(&key, now).await;
+    }
+
+    fn log_call(&self, event: &str, req: &Request, flow: &Flow, detail: &str) {
+        let src = header_str(&req.headers, "From").unwrap_or("");
+        let mut fields = vec![
+            ("Protocol", flow.transport.name().to_string()),
+            ("Src-ip", flow.remote.ip().to_string()),
+            ("Src-alias", src.to_string()),
+            ("Dst-alias", req.uri.to_string()),
+            (
+                "Call-id",
+                header_str(&req.headers, "Call-ID")
+                    .unwrap_or("")
+                    .to_string(),
+            ),
+        ];
+        if !detail.is_empty() {
+            fields.push(("Detail", detail.to_string()));
+        }
+        let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.log.event(1, "tvcs", event, &refs);
+    }
+}
+
+/// The next hop named by a URI with an IP address host.
+fn uri_hop(uri: &Uri) -> Option<Hop> {
+    let Uri::Sip(s) = uri else { return None };
+    let host = s.host_str().trim_start_matches('[').trim_end_matches(']');
+    let ip: IpAddr = match s.maddr() {
+        Some(m) => m.to_string().parse().ok()?,
+        None => host.parse().ok()?,
+    };
+    let transport = match s.transport().map(str::to_ascii_lowercase).as_deref() {
+        Some("tcp") => Transport::Tcp,
+        Some("tls") => Transport::Tls,
+        _ if s.is_sips() => Transport::Tls,
+        _ => Transport::Udp,
+    };
+    let port = s.port().unwrap_or(if transport == Transport::Tls {
+        5061
+    } else {
+        5060
+    });
+    Some(Hop::Addr(transport, SocketAddr::new(ip, port)))
+}
+
+/// The local address the system would use to reach `remote`.
+fn local_ip_towards(remote: IpAddr) -> IpAddr {
+    let bind: SocketAddr = if remote.is_ipv4() {
+        ([0, 0, 0, 0], 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    std::net::UdpSocket::bind(bind)
+        .and_then(|s| {
+            s.connect((remote, 9))?;
+            s.local_addr()
+        })
+        .map(|a| a.ip())
+        .unwrap_or(remote)
+}

@@ -1,0 +1,253 @@
+//! REGISTER: the SIP front end of the registrar.
+
+use super::util::{self, header_str, lists, values};
+use super::{Service, TimerRef};
+use crate::transport::Flow;
+use causeway_registrar::table::RemovalReason;
+use causeway_registrar::{ContactReq, Refusal, Request as RegRequest};
+use causeway_sip::header::{parse_delta_seconds, Contact, NameAddr};
+use causeway_sip::transaction::Key;
+use causeway_sip::{Request, Response};
+use std::time::Instant;
+
+impl Service {
+    pub(super) async fn on_register(
+        &mut self,
+        key: &Key,
+        req: &Request,
+        flow: &Flow,
+        now: Instant,
+    ) {
+        let resp = self.register(req, flow, now);
+        self.respond(key, resp, now).await;
+        let next = self.shared.registrar.lock().unwrap().poll_timeout();
+        self.schedule(TimerRef::Registrar, next);
+    }
+
+    fn register(&mut self, req: &Request, flow: &Flow, now: Instant) -> Response {
+        let reject = |status: u16, reason: &str| {
+            let mut r = Response::for_request(req, status, "");
+            if !reason.is_empty() {
+                r.reason = causeway_sip::ByteStr::from(reason.to_string());
+            }
+            r
+        };
+        let to = header_str(&req.headers, "To").and_then(|t| NameAddr::parse(t).ok());
+        let Some(aor) = to.as_ref().and_then(|t| util::aor_of(t.uri())) else {
+            return reject(400, "Bad Request (the To header has no address of record)");
+        };
+        let host = aor.rsplit_once('@').map(|(_, h)| h).unwrap_or("");
+        if !self.derived.domains.is_local(host) {
+            // Registration proxying (Proxy Mode other than Off) needs zones to proxy to.
+            self.log_registration(
+                "Registration Rejected",
+                req,
+                flow,
+                &aor,
+                "not a local domain",
+            );
+            return reject(403, "Forbidden (not a local domain)");
+        }
+        let mut star = false;
+        let mut contacts = Vec::new();
+        for v in values(&req.headers, "Contact") {
+            match Contact::parse(v) {
+                Ok(Contact::Star) => star = true,
+                Ok(c) => {
+                    let Some(na) = c.addr() else { continue };
+                    let expires = match na.expires() {
+                        Ok(e) => e,
+                        Err(_) => return reject(400, "Bad Request (Contact expires)"),
+                    };
+                    contacts.push(ContactReq {
+                        uri: na.uri().to_string(),
+                        key: util::contact_key(na.uri()),
+                        expires,
+                        q: na.param("q").flatten().map(str::to_owned),
+                        instance: na.sip_instance().map(|s| s.into_owned()),
+                        reg_id: na.reg_id().ok().flatten(),
+                    });
+                }
+                Err(e) => return reject(400, &format!("Bad Request ({e})")),
+            }
+        }
+        let expires = match header_str(&req.headers, "Expires") {
+            Some(v) => match parse_delta_seconds(v, "Expires") {
+                Ok(e) => Some(e),
+                Err(_) => return reject(400, "Bad Request (Expires)"),
+            },
+            None => None,
+        };
+        let call_id = header_str(&req.headers, "Call-ID")
+            .unwrap_or("")
+            .to_string();
+        let cseq = util::cseq(&req.headers).map_or(0, |c| c.seq);
+        let regreq = RegRequest {
+            aor: aor.clone(),
+            aliases: vec![aor.clone()],
+            contacts: if star { None } else { Some(contacts) },
+            expires,
+            call_id,
+            cseq,
+            source: flow.remote,
+            transport: flow.transport.name().to_string(),
+            outbound: lists(&req.headers, "Supported", "outbound"),
+            gruu: lists(&req.headers, "Supported", "gruu"),
+            path: values(&req.headers, "Path").map(str::to_owned).collect(),
+            user_agent: header_str(&req.headers, "User-Agent")
+                .unwrap_or("")
+                .to_string(),
+        };
+        let decision = {
+            let mut reg = self.shared.registrar.lock().unwrap();
+            reg.register(
+                &regreq,
+                &self.derived.registrar,
+                &self.derived.restriction,
+                now,
+                Service::now_wall(),
+                &mut self.rng,
+            )
+        };
+        match decision {
+            Ok(d) => {
+                for r in &d.removed {
+                    self.log_registration(
+                        "Unregistration Accepted",
+                        req,
+                        flow,
+                        &aor,
+                        &r.binding.contact,
+                    );
+                }
+                for _ in &d.added {
+                    self.log_registration("Registration Accepted", req, flow, &aor, "");
+                }
+                if !d.refreshed.is_empty() && self.log.enabled(3) {
+                    self.log_registration_at(
+                        3,
+                        "Registration Refresh Accepted",
+                        req,
+                        flow,
+                        &aor,
+                        "",
+                    );
+                }
+                let mut r = Response::for_request(req, 200, "OK");
+                let _ = r.set_to_tag(&short_tag(&mut self.rng));
+                for b in &d.bindings {
+                    let mut c = format!("<{}>;expires={}", b.contact, b.remaining(now));
+                    if let Some(g) = &b.pub_gruu {
+                        c.push_str(&format!(";pub-gruu=\"{g}\""));
+                    }
+                    if let Some(inst) = &b.instance {
+                        c.push_str(&format!(";+sip.instance=\"{inst}\""));
+                    }
+                    if let Some(id) = b.reg_id {
+                        c.push_str(&format!(";reg-id={id}"));
+                    }
+                    let _ = r.headers.push("Contact", c);
+                }
+                for p in &regreq.path {
+                    let _ = r.headers.push("Path", p);
+                }
+                if let Some(ft) = d.flow_timer {
+                    let _ = r.headers.push("Flow-Timer", ft.to_string());
+                }
+                if d.bindings.iter().any(|b| b.outbound) {
+                    let _ = r.headers.push("Require", "outbound");
+                }
+                let _ = r.headers.push("Supported", super::SUPPORTED);
+                r
+            }
+            Err(Refusal::TooBrief { min_expires }) => {
+                self.log_registration(
+                    "Registration Rejected",
+                    req,
+                    flow,
+                    &aor,
+                    "interval too brief",
+                );
+                let mut r = Response::for_request(req, 423, "Interval Too Brief");
+                let _ = r.headers.push("Min-Expires", min_expires.to_string());
+                r
+            }
+            Err(Refusal::Forbidden(why)) => {
+                self.log_registration("Registration Rejected", req, flow, &aor, &why);
+                reject(403, "Forbidden")
+            }
+            Err(Refusal::BadRequest(why)) => {
+                self.log_registration("Registration Rejected", req, flow, &aor, &why);
+                reject(400, &format!("Bad Request ({why})"))
+            }
+            Err(Refusal::OutOfOrder) => {
+                reject(500, "Server Internal Error (out of order REGISTER)")
+            }
+        }
+    }
+
+    fn log_registration(&self, event: &str, req: &Request, flow: &Flow, aor: &str, detail: &str) {
+        self.log_registration_at(1, event, req, flow, aor, detail)
+    }
+
+    fn log_registration_at(
+        &self,
+        level: u8,
+        event: &str,
+        req: &Request,
+        flow: &Flow,
+        aor: &str,
+        detail: &str,
+    ) {
+        if !self.log.enabled(level) {
+            return;
+        }
+        let contact = header_str(&req.headers, "Contact").unwrap_or("");
+        let mut fields = vec![
+            ("Protocol", flow.transport.name().to_string()),
+            ("Src-ip", flow.remote.ip().to_string()),
+            ("Src-port", flow.remote.port().to_string()),
+            ("AOR", aor.to_string()),
+            ("Contact", contact.to_string()),
+            (
+                "Call-id",
+                header_str(&req.headers, "Call-ID")
+                    .unwrap_or("")
+                    .to_string(),
+            ),
+        ];
+        if !detail.is_empty() {
+            fields.push(("Detail", detail.to_string()));
+        }
+        let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.log.event(level, "tvcs", event, &refs);
+    }
+
+    pub(super) fn expire_registrations(&mut self, now: Instant) {
+        let (gone, next) = {
+            let mut reg = self.shared.registrar.lock().unwrap();
+            let gone = reg.expire(now);
+            (gone, reg.poll_timeout())
+        };
+        for r in gone {
+            if r.reason == RemovalReason::Expired {
+                self.log.event(
+                    1,
+                    "tvcs",
+                    "Registration Removed",
+                    &[
+                        ("AOR", &r.binding.aor),
+                        ("Contact", &r.binding.contact),
+                        ("Reason", "Registration expired"),
+                    ],
+                );
+            }
+        }
+        self.schedule(TimerRef::Registrar, next);
+    }
+}
+
+/// A short random token for To tags and branches.
+pub(super) fn short_tag(rng: &mut impl rand::Rng) -> String {
+    format!("{:016x}", rng.gen::<u64>())
+}
