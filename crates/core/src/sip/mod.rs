@@ -406,7 +406,11 @@ impl Service {
     /// Whether a request is addressed to this node itself (no user part, our host).
     fn is_for_us(&self, req: &Request) -> bool {
         match util::sip_uri(&req.uri) {
-            Some(u) => u.user().is_none() && self.is_own_host(u.host_str()),
+            Some(u) => {
+                u.user().is_none()
+                    && (self.is_own_host(u.host_str())
+                        || self.derived.domains.is_local(u.host_str()))
+            }
             None => false,
         }
     }

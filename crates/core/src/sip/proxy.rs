@@ -287,7 +287,7 @@ impl Service {
             if bindings.is_empty() {
                 return Err((404, "Not Found"));
             }
-            return Ok(bindings
+            let targets: Vec<_> = bindings
                 .iter()
                 .filter_map(|b| {
                     let uri = Uri::parse(&b.contact).ok()?;
@@ -305,7 +305,12 @@ impl Service {
                     };
                     Some((Some(uri), hop, b.path.clone()))
                 })
-                .collect());
+                .collect();
+            // Contacts named by host name need DNS, which comes with zones.
+            if targets.is_empty() {
+                return Err((480, "Temporarily Unavailable"));
+            }
+            return Ok(targets);
         }
         // An address of its own (an in-dialog request to a contact): send it there.
         match uri_hop(&req.uri) {

@@ -1,0 +1,286 @@
+//! Protocol rules of the SIP service, driven with hand-written messages over real sockets.
+
+mod common;
+use common::{sip_node, Node};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::time::Duration;
+
+/// A UDP peer that writes SIP by hand.
+struct Peer {
+    sock: UdpSocket,
+    server: SocketAddr,
+}
+
+impl Peer {
+    fn new(port: u16) -> Peer {
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        Peer {
+            sock,
+            server: SocketAddr::from(([127, 0, 0, 1], port)),
+        }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.sock.local_addr().unwrap()
+    }
+
+    fn send(&self, msg: &str) {
+        let msg = msg.replace("\n", "\r\n").replace("\r\r\n", "\r\n");
+        self.sock.send_to(msg.as_bytes(), self.server).unwrap();
+    }
+
+    /// The next message, skipping 100 Trying.
+    fn recv(&self) -> String {
+        let mut buf = vec![0u8; 65536];
+        loop {
+            let (n, _) = self.sock.recv_from(&mut buf).expect("a message in time");
+            let text = String::from_utf8_lossy(&buf[..n]).to_string();
+            if !text.starts_with("SIP/2.0 100 ") {
+                return text;
+            }
+        }
+    }
+
+    fn silent(&self) -> bool {
+        self.sock
+            .set_read_timeout(Some(Duration::from_millis(700)))
+            .unwrap();
+        let mut buf = vec![0u8; 65536];
+        let quiet = loop {
+            match self.sock.recv_from(&mut buf) {
+                Ok((n, _)) if buf[..n].starts_with(b"SIP/2.0 100 ") => continue,
+                Ok(_) => break false,
+                Err(_) => break true,
+            }
+        };
+        self.sock
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        quiet
+    }
+}
+
+fn status(resp: &str) -> u16 {
+    resp.split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+fn request(method: &str, uri: &str, peer: &Peer, call: &str, extra: &str) -> String {
+    let me = peer.addr();
+    format!(
+        "{method} {uri} SIP/2.0\n\
+         Via: SIP/2.0/UDP {me};branch=z9hG4bK{call}{method}\n\
+         Max-Forwards: 70\n\
+         From: <sip:caller@example.com>;tag=f{call}\n\
+         To: <{uri}>\n\
+         Call-ID: {call}\n\
+         CSeq: 1 {method}\n\
+         Contact: <sip:caller@{me}>\n\
+         {extra}Content-Length: 0\n\n"
+    )
+    .replace("\n\n\n", "\n\n")
+    .replace("{extra}", "")
+}
+
+fn register(node: &Node, port: u16, user: &str, contact: &str) {
+    let p = Peer::new(port);
+    let me = p.addr();
+    p.send(&format!(
+        "REGISTER sip:example.com SIP/2.0\n\
+         Via: SIP/2.0/UDP {me};branch=z9hG4bKreg{user}\n\
+         Max-Forwards: 70\n\
+         From: <sip:{user}@example.com>;tag=r\n\
+         To: <sip:{user}@example.com>\n\
+         Call-ID: reg-{user}\n\
+         CSeq: 1 REGISTER\n\
+         Contact: <{contact}>\n\
+         Expires: 60\n\
+         Content-Length: 0\n\n"
+    ));
+    assert_eq!(status(&p.recv()), 200);
+    let _ = node;
+}
+
+#[test]
+fn options_to_the_server_is_answered() {
+    let (_node, port) = sip_node();
+    let p = Peer::new(port);
+    for uri in ["sip:example.com", "sip:127.0.0.1"] {
+        p.send(&request(
+            "OPTIONS",
+            uri,
+            &p,
+            &format!("opt{}", uri.len()),
+            "",
+        ));
+        let r = p.recv();
+        assert_eq!(status(&r), 200, "{r}");
+        assert!(r.contains("Allow: INVITE"), "{r}");
+    }
+}
+
+#[test]
+fn hop_limits_session_timers_and_loops() {
+    let (node, port) = sip_node();
+    // A fresh peer for each case: the server retransmits its unacknowledged final responses.
+    let p = Peer::new(port);
+    // Max-Forwards exhausted.
+    p.send(
+        &request("INVITE", "sip:bob@example.com", &p, "mf0", "")
+            .replace("Max-Forwards: 70", "Max-Forwards: 0"),
+    );
+    let r = p.recv();
+    assert_eq!(status(&r), 483, "{r}");
+    // A session interval below the minimum.
+    let p = Peer::new(port);
+    p.send(&request(
+        "INVITE",
+        "sip:bob@example.com",
+        &p,
+        "se",
+        "Session-Expires: 100\n",
+    ));
+    let r = p.recv();
+    assert_eq!(status(&r), 422, "{r}");
+    assert!(r.contains("Min-SE: 500"), "{r}");
+    // A contact that points back at the proxy: the forwarded request comes back and is a loop.
+    register(&node, port, "loop", &format!("sip:loop@127.0.0.1:{port}"));
+    let p = Peer::new(port);
+    p.send(&request("OPTIONS", "sip:loop@example.com", &p, "loop1", ""));
+    let r = p.recv();
+    assert!(matches!(status(&r), 482 | 483), "{r}");
+    // A contact that needs DNS cannot be reached yet.
+    register(&node, port, "named", "sip:named@phone.example.net");
+    let p = Peer::new(port);
+    p.send(&request(
+        "OPTIONS",
+        "sip:named@example.com",
+        &p,
+        "named",
+        "",
+    ));
+    assert_eq!(status(&p.recv()), 480);
+    // Not registered.
+    let p = Peer::new(port);
+    p.send(&request("INVITE", "sip:nobody@example.com", &p, "nf", ""));
+    let r = p.recv();
+    assert_eq!(status(&r), 404, "{r}");
+}
+
+#[test]
+fn oversized_messages_get_513_and_the_connection_closes() {
+    let (node, port) = sip_node();
+    node.ok("xConfiguration SIP Advanced SipMaxSize: 2000");
+    std::thread::sleep(Duration::from_millis(200));
+    let mut tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let me = tcp.local_addr().unwrap();
+    let body = "v=0\r\n".repeat(600);
+    let msg = format!(
+        "MESSAGE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/TCP {me};branch=z9hG4bKbig\r\nMax-Forwards: 70\r\nFrom: <sip:a@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\nCall-ID: big\r\nCSeq: 1 MESSAGE\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    tcp.write_all(msg.as_bytes()).unwrap();
+    let mut got = String::new();
+    let _ = tcp.read_to_string(&mut got);
+    assert!(got.starts_with("SIP/2.0 513"), "{got}");
+    // The server goes on serving.
+    let p = Peer::new(port);
+    p.send(&request("OPTIONS", "sip:example.com", &p, "after", ""));
+    assert_eq!(status(&p.recv()), 200);
+}
+
+#[test]
+fn disconnect_call_releases_it_and_later_requests_get_481() {
+    let (node, port) = sip_node();
+    let callee = Peer::new(port);
+    register(&node, port, "bob", &format!("sip:bob@{}", callee.addr()));
+    let caller = Peer::new(port);
+    caller.send(&request("INVITE", "sip:bob@example.com", &caller, "dc", ""));
+    // The callee answers 200 with its tag; the proxy passes it back.
+    let inv = callee.recv();
+    assert!(inv.starts_with("INVITE "), "{inv}");
+    let mut ok = String::from("SIP/2.0 200 OK\r\n");
+    for l in inv.lines().filter(|l| {
+        ["Via:", "From:", "To:", "Call-ID:", "CSeq:", "Record-Route:"]
+            .iter()
+            .any(|h| l.starts_with(h))
+    }) {
+        if l.starts_with("To:") {
+            ok.push_str(&format!("{l};tag=callee\r\n"));
+        } else {
+            ok.push_str(l);
+            ok.push_str("\r\n");
+        }
+    }
+    ok.push_str(&format!(
+        "Contact: <sip:bob@{}>\r\nContent-Length: 0\r\n\r\n",
+        callee.addr()
+    ));
+    callee
+        .sock
+        .send_to(ok.as_bytes(), ("127.0.0.1", port))
+        .unwrap();
+    let r = caller.recv();
+    assert_eq!(status(&r), 200, "{r}");
+    let t = node.ok("xStatus Calls");
+    assert!(t.contains("*s Calls Call 1 State: Connected"), "{t}");
+    node.ok("xCommand DisconnectCall Call: 1");
+    assert!(node.ok("xStatus Calls").contains("*s Calls Count: 0"));
+    node.err("xCommand DisconnectCall Call: 1");
+    // The caller's BYE in that dialog is refused.
+    let bye = request("BYE", "sip:bob@example.com", &caller, "dc", "")
+        .replace(
+            "To: <sip:bob@example.com>",
+            "To: <sip:bob@example.com>;tag=callee",
+        )
+        .replace("CSeq: 1 BYE", "CSeq: 2 BYE")
+        .replace("branch=z9hG4bKdcBYE", "branch=z9hG4bKdcBYE2");
+    caller.send(&bye);
+    let r = caller.recv();
+    assert_eq!(status(&r), 481, "{r}");
+}
+
+/// RFC 4475's torture messages sent to the running server: each gets an answer or is dropped,
+/// and the server goes on serving.
+#[test]
+fn torture_messages_do_not_stop_the_server() {
+    let (_node, port) = sip_node();
+    let p = Peer::new(port);
+    let mut answered = 0;
+    for case in sipx_testkit::rfc4475::CASES {
+        p.sock.send_to(case.bytes, p.server).unwrap();
+        // Drain whatever comes back (a response, a forwarded copy's failure, or nothing).
+        p.sock
+            .set_read_timeout(Some(Duration::from_millis(150)))
+            .unwrap();
+        let mut buf = vec![0u8; 65536];
+        while let Ok((n, _)) = p.sock.recv_from(&mut buf) {
+            if buf[..n].starts_with(b"SIP/2.0 ") {
+                answered += 1;
+            }
+        }
+    }
+    p.sock
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    assert!(answered > 10, "{answered} answers");
+    p.send(&request("OPTIONS", "sip:example.com", &p, "alive", ""));
+    assert_eq!(status(&p.recv()), 200);
+}
+
+#[test]
+fn a_quiet_peer_gets_no_answer_to_garbage() {
+    let (_node, port) = sip_node();
+    let p = Peer::new(port);
+    p.sock
+        .send_to(b"this is not SIP at all\r\n\r\n", p.server)
+        .unwrap();
+    assert!(p.silent());
+    p.send(&request("OPTIONS", "sip:example.com", &p, "ok", ""));
+    assert_eq!(status(&p.recv()), 200);
+}
