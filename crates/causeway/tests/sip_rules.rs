@@ -15,7 +15,8 @@ struct Peer {
 impl Peer {
     fn new(port: u16) -> Peer {
         let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-        sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         Peer {
             sock,
             server: SocketAddr::from(([127, 0, 0, 1], port)),

@@ -43,11 +43,16 @@ pub struct Flow {
     pub conn: u64,
 }
 
+// Messages are nearly every event: boxing them would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Event {
+    /// A message, already parsed on the receiving task (so that parsing runs beside the service
+    /// loop, not in it).
     Message {
         flow: Flow,
         bytes: Bytes,
+        parsed: Result<causeway_sip::Message, causeway_sip::ParseError>,
     },
     /// A stream message grew past the size limit. `head` holds what was read; the connection
     /// reads no more and should be closed once an error response has been sent.
@@ -186,7 +191,7 @@ impl Transports {
     }
 
     async fn start_udp(&mut self, l: Listener) -> io::Result<()> {
-        let sock = Arc::new(UdpSocket::bind(l.addr).await?);
+        let sock = Arc::new(udp_socket(l.addr)?);
         let local = sock.local_addr()?;
         let shared = self.shared.clone();
         let rx = sock.clone();
@@ -214,9 +219,12 @@ impl Transports {
                         head: Bytes::copy_from_slice(data),
                     }
                 } else {
+                    let bytes = Bytes::copy_from_slice(data);
+                    let parsed = causeway_sip::Parser::default().parse_datagram(bytes.clone());
                     Event::Message {
                         flow,
-                        bytes: Bytes::copy_from_slice(data),
+                        bytes,
+                        parsed,
                     }
                 };
                 if shared.events.send(event).await.is_err() {
@@ -432,6 +440,22 @@ impl Transports {
     }
 }
 
+/// A UDP socket with large buffers: a burst of requests (a registration storm after an outage)
+/// must queue in the kernel rather than be dropped while the service catches up.
+fn udp_socket(addr: SocketAddr) -> io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let sock = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    for size in [8 << 20, 4 << 20, 1 << 20] {
+        if sock.set_recv_buffer_size(size).is_ok() {
+            break;
+        }
+    }
+    let _ = sock.set_send_buffer_size(4 << 20);
+    sock.set_nonblocking(true)?;
+    sock.bind(&addr.into())?;
+    UdpSocket::from_std(sock.into())
+}
+
 fn register_conn(
     shared: &Arc<Shared>,
     transport: Transport,
@@ -513,9 +537,14 @@ where
                         let _ = tokio::time::timeout(Duration::from_secs(5), &mut writer).await;
                         break 'read;
                     }
+                    let parsed = causeway_sip::Parser::default().parse_framed(bytes.clone());
                     if reader_shared
                         .events
-                        .send(Event::Message { flow, bytes })
+                        .send(Event::Message {
+                            flow,
+                            bytes,
+                            parsed,
+                        })
                         .await
                         .is_err()
                     {

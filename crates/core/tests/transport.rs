@@ -71,7 +71,7 @@ async fn udp_datagrams_arrive_with_their_flow_and_replies_go_back() {
     assert!(t.apply(&[l]).await.is_empty());
     let peer = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     peer.send_to(msg("hi").as_bytes(), l.addr).await.unwrap();
-    let Event::Message { flow, bytes } = next(&mut rx).await else {
+    let Event::Message { flow, bytes, .. } = next(&mut rx).await else {
         panic!()
     };
     assert_eq!(bytes, Bytes::from(msg("hi")));
@@ -104,7 +104,7 @@ async fn tcp_streams_are_framed_across_reads_and_connections_reused() {
     c.write_all(a).await.unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
     c.write_all(b).await.unwrap();
-    let Event::Message { flow, bytes } = next(&mut rx).await else {
+    let Event::Message { flow, bytes, .. } = next(&mut rx).await else {
         panic!()
     };
     assert_eq!(bytes, Bytes::from(msg("one")));

@@ -254,21 +254,52 @@ pub fn free_port() -> u16 {
     }
 }
 
-/// A running node with SIP on a free UDP/TCP port and `example.com` as its domain.
+/// A running node with SIP on a free UDP/TCP port and `example.com` as its domain. A port picked
+/// as free can be taken by another test before the server binds it, so the node is started
+/// again on other ports until it answers OPTIONS.
 pub fn sip_node() -> (Node, u16) {
-    let mut node = Node::new();
-    let port = free_port();
-    for line in [
-        "xConfiguration SIP Mode: On".to_string(),
-        "xConfiguration SIP UDP Mode: On".into(),
-        format!("xConfiguration SIP UDP Port: {port}"),
-        "xConfiguration SIP TCP Mode: On".into(),
-        format!("xConfiguration SIP TCP Port: {port}"),
-        format!("xConfiguration SIP TLS Port: {}", free_port()),
-        "xCommand DomainAdd Name: \"example.com\"".into(),
-    ] {
-        node.ok(&line);
+    for _ in 0..5 {
+        let mut node = Node::new();
+        let port = free_port();
+        for line in [
+            "xConfiguration SIP Mode: On".to_string(),
+            "xConfiguration SIP UDP Mode: On".into(),
+            format!("xConfiguration SIP UDP Port: {port}"),
+            "xConfiguration SIP TCP Mode: On".into(),
+            format!("xConfiguration SIP TCP Port: {port}"),
+            format!("xConfiguration SIP TLS Port: {}", free_port()),
+            "xCommand DomainAdd Name: \"example.com\"".into(),
+        ] {
+            node.ok(&line);
+        }
+        node.start();
+        if answers_options(port) && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return (node, port);
+        }
+        node.stop();
     }
-    node.start();
-    (node, port)
+    panic!("no SIP node could be started");
+}
+
+/// Whether a SIP server answers OPTIONS on UDP `port` within a few seconds.
+pub fn answers_options(port: u16) -> bool {
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let me = sock.local_addr().unwrap();
+    let msg = format!(
+        "OPTIONS sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bKprobe{}\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:probe@example.com>;tag=p\r\nTo: <sip:example.com>\r\n\
+         Call-ID: probe-{}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+        me.port(),
+        me.port()
+    );
+    let mut buf = [0u8; 4096];
+    for _ in 0..15 {
+        let _ = sock.send_to(msg.as_bytes(), ("127.0.0.1", port));
+        if let Ok((n, _)) = sock.recv_from(&mut buf) {
+            return buf[..n].starts_with(b"SIP/2.0 200");
+        }
+    }
+    false
 }

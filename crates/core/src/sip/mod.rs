@@ -15,7 +15,9 @@ use causeway_config::{ChangeEvent, Config, Snapshot};
 use causeway_observe::EventLog;
 use causeway_registrar::{Domains, Restriction, Settings};
 use causeway_sip::parse::{Framing, ParseLimits, Parser};
-use causeway_sip::transaction::{Key, Output, Reliability, ServerInvite, ServerNonInvite, Timers};
+use causeway_sip::transaction::{
+    Key, Output, Reliability, ServerInvite, ServerNonInvite, Timers, TxMessage,
+};
 use causeway_sip::validate::{validate_request, Role, ValidateOptions};
 use causeway_sip::{Message, Method, Request, Response};
 use rand::SeedableRng;
@@ -42,15 +44,35 @@ enum TimerRef {
     Registrar,
 }
 
+/// What a server transaction keeps of a message: its status and its bytes. A completed
+/// transaction lives on for Timer J (32 s over UDP) only to repeat its response, so it holds the
+/// serialized response and not a parsed copy of anything.
+#[derive(Debug, Clone, Default)]
+struct Wire {
+    status: Option<u16>,
+    bytes: bytes::Bytes,
+}
+
+impl TxMessage for Wire {
+    fn status(&self) -> Option<u16> {
+        self.status
+    }
+    fn ack_for(invite: &Self, _: &Self) -> Self {
+        // Server transactions never build ACKs.
+        invite.clone()
+    }
+}
+
 enum ServerMachine {
-    Invite(ServerInvite<Message>),
-    NonInvite(ServerNonInvite<Message>),
+    Invite(ServerInvite<Wire>),
+    NonInvite(ServerNonInvite<Wire>),
 }
 
 struct ServerTx {
     machine: ServerMachine,
     flow: Flow,
-    request: Request,
+    /// The INVITE, kept to answer a CANCEL with 487.
+    invite: Option<Request>,
 }
 
 /// Settings the loop derives from the configuration.
@@ -217,18 +239,15 @@ impl Service {
 
     async fn on_event(&mut self, ev: Event) {
         match ev {
-            Event::Message { flow, bytes } => {
-                let parsed = if flow.transport == Transport::Udp {
-                    self.parser.parse_datagram(bytes.clone())
-                } else {
-                    self.parser.parse_framed(bytes.clone())
-                };
-                match parsed {
-                    Ok(Message::Request(req)) => self.on_request(req, flow).await,
-                    Ok(Message::Response(resp)) => self.on_response(resp, flow).await,
-                    Err(e) => self.on_garbage(flow, &bytes, &e.to_string()).await,
-                }
-            }
+            Event::Message {
+                flow,
+                bytes,
+                parsed,
+            } => match parsed {
+                Ok(Message::Request(req)) => self.on_request(req, flow).await,
+                Ok(Message::Response(resp)) => self.on_response(resp, flow).await,
+                Err(e) => self.on_garbage(flow, &bytes, &e.to_string()).await,
+            },
             Event::TooLarge { flow, head } => {
                 // RFC 3261 §18.1.1 and the guide: too big gets 513 where a response can go.
                 if let Some(h) = causeway_sip::parse::salvage_headers(&head) {
@@ -327,7 +346,7 @@ impl Service {
             if let Some(k) = &key {
                 if let Some(tx) = self.server.get_mut(k) {
                     if let ServerMachine::Invite(m) = &mut tx.machine {
-                        m.on_request(Message::Request(req), true, now);
+                        m.on_request(Wire::default(), true, now);
                     }
                     let k = k.clone();
                     self.drain_server(&k).await;
@@ -353,8 +372,8 @@ impl Service {
         };
         if let Some(tx) = self.server.get_mut(&key) {
             match &mut tx.machine {
-                ServerMachine::Invite(m) => m.on_request(Message::Request(req), false, now),
-                ServerMachine::NonInvite(m) => m.on_request(Message::Request(req)),
+                ServerMachine::Invite(m) => m.on_request(Wire::default(), false, now),
+                ServerMachine::NonInvite(m) => m.on_request(Wire::default()),
             }
             self.drain_server(&key).await;
             return;
@@ -365,17 +384,9 @@ impl Service {
             Reliability::Unreliable
         };
         let mut machine = if req.method == Method::Invite {
-            ServerMachine::Invite(ServerInvite::new(
-                Message::Request(req.clone()),
-                rel,
-                self.timers,
-            ))
+            ServerMachine::Invite(ServerInvite::new(Wire::default(), rel, self.timers))
         } else {
-            ServerMachine::NonInvite(ServerNonInvite::new(
-                Message::Request(req.clone()),
-                rel,
-                self.timers,
-            ))
+            ServerMachine::NonInvite(ServerNonInvite::new(Wire::default(), rel, self.timers))
         };
         // The first output hands the request to us; we already hold it.
         match &mut machine {
@@ -387,7 +398,7 @@ impl Service {
             ServerTx {
                 machine,
                 flow,
-                request: req.clone(),
+                invite: (req.method == Method::Invite).then(|| req.clone()),
             },
         );
         match req.method {
@@ -430,7 +441,10 @@ impl Service {
     /// Sends a response through the server transaction `key`.
     async fn respond(&mut self, key: &Key, resp: Response, now: Instant) {
         if let Some(tx) = self.server.get_mut(key) {
-            let msg = Message::Response(resp);
+            let msg = Wire {
+                status: Some(resp.status),
+                bytes: Message::Response(resp).to_bytes(),
+            };
             match &mut tx.machine {
                 ServerMachine::Invite(m) => m.send_response(msg, now),
                 ServerMachine::NonInvite(m) => m.send_response(msg, now),
@@ -453,7 +467,7 @@ impl Service {
                 ServerMachine::NonInvite(m) => m.poll_output(),
             };
             match out {
-                Some(Output::Transmit(m)) => sends.push(m.to_bytes()),
+                Some(Output::Transmit(m)) => sends.push(m.bytes),
                 Some(Output::Terminated) => done = true,
                 Some(_) => {}
                 None => break,

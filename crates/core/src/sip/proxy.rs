@@ -790,7 +790,7 @@ impl Service {
             .unwrap_or_default();
         if branches.is_empty() {
             // Nothing forwarded yet: the INVITE ends here.
-            let inv = self.server.get(&k).map(|t| t.request.clone());
+            let inv = self.server.get(&k).and_then(|t| t.invite.clone());
             if let Some(inv) = inv {
                 self.respond(&k, reply(&inv, 487, "Request Terminated"), now)
                     .await;
