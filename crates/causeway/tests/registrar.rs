@@ -73,7 +73,9 @@ fn register(
 }
 
 fn contact(port_hint: &str) -> String {
-    format!("      Contact: <sip:[service]@[local_ip]:[local_port]{port_hint}>")
+    // A fixed contact address, not sipp's own port: parallel tests' sipp runs may take port 5060,
+    // and a user's later REGISTER must name the same contact to refresh or remove it.
+    format!("      Contact: <sip:[service]@127.0.0.1:15999{port_hint}>")
 }
 
 /// The `expires` granted in the newest Contact of a 200. (Another test's sipp may have held
