@@ -1,17 +1,9 @@
 //! Client transactions (RFC 3261 §17.1, RFC 6026 §8.4).
 
+use super::timers::{due, earliest};
 use super::{Output, Reliability, State, Timers, TxMessage};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
-
-fn earliest(ts: &[Option<Instant>]) -> Option<Instant> {
-    ts.iter().flatten().min().copied()
-}
-
-/// `Some(t)` when `t` has passed.
-fn due(t: Option<Instant>, now: Instant) -> bool {
-    t.is_some_and(|t| t <= now)
-}
 
 /// Sends an INVITE and follows it to a final response.
 #[derive(Debug)]

@@ -1,16 +1,9 @@
 //! Server transactions (RFC 3261 §17.2, RFC 6026 §8.5–8.7).
 
+use super::timers::{due, earliest};
 use super::{Output, Reliability, State, Timers, TxMessage};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
-
-fn earliest(ts: &[Option<Instant>]) -> Option<Instant> {
-    ts.iter().flatten().min().copied()
-}
-
-fn due(t: Option<Instant>, now: Instant) -> bool {
-    t.is_some_and(|t| t <= now)
-}
 
 /// Receives an INVITE and carries the TU's responses back.
 #[derive(Debug)]

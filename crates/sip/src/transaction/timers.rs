@@ -1,4 +1,4 @@
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The timer base values of RFC 3261 §17.1.1.1 and Table 4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,4 +40,14 @@ impl Timers {
             None => next,
         }
     }
+}
+
+/// The earliest of a machine's armed timers.
+pub(super) fn earliest(ts: &[Option<Instant>]) -> Option<Instant> {
+    ts.iter().flatten().min().copied()
+}
+
+/// Whether an armed timer has come due.
+pub(super) fn due(t: Option<Instant>, now: Instant) -> bool {
+    t.is_some_and(|t| t <= now)
 }
