@@ -285,3 +285,45 @@ fn a_quiet_peer_gets_no_answer_to_garbage() {
     p.send(&request("OPTIONS", "sip:example.com", &p, "ok", ""));
     assert_eq!(status(&p.recv()), 200);
 }
+
+/// REGISTER over TLS, verifying the node's certificate (created on first start) as a client
+/// that trusts it would.
+#[test]
+fn tls_registration_with_the_first_start_certificate() {
+    use rustls_pki_types::pem::PemObject;
+    let (node, port) = sip_node();
+    let tls_port = common::free_port();
+    node.ok(&format!("xConfiguration SIP TLS Port: {tls_port}"));
+    node.ok("xConfiguration SIP TLS Mode: On");
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = port;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls_pki_types::CertificateDer::pem_file_iter(node.dir.join("tls/server-cert.pem"))
+        .unwrap()
+    {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name = rustls_pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    let tcp = TcpStream::connect(("127.0.0.1", tls_port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let me = tcp.local_addr().unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    let reg = format!(
+        "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/TLS {me};branch=z9hG4bKtls1\r\nMax-Forwards: 70\r\nFrom: <sip:alice@example.com>;tag=t\r\nTo: <sip:alice@example.com>\r\nCall-ID: tls1\r\nCSeq: 1 REGISTER\r\nContact: <sip:alice@{me};transport=tls>\r\nExpires: 60\r\nContent-Length: 0\r\n\r\n"
+    );
+    tls.write_all(reg.as_bytes()).unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tls.read(&mut buf).unwrap();
+    let resp = String::from_utf8_lossy(&buf[..n]);
+    assert!(resp.starts_with("SIP/2.0 200 OK"), "{resp}");
+    let t = node.ok("xStatus Registrations");
+    assert!(t.contains("Transport: TLS"), "{t}");
+}

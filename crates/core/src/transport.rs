@@ -428,6 +428,15 @@ impl Transports {
         }
     }
 
+    /// Whether a connection to `remote` over `transport` is open.
+    pub fn connected(&self, transport: Transport, remote: SocketAddr) -> bool {
+        self.shared
+            .by_remote
+            .lock()
+            .unwrap()
+            .contains_key(&(transport, remote))
+    }
+
     /// Open stream connections.
     pub fn connections(&self) -> Vec<Flow> {
         self.shared

@@ -292,13 +292,17 @@ impl Service {
                 .filter_map(|b| {
                     let uri = Uri::parse(&b.contact).ok()?;
                     // An outbound (RFC 5626) registration is reached over the flow it came
-                    // on; any other at its Contact address (RFC 3261 §16.5).
-                    let hop = if b.outbound {
-                        let transport = match b.transport.as_str() {
-                            "TCP" => Transport::Tcp,
-                            "TLS" => Transport::Tls,
-                            _ => Transport::Udp,
-                        };
+                    // on, and so is any registration over TCP or TLS while its connection is
+                    // open (the client may listen nowhere else); otherwise the Contact
+                    // address (RFC 3261 §16.5).
+                    let transport = match b.transport.as_str() {
+                        "TCP" => Transport::Tcp,
+                        "TLS" => Transport::Tls,
+                        _ => Transport::Udp,
+                    };
+                    let reuse = b.outbound
+                        || (transport.reliable() && self.transports.connected(transport, b.source));
+                    let hop = if reuse {
                         Hop::Addr(transport, b.source)
                     } else {
                         uri_hop(&uri)?
