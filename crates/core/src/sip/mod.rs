@@ -14,7 +14,7 @@ use crate::transport::{Event, Flow, Frame, Limits, Transports};
 use causeway_config::{ChangeEvent, Config, Snapshot};
 use causeway_observe::EventLog;
 use causeway_registrar::{Domains, Restriction, Settings};
-use causeway_sip::parse::{Framing, ParseLimits, Parser};
+use causeway_sip::parse::Framing;
 use causeway_sip::transaction::{
     Key, Output, Reliability, ServerInvite, ServerNonInvite, Timers, TxMessage,
 };
@@ -89,7 +89,6 @@ pub struct Service {
     shared: Arc<Shared>,
     log: Arc<EventLog>,
     transports: Transports,
-    parser: Parser,
     timers: Timers,
     server: HashMap<Key, ServerTx>,
     proxy: proxy::Proxy,
@@ -121,7 +120,6 @@ impl Service {
                 shared,
                 log,
                 transports: Transports::new(framer, tx, tls),
-                parser: Parser::new(ParseLimits::default()),
                 timers: Timers::default(),
                 server: HashMap::new(),
                 proxy: proxy::Proxy::default(),
@@ -175,12 +173,6 @@ impl Service {
         self.own = own_names(&snap);
         self.derived = derive(&snap, &self.own);
         let max = snap.int("SIP Advanced SipMaxSize").unwrap_or(32768) as usize;
-        // The transport enforces SipMaxSize on whole messages; the parser's own bounds guard
-        // the parts of one.
-        self.parser = Parser::new(ParseLimits {
-            max_body_len: max,
-            ..ParseLimits::default()
-        });
         self.transports.set_limits(Limits {
             max_message: max,
             connect_timeout: std::time::Duration::from_secs(
@@ -531,8 +523,7 @@ fn stamp_received(req: &mut Request, flow: &Flow) {
 
 /// Replaces the first value of a (possibly comma-joined) header.
 fn replace_top_value(h: &mut causeway_sip::Headers, name: &str, value: &str) -> Option<()> {
-    let first = h.remove_first_value(name)?;
-    let _ = first;
+    h.remove_first_value(name)?;
     h.insert_top(name, value).ok()
 }
 

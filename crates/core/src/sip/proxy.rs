@@ -463,9 +463,6 @@ impl Service {
                 let invite = ctx.invite;
                 let others: Vec<Key> = ctx.branches.iter().filter(|b| *b != key).cloned().collect();
                 self.respond(&server, resp.clone(), now).await;
-                if !self.server.contains_key(&server) || invite {
-                    // After the transaction accepted one 2xx, later ones go up statelessly.
-                }
                 if invite {
                     if let Some(n) = call {
                         self.shared
