@@ -165,6 +165,8 @@ pub struct Registrar {
     by_expiry: BTreeSet<(Instant, Uuid)>,
     by_id: BTreeMap<u32, Uuid>,
     free_ids: BTreeSet<u32>,
+    /// Bindings by contact key, for requests addressed to a registered contact.
+    by_contact: HashMap<String, Uuid>,
 }
 
 /// What one contact of a request will do, worked out before anything changes.
@@ -361,6 +363,7 @@ impl Registrar {
     }
 
     fn put(&mut self, b: Binding) {
+        self.by_contact.insert(b.key.clone(), b.serial);
         self.by_expiry.insert((b.expires_at, b.serial));
         self.by_aor.entry(b.aor.clone()).or_default().push(b.serial);
         self.by_id.insert(b.id, b.serial);
@@ -379,6 +382,9 @@ impl Registrar {
     /// Removes a binding from every index except the number (it is about to come back).
     fn take_quiet(&mut self, serial: Uuid) -> Option<Binding> {
         let b = self.bindings.remove(&serial)?;
+        if self.by_contact.get(&b.key) == Some(&serial) {
+            self.by_contact.remove(&b.key);
+        }
         self.by_expiry.remove(&(b.expires_at, serial));
         if let Some(list) = self.by_aor.get_mut(&b.aor) {
             list.retain(|s| *s != serial);
@@ -418,6 +424,11 @@ impl Registrar {
     /// Every binding, by number.
     pub fn all(&self) -> impl Iterator<Item = &Binding> {
         self.by_id.values().filter_map(|s| self.bindings.get(s))
+    }
+
+    /// The binding registered with this contact (by the key the SIP layer computes).
+    pub fn by_contact(&self, key: &str) -> Option<&Binding> {
+        self.by_contact.get(key).and_then(|s| self.bindings.get(s))
     }
 
     pub fn by_serial(&self, serial: &Uuid) -> Option<&Binding> {

@@ -15,6 +15,8 @@ pub struct Node {
     _tmp: tempfile::TempDir,
     pub dir: PathBuf,
     pub server: Option<Child>,
+    /// Run the server inside this network namespace.
+    pub netns: Option<String>,
 }
 
 impl Node {
@@ -25,6 +27,7 @@ impl Node {
             _tmp: tmp,
             dir,
             server: None,
+            netns: None,
         }
     }
 
@@ -109,8 +112,16 @@ impl Node {
 
     pub fn start(&mut self) -> String {
         assert!(self.server.is_none());
-        let mut child = self
-            .cmd()
+        let mut cmd = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, bin()]);
+                c.env_remove("CAUSEWAY_DATA_DIR").env("RUST_BACKTRACE", "0");
+                c
+            }
+            None => self.cmd(),
+        };
+        let mut child = cmd
             .arg("serve")
             .arg("--data-dir")
             .arg(&self.dir)

@@ -316,7 +316,19 @@ impl Service {
             }
             return Ok(targets);
         }
-        // An address of its own (an in-dialog request to a contact): send it there.
+        // An address of its own (an in-dialog request to a contact): send it there, over the
+        // connection the contact registered on when it is a registered one.
+        let key = util::contact_key(&req.uri);
+        if let Some(b) = self.shared.registrar.lock().unwrap().by_contact(&key) {
+            let transport = match b.transport.as_str() {
+                "TCP" => Transport::Tcp,
+                "TLS" => Transport::Tls,
+                _ => Transport::Udp,
+            };
+            if transport.reliable() && self.transports.connected(transport, b.source) {
+                return Ok(vec![(None, Hop::Addr(transport, b.source), Vec::new())]);
+            }
+        }
         match uri_hop(&req.uri) {
             Some(hop) if !self.is_own_host(sip.host_str()) || sip.user().is_some() => {
                 Ok(vec![(None, hop, Vec::new())])
