@@ -291,10 +291,23 @@ impl Transports {
                     conns.get(&flow.conn).map(|c| c.tx.clone())
                 };
                 match tx {
-                    Some(tx) => tx
-                        .send(Command::Send(bytes))
-                        .await
-                        .map_err(|_| io::Error::other("connection closed")),
+                    // Never wait for a peer that does not read: its queue full means it is
+                    // hopelessly behind, and the connection is dropped rather than the service
+                    // stalled.
+                    Some(tx) => match tx.try_send(Command::Send(bytes)) {
+                        Ok(()) => Ok(()),
+                        Err(mpsc::error::TrySendError::Full(_)) => {
+                            let _ = tx.try_send(Command::Close);
+                            self.shared.conns.lock().unwrap().remove(&flow.conn);
+                            Err(io::Error::new(
+                                io::ErrorKind::WouldBlock,
+                                "the peer is not reading; connection dropped",
+                            ))
+                        }
+                        Err(mpsc::error::TrySendError::Closed(_)) => {
+                            Err(io::Error::other("connection closed"))
+                        }
+                    },
                     None => Err(io::Error::new(
                         io::ErrorKind::NotConnected,
                         "connection closed",
@@ -478,7 +491,7 @@ fn register_conn(
         remote,
         conn,
     };
-    let (tx, rx) = mpsc::channel(64);
+    let (tx, rx) = mpsc::channel(1024);
     shared.conns.lock().unwrap().insert(conn, Conn { flow, tx });
     shared
         .by_remote

@@ -215,3 +215,31 @@ async fn listeners_start_and_stop_with_the_configuration() {
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].0, tls);
 }
+
+#[tokio::test]
+async fn a_peer_that_does_not_read_is_dropped_instead_of_stalling_the_sender() {
+    let (tx, mut rx) = mpsc::channel(16);
+    let mut t = Transports::new(framer, tx, None);
+    let l = listener(Transport::Tcp, free_port());
+    t.apply(&[l]).await;
+    let mut c = tokio::net::TcpStream::connect(l.addr).await.unwrap();
+    c.write_all(msg("hello").as_bytes()).await.unwrap();
+    let Event::Message { flow, .. } = next(&mut rx).await else {
+        panic!()
+    };
+    // The client never reads. Each send returns at once; once the kernel buffers and the
+    // connection's queue are full, sending fails and the connection is dropped.
+    let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
+    let outcome = tokio::time::timeout(Duration::from_secs(20), async {
+        for i in 0..100_000 {
+            if t.send(&flow, chunk.clone()).await.is_err() {
+                return i;
+            }
+        }
+        panic!("the sender never noticed the stuck peer");
+    })
+    .await
+    .expect("sending never blocks on a stuck peer");
+    assert!(outcome > 10, "{outcome}");
+    assert!(t.connections().iter().all(|f| f.conn != flow.conn));
+}
