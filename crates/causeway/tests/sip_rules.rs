@@ -327,3 +327,27 @@ fn tls_registration_with_the_first_start_certificate() {
     let t = node.ok("xStatus Registrations");
     assert!(t.contains("Transport: TLS"), "{t}");
 }
+
+#[test]
+fn an_unreachable_tcp_contact_fails_its_branch_and_nothing_else() {
+    let (node, port) = sip_node();
+    // A port nobody listens on.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    register(
+        &node,
+        port,
+        "gone",
+        &format!("sip:gone@127.0.0.1:{dead};transport=tcp"),
+    );
+    let p = Peer::new(port);
+    p.send(&request("INVITE", "sip:gone@example.com", &p, "gone", ""));
+    let r = p.recv();
+    // RFC 3261 §16.7: a 503 made for the branch goes up as 500.
+    assert_eq!(status(&r), 500, "{r}");
+    let q = Peer::new(port);
+    q.send(&request("OPTIONS", "sip:example.com", &q, "still", ""));
+    assert_eq!(status(&q.recv()), 200);
+}

@@ -68,6 +68,11 @@ pub enum Event {
     Closed {
         flow: Flow,
     },
+    /// A message sent with [`Transports::send_to_detached`] could not be delivered.
+    Unreachable {
+        transport: Transport,
+        remote: SocketAddr,
+    },
 }
 
 /// Limits that apply to every transport.
@@ -386,12 +391,60 @@ impl Transports {
 
     /// Connects over TCP from a port of the outbound range.
     async fn connect(&self, remote: SocketAddr) -> io::Result<Flow> {
-        let limits = *self.shared.limits.lock().unwrap();
+        connect(self.shared.clone(), remote).await
+    }
+
+    /// Like [`Transports::send_to`], but never waits for a TCP connection to be set up: when one
+    /// is needed, connecting and sending happen on a task of their own, and a failure comes back
+    /// as [`Event::Unreachable`]. The SIP service uses this so that one dead contact cannot hold
+    /// up every other message for the connect timeout.
+    pub async fn send_to_detached(
+        &self,
+        transport: Transport,
+        remote: SocketAddr,
+        bytes: Bytes,
+    ) -> io::Result<()> {
+        let connected = self.connected(transport, remote);
+        if transport != Transport::Tcp || connected {
+            return self.send_to(transport, remote, bytes).await.map(|_| ());
+        }
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            let sent = match connect(shared.clone(), remote).await {
+                Ok(flow) => {
+                    let tx = shared
+                        .conns
+                        .lock()
+                        .unwrap()
+                        .get(&flow.conn)
+                        .map(|c| c.tx.clone());
+                    match tx {
+                        Some(tx) => tx.send(Command::Send(bytes)).await.is_ok(),
+                        None => false,
+                    }
+                }
+                Err(_) => false,
+            };
+            if !sent {
+                let _ = shared
+                    .events
+                    .send(Event::Unreachable { transport, remote })
+                    .await;
+            }
+        });
+        Ok(())
+    }
+}
+
+/// Connects over TCP from a port of the outbound range.
+async fn connect(shared: Arc<Shared>, remote: SocketAddr) -> io::Result<Flow> {
+    {
+        let limits = *shared.limits.lock().unwrap();
         let (lo, hi) = limits.outbound_ports;
         let span = u64::from(hi.saturating_sub(lo)) + 1;
         let mut last = io::Error::other("no free port in the outbound range");
         for _ in 0..span.min(64) {
-            let port = lo + (self.shared.next_port.fetch_add(1, Ordering::Relaxed) % span) as u16;
+            let port = lo + (shared.next_port.fetch_add(1, Ordering::Relaxed) % span) as u16;
             let sock = if remote.is_ipv4() {
                 tokio::net::TcpSocket::new_v4()?
             } else {
@@ -419,14 +472,15 @@ impl Transports {
                 };
             let _ = stream.set_nodelay(true);
             let local = stream.local_addr()?;
-            let (flow, ready) = register_conn(&self.shared, Transport::Tcp, local, remote);
-            let shared = self.shared.clone();
-            tokio::spawn(drive_conn(shared, stream, flow, ready));
+            let (flow, ready) = register_conn(&shared, Transport::Tcp, local, remote);
+            tokio::spawn(drive_conn(shared.clone(), stream, flow, ready));
             return Ok(flow);
         }
         Err(last)
     }
+}
 
+impl Transports {
     /// Closes a stream connection (after an error response, for example).
     pub async fn close(&self, flow: &Flow) {
         let tx = self

@@ -270,6 +270,7 @@ impl Service {
                     .await
             }
             Event::Closed { .. } => {}
+            Event::Unreachable { transport, remote } => self.unreachable(transport, remote).await,
         }
     }
 

@@ -364,7 +364,7 @@ impl Service {
 
     async fn send_hop(&mut self, hop: Hop, bytes: bytes::Bytes) -> bool {
         let Hop::Addr(t, a) = hop;
-        self.transports.send_to(t, a, bytes).await.is_ok()
+        self.transports.send_to_detached(t, a, bytes).await.is_ok()
     }
 
     /// Carries out what a client transaction asks for. Boxed: a response can cancel other
@@ -812,6 +812,30 @@ impl Service {
         }
         for b in branches {
             self.cancel_branch(&b, now).await;
+        }
+    }
+
+    /// A detached send failed: every branch waiting on that destination has failed too.
+    pub(super) async fn unreachable(&mut self, transport: Transport, remote: SocketAddr) {
+        let now = Instant::now();
+        let keys: Vec<Key> = self
+            .proxy
+            .clients
+            .iter()
+            .filter(|(_, c)| {
+                let Hop::Addr(t, a) = c.hop;
+                t == transport && a == remote && !c.finished
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in keys {
+            if let Some(c) = self.proxy.clients.get_mut(&k) {
+                match &mut c.machine {
+                    ClientMachine::Invite(m) => m.transport_error(),
+                    ClientMachine::NonInvite(m) => m.transport_error(),
+                }
+            }
+            self.drain_client(&k, now).await;
         }
     }
 
