@@ -288,7 +288,15 @@ impl Transports {
                 let sock = self
                     .udp_socket(flow.local)
                     .ok_or_else(|| io::Error::other("no UDP socket for that address"))?;
-                sock.send_to(&bytes, flow.remote).await.map(|_| ())
+                // The socket's buffer almost always has room: try the send at once, and only
+                // wait for writability when it does not.
+                match sock.try_send_to(&bytes, flow.remote) {
+                    Ok(_) => Ok(()),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        sock.send_to(&bytes, flow.remote).await.map(|_| ())
+                    }
+                    Err(e) => Err(e),
+                }
             }
             _ => {
                 let tx = {
