@@ -88,6 +88,10 @@ fn request(method: &str, uri: &str, peer: &Peer, call: &str, extra: &str) -> Str
 }
 
 fn register(node: &Node, port: u16, user: &str, contact: &str) {
+    register_with(node, port, user, contact, 1, 60);
+}
+
+fn register_with(node: &Node, port: u16, user: &str, contact: &str, cseq: u32, expires: u32) {
     let p = Peer::new(port);
     let me = p.addr();
     p.send(&format!(
@@ -97,9 +101,9 @@ fn register(node: &Node, port: u16, user: &str, contact: &str) {
          From: <sip:{user}@example.com>;tag=r\n\
          To: <sip:{user}@example.com>\n\
          Call-ID: reg-{user}\n\
-         CSeq: 1 REGISTER\n\
+         CSeq: {cseq} REGISTER\n\
          Contact: <{contact}>\n\
-         Expires: 60\n\
+         Expires: {expires}\n\
          Content-Length: 0\n\n"
     ));
     assert_eq!(status(&p.recv()), 200);
@@ -195,13 +199,12 @@ fn oversized_messages_get_513_and_the_connection_closes() {
     assert_eq!(status(&p.recv()), 200);
 }
 
-#[test]
-fn disconnect_call_releases_it_and_later_requests_get_481() {
-    let (node, port) = sip_node();
+/// Bob registers at a peer of his own; the caller calls him and he answers 200.
+fn connected_call(node: &Node, port: u16, call: &str) -> (Peer, Peer) {
     let callee = Peer::new(port);
-    register(&node, port, "bob", &format!("sip:bob@{}", callee.addr()));
+    register(node, port, "bob", &format!("sip:bob@{}", callee.addr()));
     let caller = Peer::new(port);
-    caller.send(&request("INVITE", "sip:bob@example.com", &caller, "dc", ""));
+    caller.send(&request("INVITE", "sip:bob@example.com", &caller, call, ""));
     // The callee answers 200 with its tag; the proxy passes it back.
     let inv = callee.recv();
     assert!(inv.starts_with("INVITE "), "{inv}");
@@ -228,6 +231,13 @@ fn disconnect_call_releases_it_and_later_requests_get_481() {
         .unwrap();
     let r = caller.recv();
     assert_eq!(status(&r), 200, "{r}");
+    (caller, callee)
+}
+
+#[test]
+fn disconnect_call_releases_it_and_later_requests_get_481() {
+    let (node, port) = sip_node();
+    let (caller, _callee) = connected_call(&node, port, "dc");
     let t = node.ok("xStatus Calls");
     assert!(t.contains("*s Calls Call 1 State: Connected"), "{t}");
     node.ok("xCommand DisconnectCall Call: 1");
@@ -350,4 +360,43 @@ fn an_unreachable_tcp_contact_fails_its_branch_and_nothing_else() {
     let q = Peer::new(port);
     q.send(&request("OPTIONS", "sip:example.com", &q, "still", ""));
     assert_eq!(status(&q.recv()), 200);
+}
+
+#[test]
+fn calls_end_with_their_registration_only_when_configured() {
+    let (node, port) = sip_node();
+    // Default (No): the call outlives the registration.
+    let (_caller, callee) = connected_call(&node, port, "keep");
+    register_with(
+        &node,
+        port,
+        "bob",
+        &format!("sip:bob@{}", callee.addr()),
+        2,
+        0,
+    );
+    assert!(node.ok("xStatus Calls").contains("*s Calls Count: 1"));
+    // Yes: unregistering ends the call here, and the dialog is gone.
+    node.ok("xConfiguration SIP Registration Call Remove: Yes");
+    std::thread::sleep(Duration::from_millis(200));
+    let (caller, callee) = connected_call(&node, port, "drop");
+    assert!(node.ok("xStatus Calls").contains("*s Calls Count: 2"));
+    register_with(
+        &node,
+        port,
+        "bob",
+        &format!("sip:bob@{}", callee.addr()),
+        2,
+        0,
+    );
+    let t = node.ok("xStatus Calls");
+    assert!(t.contains("*s Calls Count: 1"), "{t}");
+    let bye = request("BYE", "sip:bob@example.com", &caller, "drop", "")
+        .replace(
+            "To: <sip:bob@example.com>",
+            "To: <sip:bob@example.com>;tag=callee",
+        )
+        .replace("CSeq: 1 BYE", "CSeq: 2 BYE");
+    caller.send(&bye);
+    assert_eq!(status(&caller.recv()), 481);
 }

@@ -56,6 +56,15 @@ pub(super) struct Proxy {
     clients: HashMap<Key, ClientTx>,
     /// Call-ID to call number, for calls in progress.
     calls: HashMap<String, u32>,
+    /// Call-ID to the contact keys of the two parties, for dropping a call with a registration.
+    parties: HashMap<String, Vec<String>>,
+}
+
+/// The contact key of a message's first Contact.
+fn contact_key_of(h: &causeway_sip::Headers) -> Option<String> {
+    let v = util::values(h, "Contact").next()?;
+    let na = NameAddr::parse(v).ok()?;
+    Some(util::contact_key(na.uri()))
 }
 
 impl Proxy {
@@ -164,6 +173,9 @@ impl Service {
                 SystemTime::now(),
             );
             self.proxy.calls.insert(call_id.clone(), n);
+            if let Some(k) = contact_key_of(&req.headers) {
+                self.proxy.parties.insert(call_id.clone(), vec![k]);
+            }
             self.log_call("Call Attempted", &req, &flow, "");
             Some(n)
         } else {
@@ -477,6 +489,16 @@ impl Service {
                 self.respond(&server, resp.clone(), now).await;
                 if invite {
                     if let Some(n) = call {
+                        if let (Some(k), Some(cid)) = (
+                            contact_key_of(&resp.headers),
+                            header_str(&resp.headers, "Call-ID"),
+                        ) {
+                            self.proxy
+                                .parties
+                                .entry(cid.to_string())
+                                .or_default()
+                                .push(k);
+                        }
                         self.shared
                             .calls
                             .lock()
@@ -564,6 +586,7 @@ impl Service {
                         SystemTime::now(),
                     );
                     self.proxy.calls.remove(&call_id);
+                    self.proxy.parties.remove(&call_id);
                     self.log.event(
                         1,
                         "tvcs",
@@ -576,6 +599,7 @@ impl Service {
                 }
             }
             (Some(Method::Bye), 200..=299) => {
+                self.proxy.parties.remove(&call_id);
                 if let Some(n) = self.proxy.calls.remove(&call_id) {
                     self.shared
                         .calls
@@ -812,6 +836,38 @@ impl Service {
         }
         for b in branches {
             self.cancel_branch(&b, now).await;
+        }
+    }
+
+    /// With `SIP Registration Call Remove: Yes`, a registration that goes away takes its calls
+    /// with it: they end here, and later requests in them get 481.
+    pub(super) fn drop_calls_of(&mut self, contact_key: &str, reason: &str) {
+        if self.snap.get("SIP Registration Call Remove") != Some("Yes") {
+            return;
+        }
+        let ids: Vec<String> = self
+            .proxy
+            .parties
+            .iter()
+            .filter(|(_, keys)| keys.iter().any(|k| k == contact_key))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in ids {
+            self.proxy.parties.remove(&id);
+            if let Some(n) = self.proxy.calls.remove(&id) {
+                self.shared
+                    .calls
+                    .lock()
+                    .unwrap()
+                    .end(n, reason, SystemTime::now());
+            }
+            self.shared.released.lock().unwrap().insert(id.clone());
+            self.log.event(
+                1,
+                "tvcs",
+                "Call Disconnected",
+                &[("Call-id", id.as_str()), ("Reason", reason)],
+            );
         }
     }
 

@@ -119,6 +119,7 @@ impl Service {
                         &aor,
                         &r.binding.contact,
                     );
+                    self.drop_calls_of(&r.binding.key, "Registration removed");
                 }
                 for _ in &d.added {
                     self.log_registration("Registration Accepted", req, flow, &aor, "");
@@ -230,6 +231,7 @@ impl Service {
             (gone, reg.poll_timeout())
         };
         for r in gone {
+            self.drop_calls_of(&r.binding.key, "Registration expired");
             if r.reason == RemovalReason::Expired {
                 self.log.event(
                     1,
