@@ -82,9 +82,8 @@ impl Services for Restarter {
     fn remove_registration(&self, which: &Selector) -> Result<Vec<(String, Field)>, String> {
         let b = self
             .sip
-            .registration(which)
+            .remove_registration(which)
             .ok_or_else(|| "no such registration".to_string())?;
-        self.sip.registrar.lock().unwrap().remove(&b.serial);
         self.events.event(
             1,
             "tvcs",

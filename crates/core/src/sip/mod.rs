@@ -109,6 +109,8 @@ impl Service {
         tls: Option<Arc<rustls::ServerConfig>>,
     ) -> tokio::task::JoinHandle<()> {
         let changes = config.subscribe();
+        let (removal_tx, removals) = mpsc::unbounded_channel();
+        *shared.removals.lock().unwrap() = Some(removal_tx);
         tokio::spawn(async move {
             let (tx, rx) = mpsc::channel(4096);
             let snap = config.snapshot();
@@ -129,7 +131,7 @@ impl Service {
                 own,
             };
             svc.reconfigure().await;
-            svc.run(rx, changes).await;
+            svc.run(rx, changes, removals).await;
         })
     }
 
@@ -137,6 +139,7 @@ impl Service {
         &mut self,
         mut events: mpsc::Receiver<Event>,
         mut changes: broadcast::Receiver<ChangeEvent>,
+        mut removals: mpsc::UnboundedReceiver<String>,
     ) {
         loop {
             let next = self.next_deadline();
@@ -162,6 +165,9 @@ impl Service {
                     }
                     Err(_) => break,
                 },
+                Some(key) = removals.recv() => {
+                    self.drop_calls_of(&key, "Operator forced removal")
+                }
                 _ = sleep => self.on_timers(Instant::now()).await,
             }
         }

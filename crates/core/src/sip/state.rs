@@ -13,6 +13,9 @@ pub struct Shared {
     pub calls: Mutex<Calls>,
     /// Call-IDs of calls an operator released: later requests in those dialogs get 481.
     pub released: Mutex<std::collections::HashSet<String>>,
+    /// Tells the SIP service about bindings removed from outside it (by an operator), so that
+    /// it can end their calls.
+    pub removals: Mutex<Option<tokio::sync::mpsc::UnboundedSender<String>>>,
 }
 
 fn time(t: SystemTime) -> String {
@@ -119,6 +122,16 @@ impl Shared {
                 reg.by_serial(&s).cloned()
             }
         }
+    }
+
+    /// Removes a binding at an operator's request and tells the SIP service.
+    pub fn remove_registration(&self, which: &Selector) -> Option<Binding> {
+        let b = self.registration(which)?;
+        self.registrar.lock().unwrap().remove(&b.serial);
+        if let Some(tx) = self.removals.lock().unwrap().as_ref() {
+            let _ = tx.send(b.key.clone());
+        }
+        Some(b)
     }
 
     /// `DisconnectCall`: releases a call here. The endpoints are not told (no BYE is sent);
