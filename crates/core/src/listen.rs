@@ -19,6 +19,18 @@ impl Transport {
         }
     }
 
+    /// From a transport name as SIP writes it (Via, `transport=`), any case; anything not TCP
+    /// or TLS is UDP.
+    pub fn from_name(name: &str) -> Transport {
+        if name.eq_ignore_ascii_case("tcp") {
+            Transport::Tcp
+        } else if name.eq_ignore_ascii_case("tls") {
+            Transport::Tls
+        } else {
+            Transport::Udp
+        }
+    }
+
     pub fn reliable(self) -> bool {
         self != Transport::Udp
     }

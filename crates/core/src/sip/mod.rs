@@ -488,6 +488,36 @@ impl Service {
         }
     }
 
+    /// Writes an event about a request: where it came from, `fields`, its Call-ID and a detail.
+    fn log_request(
+        &self,
+        level: u8,
+        event: &str,
+        req: &Request,
+        flow: &Flow,
+        mut fields: Vec<(&str, String)>,
+        detail: &str,
+    ) {
+        if !self.log.enabled(level) {
+            return;
+        }
+        let call_id = util::header_str(&req.headers, "Call-ID").unwrap_or("");
+        fields.splice(
+            0..0,
+            [
+                ("Protocol", flow.transport.name().to_string()),
+                ("Src-ip", flow.remote.ip().to_string()),
+                ("Src-port", flow.remote.port().to_string()),
+            ],
+        );
+        fields.push(("Call-id", call_id.to_string()));
+        if !detail.is_empty() {
+            fields.push(("Detail", detail.to_string()));
+        }
+        let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.log.event(level, "tvcs", event, &refs);
+    }
+
     fn now_wall() -> SystemTime {
         SystemTime::now()
     }

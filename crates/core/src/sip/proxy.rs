@@ -307,11 +307,7 @@ impl Service {
                     // on, and so is any registration over TCP or TLS while its connection is
                     // open (the client may listen nowhere else); otherwise the Contact
                     // address (RFC 3261 §16.5).
-                    let transport = match b.transport.as_str() {
-                        "TCP" => Transport::Tcp,
-                        "TLS" => Transport::Tls,
-                        _ => Transport::Udp,
-                    };
+                    let transport = Transport::from_name(&b.transport);
                     let reuse = b.outbound
                         || (transport.reliable() && self.transports.connected(transport, b.source));
                     let hop = if reuse {
@@ -332,11 +328,7 @@ impl Service {
         // connection the contact registered on when it is a registered one.
         let key = util::contact_key(&req.uri);
         if let Some(b) = self.shared.registrar.lock().unwrap().by_contact(&key) {
-            let transport = match b.transport.as_str() {
-                "TCP" => Transport::Tcp,
-                "TLS" => Transport::Tls,
-                _ => Transport::Udp,
-            };
+            let transport = Transport::from_name(&b.transport);
             if transport.reliable() && self.transports.connected(transport, b.source) {
                 return Ok(vec![(None, Hop::Addr(transport, b.source), Vec::new())]);
             }
@@ -755,11 +747,7 @@ impl Service {
             Some(Some(p)) => p,
             _ => via.port().unwrap_or(5060),
         };
-        let transport = match via.transport().to_ascii_uppercase().as_str() {
-            "TCP" => Transport::Tcp,
-            "TLS" => Transport::Tls,
-            _ => Transport::Udp,
-        };
+        let transport = Transport::from_name(via.transport());
         let _ = self
             .transports
             .send_to(
@@ -906,24 +894,9 @@ impl Service {
     }
 
     fn log_call(&self, event: &str, req: &Request, flow: &Flow, detail: &str) {
-        let src = header_str(&req.headers, "From").unwrap_or("");
-        let mut fields = vec![
-            ("Protocol", flow.transport.name().to_string()),
-            ("Src-ip", flow.remote.ip().to_string()),
-            ("Src-alias", src.to_string()),
-            ("Dst-alias", req.uri.to_string()),
-            (
-                "Call-id",
-                header_str(&req.headers, "Call-ID")
-                    .unwrap_or("")
-                    .to_string(),
-            ),
-        ];
-        if !detail.is_empty() {
-            fields.push(("Detail", detail.to_string()));
-        }
-        let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        self.log.event(1, "tvcs", event, &refs);
+        let from = header_str(&req.headers, "From").unwrap_or("").to_string();
+        let fields = vec![("Src-alias", from), ("Dst-alias", req.uri.to_string())];
+        self.log_request(1, event, req, flow, fields, detail);
     }
 }
 
@@ -935,11 +908,10 @@ fn uri_hop(uri: &Uri) -> Option<Hop> {
         Some(m) => m.to_string().parse().ok()?,
         None => host.parse().ok()?,
     };
-    let transport = match s.transport().map(str::to_ascii_lowercase).as_deref() {
-        Some("tcp") => Transport::Tcp,
-        Some("tls") => Transport::Tls,
-        _ if s.is_sips() => Transport::Tls,
-        _ => Transport::Udp,
+    let transport = match s.transport() {
+        Some(t) => Transport::from_name(t),
+        None if s.is_sips() => Transport::Tls,
+        None => Transport::Udp,
     };
     let port = s.port().unwrap_or(if transport == Transport::Tls {
         5061

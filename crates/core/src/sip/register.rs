@@ -200,28 +200,11 @@ impl Service {
         aor: &str,
         detail: &str,
     ) {
-        if !self.log.enabled(level) {
-            return;
-        }
-        let contact = header_str(&req.headers, "Contact").unwrap_or("");
-        let mut fields = vec![
-            ("Protocol", flow.transport.name().to_string()),
-            ("Src-ip", flow.remote.ip().to_string()),
-            ("Src-port", flow.remote.port().to_string()),
-            ("AOR", aor.to_string()),
-            ("Contact", contact.to_string()),
-            (
-                "Call-id",
-                header_str(&req.headers, "Call-ID")
-                    .unwrap_or("")
-                    .to_string(),
-            ),
-        ];
-        if !detail.is_empty() {
-            fields.push(("Detail", detail.to_string()));
-        }
-        let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        self.log.event(level, "tvcs", event, &refs);
+        let contact = header_str(&req.headers, "Contact")
+            .unwrap_or("")
+            .to_string();
+        let fields = vec![("AOR", aor.to_string()), ("Contact", contact)];
+        self.log_request(level, event, req, flow, fields, detail);
     }
 
     pub(super) fn expire_registrations(&mut self, now: Instant) {
