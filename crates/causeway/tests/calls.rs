@@ -290,15 +290,7 @@ fn call(transport: &str) {
         t.contains("*s Calls Count: 0") && t.contains("History Count: 1"),
         "{t}"
     );
-    let log = String::from_utf8(
-        node.cmd()
-            .args(["log", "--grep", "Call", "--data-dir"])
-            .arg(node.path())
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let log = node.event_log(Some("Call"));
     for ev in ["Call Attempted", "Call Connected", "Call Disconnected"] {
         assert!(log.contains(&format!("Event=\"{ev}\"")), "{ev} in {log}");
     }

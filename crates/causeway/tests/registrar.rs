@@ -184,13 +184,7 @@ fn non_local_domains_are_refused_and_events_logged() {
         200,
     );
     assert_eq!(count(&node), 1);
-    let log = node
-        .cmd()
-        .args(["log", "--grep", "Registration", "--data-dir"])
-        .arg(node.path())
-        .output()
-        .unwrap();
-    let log = String::from_utf8(log.stdout).unwrap();
+    let log = node.event_log(Some("Registration"));
     assert!(log.contains("Event=\"Registration Rejected\""), "{log}");
     assert!(log.contains("Event=\"Registration Accepted\""), "{log}");
     assert!(log.contains("AOR=\"alice@example.com\""), "{log}");
@@ -284,30 +278,13 @@ fn unregister_remove_and_find() {
     );
     assert_eq!(count(&node), 1);
     // Operator removal by number, then the number is unknown.
-    let t = node.ok("xStatus Registrations");
-    let n: u32 = t
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("*s Registrations Registration ")
-                .and_then(|r| r.split(' ').next())
-        })
-        .unwrap()
-        .parse()
-        .unwrap();
+    let n = node.first_registration();
     let t = node.ok(&format!("xCommand RemoveRegistration Registration: {n}"));
     assert!(t.contains("carol@example.com"), "{t}");
     assert_eq!(count(&node), 0);
     node.err(&format!("xCommand RemoveRegistration Registration: {n}"));
     node.err("xCommand RemoveRegistration");
-    let log = String::from_utf8(
-        node.cmd()
-            .args(["log", "--grep", "Operator forced removal", "--data-dir"])
-            .arg(node.path())
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let log = node.event_log(Some("Operator forced removal"));
     assert_eq!(log.lines().count(), 1, "{log}");
 }
 

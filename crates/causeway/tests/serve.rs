@@ -153,15 +153,7 @@ fn restart_required_settings_raise_an_alarm_until_restart() {
     assert_eq!(node.value("Administration SSH Mode"), "Off");
     let t = node.ok("xStatus Alarm");
     assert!(t.contains("Alarm Count: 0"), "{t}");
-    let log = String::from_utf8(
-        node.cmd()
-            .args(["log", "--grep", "Restart Requested", "--data-dir"])
-            .arg(node.path())
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let log = node.event_log(Some("Restart Requested"));
     assert_eq!(log.lines().count(), 1, "{log}");
     assert!(node.stop());
 }
@@ -175,13 +167,7 @@ fn sigint_and_sigterm_stop_cleanly_and_are_logged() {
     assert!(wait_exit(&mut child, Duration::from_secs(20)).success());
     node.start();
     assert!(node.stop());
-    let out = node
-        .cmd()
-        .args(["log", "--data-dir"])
-        .arg(node.path())
-        .output()
-        .unwrap();
-    let log = String::from_utf8(out.stdout).unwrap();
+    let log = node.event_log(None);
     assert_eq!(log.matches("Event=\"System Start\"").count(), 2, "{log}");
     assert_eq!(log.matches("Event=\"System Shutdown\"").count(), 2, "{log}");
 }

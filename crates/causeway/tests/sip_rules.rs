@@ -402,16 +402,7 @@ fn calls_end_with_their_registration_only_when_configured() {
     // An operator's removal ends the calls too.
     let (_caller, _callee) = connected_call(&node, port, "operator");
     assert!(node.ok("xStatus Calls").contains("*s Calls Count: 2"));
-    let t = node.ok("xStatus Registrations");
-    let n: u32 = t
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("*s Registrations Registration ")
-                .and_then(|r| r.split(' ').next())
-        })
-        .unwrap()
-        .parse()
-        .unwrap();
+    let n = node.first_registration();
     node.ok(&format!("xCommand RemoveRegistration Registration: {n}"));
     std::thread::sleep(Duration::from_millis(200));
     assert!(node.ok("xStatus Calls").contains("*s Calls Count: 1"));

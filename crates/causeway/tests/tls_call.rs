@@ -152,15 +152,7 @@ fn baresip_clients_register_and_call_over_tls() {
     );
     let t = node.ok("xStatus Registrations");
     assert!(!t.contains("Transport: UDP"), "{t}");
-    let log = String::from_utf8(
-        node.cmd()
-            .args(["log", "--grep", "Call", "--data-dir"])
-            .arg(node.path())
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let log = node.event_log(Some("Call"));
     assert!(log.contains("Event=\"Call Connected\""), "{log}");
     assert!(
         log.contains("Event=\"Call Disconnected\""),

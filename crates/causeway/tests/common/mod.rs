@@ -162,6 +162,30 @@ impl Node {
     pub fn path(&self) -> &Path {
         &self.dir
     }
+
+    /// The event log (`causeway log`), filtered by `grep` when given.
+    pub fn event_log(&self, grep: Option<&str>) -> String {
+        let mut c = self.cmd();
+        c.arg("log");
+        if let Some(g) = grep {
+            c.args(["--grep", g]);
+        }
+        let out = c.arg("--data-dir").arg(&self.dir).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// The number of the first registration `xStatus Registrations` lists.
+    pub fn first_registration(&self) -> u32 {
+        let t = self.ok("xStatus Registrations");
+        t.lines()
+            .find_map(|l| {
+                l.strip_prefix("*s Registrations Registration ")
+                    .and_then(|r| r.split(' ').next())
+            })
+            .unwrap_or_else(|| panic!("no registration in {t}"))
+            .parse()
+            .unwrap()
+    }
 }
 
 impl Drop for Node {
