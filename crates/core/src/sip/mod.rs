@@ -329,8 +329,7 @@ impl Service {
             }
             return;
         }
-        stamp_received(&mut req, &flow);
-        let Some(via) = util::top_via(&req.headers) else {
+        let Some(via) = stamp_received(&mut req, &flow) else {
             return;
         };
         let sent_by = match via.port() {
@@ -527,16 +526,9 @@ const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO, UPDATE, 
 const SUPPORTED: &str = "path, outbound, gruu, timer";
 
 /// RFC 3261 §18.2.1 and RFC 3581: note where the request really came from.
-fn stamp_received(req: &mut Request, flow: &Flow) {
-    let Some(top) = req.headers.values("Via").next().map(<[u8]>::to_vec) else {
-        return;
-    };
-    let Ok(text) = std::str::from_utf8(&top) else {
-        return;
-    };
-    let Ok(via) = causeway_sip::header::Via::parse_lenient(text) else {
-        return;
-    };
+/// Returns the top Via as it now stands.
+fn stamp_received(req: &mut Request, flow: &Flow) -> Option<causeway_sip::header::Via> {
+    let via = util::top_via(&req.headers)?;
     let ip = flow.remote.ip().to_string();
     let mut v = via.clone();
     if via.host_str().trim_start_matches('[').trim_end_matches(']') != ip {
@@ -556,6 +548,7 @@ fn stamp_received(req: &mut Request, flow: &Flow) {
     if v.as_str() != via.as_str() {
         let _ = replace_top_value(&mut req.headers, "Via", v.as_str());
     }
+    Some(v)
 }
 
 /// Replaces the first value of a (possibly comma-joined) header.
