@@ -3,11 +3,13 @@
 
 pub mod dialog;
 pub mod digest;
+pub mod fork;
 pub mod transaction;
 
 pub mod header;
 pub mod message;
 pub mod parse;
+pub mod retain;
 pub mod serialize;
 mod text;
 pub mod uri;
