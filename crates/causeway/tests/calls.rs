@@ -208,10 +208,16 @@ fn uac(target: &str, code: u16, cancel: bool) -> String {
 struct Agent {
     child: Child,
     dir: tempfile::TempDir,
+    limit: Duration,
 }
 
 /// Runs sipp with a scenario; `listen` makes it a callee on that local port.
 fn sipp(port: u16, transport: &str, scenario: &str, listen: Option<u16>) -> Agent {
+    sipp_for(port, transport, scenario, listen, 20)
+}
+
+/// [`sipp`] with a run time limit of `limit` seconds.
+fn sipp_for(port: u16, transport: &str, scenario: &str, listen: Option<u16>, limit: u64) -> Agent {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("s.xml");
     std::fs::write(&file, scenario).unwrap();
@@ -230,7 +236,7 @@ fn sipp(port: u16, transport: &str, scenario: &str, listen: Option<u16>) -> Agen
         .args(["-t", if transport == "TCP" { "t1" } else { "u1" }])
         .args([
             "-timeout",
-            "20s",
+            &format!("{limit}s"),
             "-timeout_error",
             "-trace_msg",
             "-trace_err",
@@ -244,7 +250,11 @@ fn sipp(port: u16, transport: &str, scenario: &str, listen: Option<u16>) -> Agen
         .stderr(Stdio::piped())
         .spawn()
         .expect("sipp is installed (scripts/test installs sip-tester)");
-    Agent { child, dir }
+    Agent {
+        child,
+        dir,
+        limit: Duration::from_secs(limit + 20),
+    }
 }
 
 impl Agent {
@@ -253,7 +263,7 @@ impl Agent {
     }
 
     fn succeeds(mut self, what: &str) {
-        let status = common::wait_exit(&mut self.child, Duration::from_secs(40));
+        let status = common::wait_exit(&mut self.child, self.limit);
         if !status.success() {
             let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
             panic!(
@@ -379,4 +389,25 @@ fn forking_to_two_contacts_where_one_answers() {
     sipp(port, "UDP", &uac("bob", 200, false), None).succeeds("caller");
     answering.succeeds("answering callee");
     ringing.succeeds("cancelled callee");
+}
+
+#[test]
+fn a_branch_that_rings_past_timer_c_is_cancelled() {
+    // Timer C is a little over three minutes (RFC 3261 §16.6 step 11): this test waits it out.
+    let (node, port) = sip_node();
+    let bob = free_port();
+    let callee = sipp_for(port, "UDP", &uas("bob", 487), Some(bob), 240);
+    register(port, "UDP", "bob", bob);
+    wait_registered(&node, 1);
+    let started = std::time::Instant::now();
+    let caller = sipp_for(port, "UDP", &uac("bob", 487, false), None, 240);
+    callee.succeeds("callee");
+    caller.succeeds("caller");
+    assert!(
+        started.elapsed() >= Duration::from_secs(180),
+        "the proxy gave up on a ringing branch after {:?}",
+        started.elapsed()
+    );
+    let log = node.event_log(Some("Call Rejected"));
+    assert!(log.contains("Response-code=\"487\""), "{log}");
 }

@@ -303,3 +303,36 @@ fn sip_starts_and_stops_with_its_mode() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     register(port, "TCP", "bob", "example.com", &c, 200);
 }
+
+#[test]
+fn a_retransmitted_register_gets_the_same_response_without_a_second_decision() {
+    let (node, port) = sip_node();
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(3)))
+        .unwrap();
+    let me = sock.local_addr().unwrap();
+    let send = |branch: &str| {
+        let msg = format!(
+            "REGISTER sip:example.com SIP/2.0\r\n\
+             Via: SIP/2.0/UDP {me};branch={branch};rport\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:dave@example.com>;tag=d1\r\n\
+             To: <sip:dave@example.com>\r\nCall-ID: retrans-{}\r\nCSeq: 7 REGISTER\r\n\
+             Contact: <sip:dave@{me}>\r\nExpires: 60\r\nContent-Length: 0\r\n\r\n",
+            me.port()
+        );
+        sock.send_to(msg.as_bytes(), ("127.0.0.1", port)).unwrap();
+        let mut buf = [0u8; 4096];
+        let (n, _) = sock.recv_from(&mut buf).expect("an answer");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let first = send("z9hG4bKretrans1");
+    assert!(first.starts_with("SIP/2.0 200 "), "{first}");
+    // Within Timer J the transaction answers with its response, byte for byte (the To tag is
+    // random per decision, so a second decision could not match it).
+    assert_eq!(send("z9hG4bKretrans1"), first);
+    assert_eq!(send("z9hG4bKretrans1"), first);
+    // The same request in a new transaction is decided again: the CSeq is not higher.
+    let again = send("z9hG4bKretrans2");
+    assert!(again.starts_with("SIP/2.0 500 "), "{again}");
+    assert_eq!(count(&node), 1);
+}

@@ -199,6 +199,60 @@ fn oversized_messages_get_513_and_the_connection_closes() {
     assert_eq!(status(&p.recv()), 200);
 }
 
+/// Reads one response with an empty body from a stream; `None` when the peer closed first.
+fn read_one(tcp: &mut TcpStream) -> Option<String> {
+    let mut got = Vec::new();
+    let mut byte = [0u8; 1];
+    while !got.ends_with(b"\r\n\r\n") {
+        match tcp.read(&mut byte) {
+            Ok(1) => got.push(byte[0]),
+            _ => return None,
+        }
+    }
+    Some(String::from_utf8_lossy(&got).into_owned())
+}
+
+/// Endpoints are in the Default Zone, which closes a TCP connection after a malformed message
+/// (DropAll); a request that is well formed but refused keeps it open.
+#[test]
+fn a_malformed_message_closes_its_tcp_connection() {
+    let (_node, port) = sip_node();
+    let mut tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let me = tcp.local_addr().unwrap();
+    let msg = |method: &str, uri: &str, n: u32, extra: &str| {
+        format!(
+            "{method} {uri} SIP/2.0\r\nVia: SIP/2.0/TCP {me};branch=z9hG4bKmal{n}\r\nMax-Forwards: 70\r\nFrom: <sip:a@example.com>;tag=1\r\nTo: <sip:a@example.com>\r\nCall-ID: mal{n}\r\nCSeq: {n} {method}\r\n{extra}Content-Length: 0\r\n\r\n"
+        )
+    };
+    tcp.write_all(msg("OPTIONS", "sip:example.com", 1, "").as_bytes())
+        .unwrap();
+    assert_eq!(status(&read_one(&mut tcp).unwrap()), 200);
+    // An unsupported scheme is refused, not malformed.
+    tcp.write_all(msg("OPTIONS", "xmpp:a@example.com", 2, "").as_bytes())
+        .unwrap();
+    assert_eq!(status(&read_one(&mut tcp).unwrap()), 416);
+    // A Contact that cannot be read is malformed: 400, then the connection ends.
+    tcp.write_all(msg("REGISTER", "sip:example.com", 3, "Contact: <sip:a@[bad\r\n").as_bytes())
+        .unwrap();
+    let r = read_one(&mut tcp).unwrap();
+    assert_eq!(status(&r), 400, "{r}");
+    let mut rest = Vec::new();
+    // A read timeout (an error) means the server left the connection open.
+    let closed = tcp.read_to_end(&mut rest).is_ok();
+    assert!(closed && rest.is_empty(), "connection still open: {rest:?}");
+    // The server goes on serving new connections.
+    let mut again = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    again
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let me = again.local_addr().unwrap();
+    let m = msg("OPTIONS", "sip:example.com", 4, "")
+        .replace(&tcp.local_addr().unwrap().to_string(), &me.to_string());
+    again.write_all(m.as_bytes()).unwrap();
+    assert_eq!(status(&read_one(&mut again).unwrap()), 200);
+}
+
 /// Bob registers at a peer of his own; the caller calls him and he answers 200.
 fn connected_call(node: &Node, port: u16, call: &str) -> (Peer, Peer) {
     let callee = Peer::new(port);

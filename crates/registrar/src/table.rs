@@ -3,8 +3,10 @@
 use crate::expiry::{Expiry, Grant, Strategy};
 use crate::policy::Restriction;
 use causeway_config::Snapshot;
+use hashbrown::HashTable;
 use rand::Rng;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeSet;
+use std::hash::{BuildHasher, RandomState};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 use uuid::Uuid;
@@ -157,23 +159,171 @@ pub struct Decision {
     pub flow_timer: Option<u32>,
 }
 
+/// The strings of an [`Entry`], in the order they sit in its `text`.
+const AOR: usize = 0;
+const KEY: usize = 1;
+const CONTACT: usize = 2;
+const CALL_ID: usize = 3;
+const TRANSPORT: usize = 4;
+const USER_AGENT: usize = 5;
+/// The optional ones, present when their bit of `Entry::present` (counted from `Q`) is set.
+const Q: usize = 6;
+const INSTANCE: usize = 7;
+const PUB_GRUU: usize = 8;
+const FIELDS: usize = 9;
+const REG_ID: u8 = 1 << 3;
+
+/// A binding as the table keeps it. A registrar holds hundreds of thousands of these, so the
+/// strings share one allocation instead of a dozen, and no index holds a copy of them.
+#[derive(Debug)]
+struct Entry {
+    serial: Uuid,
+    /// Arrival order (a refresh arrives anew): `lookup` lists equal q values in this order.
+    seq: u64,
+    id: u32,
+    cseq: u32,
+    granted: u32,
+    /// Meaningful when the `REG_ID` bit of `present` is set (an `Option` would cost 4 bytes
+    /// more, and with them a bigger allocation).
+    reg_id: u32,
+    outbound: bool,
+    present: u8,
+    expires_at: Instant,
+    registered_at: SystemTime,
+    source: SocketAddr,
+    /// Where each field ends in `text`. The Path values follow, each ended by a line feed,
+    /// which a header value cannot contain.
+    ends: [u32; FIELDS],
+    text: Box<str>,
+}
+
+impl Entry {
+    fn new(b: &Binding, seq: u64) -> Entry {
+        let fields = [
+            Some(b.aor.as_str()),
+            Some(b.key.as_str()),
+            Some(b.contact.as_str()),
+            Some(b.call_id.as_str()),
+            Some(b.transport.as_str()),
+            Some(b.user_agent.as_str()),
+            b.q.as_deref(),
+            b.instance.as_deref(),
+            b.pub_gruu.as_deref(),
+        ];
+        let len = fields.iter().flatten().map(|f| f.len()).sum::<usize>()
+            + b.path.iter().map(|p| p.len() + 1).sum::<usize>();
+        let mut text = String::with_capacity(len);
+        let mut ends = [0; FIELDS];
+        let mut present = 0;
+        for (i, f) in fields.into_iter().enumerate() {
+            if let Some(f) = f {
+                text.push_str(f);
+                if i >= Q {
+                    present |= 1 << (i - Q);
+                }
+            }
+            ends[i] = text.len() as u32;
+        }
+        for p in &b.path {
+            text.push_str(p);
+            text.push('\n');
+        }
+        if b.reg_id.is_some() {
+            present |= REG_ID;
+        }
+        Entry {
+            serial: b.serial,
+            seq,
+            id: b.id,
+            cseq: b.cseq,
+            granted: b.granted,
+            reg_id: b.reg_id.unwrap_or(0),
+            outbound: b.outbound,
+            present,
+            expires_at: b.expires_at,
+            registered_at: b.registered_at,
+            source: b.source,
+            ends,
+            text: text.into_boxed_str(),
+        }
+    }
+
+    fn field(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
+    }
+
+    fn optional(&self, i: usize) -> Option<&str> {
+        (self.present & (1 << (i - Q)) != 0).then(|| self.field(i))
+    }
+
+    fn binding(&self) -> Binding {
+        Binding {
+            serial: self.serial,
+            id: self.id,
+            aor: self.field(AOR).to_string(),
+            contact: self.field(CONTACT).to_string(),
+            key: self.field(KEY).to_string(),
+            q: self.optional(Q).map(str::to_string),
+            instance: self.optional(INSTANCE).map(str::to_string),
+            reg_id: self.reg_id(),
+            call_id: self.field(CALL_ID).to_string(),
+            cseq: self.cseq,
+            granted: self.granted,
+            expires_at: self.expires_at,
+            registered_at: self.registered_at,
+            source: self.source,
+            transport: self.field(TRANSPORT).to_string(),
+            outbound: self.outbound,
+            path: self.text[self.ends[FIELDS - 1] as usize..]
+                .split_terminator('\n')
+                .map(str::to_string)
+                .collect(),
+            user_agent: self.field(USER_AGENT).to_string(),
+            pub_gruu: self.optional(PUB_GRUU).map(str::to_string),
+        }
+    }
+
+    fn reg_id(&self) -> Option<u32> {
+        (self.present & REG_ID != 0).then_some(self.reg_id)
+    }
+
+    fn q(&self) -> f32 {
+        self.optional(Q)
+            .and_then(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0)
+    }
+}
+
 /// The table of registrations.
+///
+/// Bindings sit in a vector by number; the AOR and contact indexes hold numbers only and hash
+/// the strings of the entries themselves. Lookups build [`Binding`]s on demand.
 #[derive(Debug, Default)]
 pub struct Registrar {
-    bindings: HashMap<Uuid, Binding>,
-    by_aor: HashMap<String, Vec<Uuid>>,
-    by_expiry: BTreeSet<(Instant, Uuid)>,
-    by_id: BTreeMap<u32, Uuid>,
+    /// By number less one. Numbers are handed out smallest free first, so there are few holes.
+    slots: Vec<Option<Box<Entry>>>,
+    len: usize,
+    by_aor: HashTable<u32>,
+    by_expiry: BTreeSet<(Instant, u32)>,
     free_ids: BTreeSet<u32>,
     /// Bindings by contact key, for requests addressed to a registered contact.
-    by_contact: HashMap<String, Uuid>,
+    by_contact: HashTable<u32>,
+    hasher: RandomState,
+    next_seq: u64,
 }
 
 /// What one contact of a request will do, worked out before anything changes.
 enum Step {
-    Remove(Uuid),
-    Refresh(Uuid, u32, usize),
+    Remove(u32),
+    Refresh(u32, u32, usize),
     Add(usize, u32, bool),
+}
+
+fn entry(slots: &[Option<Box<Entry>>], id: u32) -> &Entry {
+    slots[id as usize - 1]
+        .as_deref()
+        .expect("indexes name live bindings")
 }
 
 impl Registrar {
@@ -182,11 +332,28 @@ impl Registrar {
     }
 
     pub fn len(&self) -> usize {
-        self.bindings.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.bindings.is_empty()
+        self.len == 0
+    }
+
+    fn get(&self, id: u32) -> Option<&Entry> {
+        self.slots.get((id as usize).checked_sub(1)?)?.as_deref()
+    }
+
+    /// The numbers of an AOR's bindings, in arrival order.
+    fn ids_of(&self, aor: &str) -> Vec<u32> {
+        let h = self.hasher.hash_one(aor);
+        let mut ids: Vec<u32> = self
+            .by_aor
+            .iter_hash(h)
+            .copied()
+            .filter(|&id| entry(&self.slots, id).field(AOR) == aor)
+            .collect();
+        ids.sort_by_key(|&id| entry(&self.slots, id).seq);
+        ids
     }
 
     /// Decides on a REGISTER and applies it. Nothing changes when it is refused.
@@ -200,7 +367,7 @@ impl Registrar {
         wall: SystemTime,
         rng: &mut impl Rng,
     ) -> Result<Decision, Refusal> {
-        let existing: Vec<Uuid> = self.by_aor.get(&req.aor).cloned().unwrap_or_default();
+        let existing = self.ids_of(&req.aor);
         let mut decision = Decision {
             bindings: Vec::new(),
             added: Vec::new(),
@@ -213,8 +380,8 @@ impl Registrar {
             if req.expires != Some(0) {
                 return Err(Refusal::BadRequest("Contact: * needs Expires: 0".into()));
             }
-            for s in existing {
-                if let Some(b) = self.take(s) {
+            for id in existing {
+                if let Some(b) = self.take(id) {
                     decision.removed.push(Removed {
                         binding: b,
                         reason: RemovalReason::Unregistered,
@@ -245,17 +412,17 @@ impl Registrar {
                 .or(req.expires)
                 .unwrap_or(settings.default_expires);
             let grant = expiry.grant(requested, rng);
-            let current = existing.iter().copied().find(|s| {
-                let b = &self.bindings[s];
+            let current = existing.iter().copied().find(|&id| {
+                let e = entry(&self.slots, id);
                 if outbound {
-                    b.instance == c.instance && b.reg_id == c.reg_id
+                    e.optional(INSTANCE) == c.instance.as_deref() && e.reg_id() == c.reg_id
                 } else {
-                    b.key == c.key
+                    e.field(KEY) == c.key
                 }
             });
-            if let Some(s) = current {
-                let b = &self.bindings[&s];
-                if b.call_id == req.call_id && req.cseq <= b.cseq {
+            if let Some(id) = current {
+                let e = entry(&self.slots, id);
+                if e.field(CALL_ID) == req.call_id && req.cseq <= e.cseq {
                     return Err(Refusal::OutOfOrder);
                 }
             }
@@ -263,9 +430,9 @@ impl Registrar {
                 (Grant::TooBrief(min), _) => {
                     too_brief = Some(too_brief.map_or(min, |m: u32| m.max(min)))
                 }
-                (Grant::Remove, Some(s)) => steps.push(Step::Remove(s)),
+                (Grant::Remove, Some(id)) => steps.push(Step::Remove(id)),
                 (Grant::Remove, None) => {}
-                (Grant::Seconds(g), Some(s)) => steps.push(Step::Refresh(s, g, i)),
+                (Grant::Seconds(g), Some(id)) => steps.push(Step::Refresh(id, g, i)),
                 (Grant::Seconds(g), None) => steps.push(Step::Add(i, g, outbound)),
             }
         }
@@ -275,16 +442,16 @@ impl Registrar {
         // Second pass: apply.
         for step in steps {
             match step {
-                Step::Remove(s) => {
-                    if let Some(b) = self.take(s) {
+                Step::Remove(id) => {
+                    if let Some(b) = self.take(id) {
                         decision.removed.push(Removed {
                             binding: b,
                             reason: RemovalReason::Unregistered,
                         });
                     }
                 }
-                Step::Refresh(s, granted, i) => {
-                    let mut b = self.take_quiet(s).expect("decided above");
+                Step::Refresh(id, granted, i) => {
+                    let mut b = self.take_quiet(id).expect("decided above");
                     let c = &contacts[i];
                     b.contact = c.uri.clone();
                     b.key = c.key.clone();
@@ -297,7 +464,7 @@ impl Registrar {
                     b.transport = req.transport.clone();
                     b.path = req.path.clone();
                     b.user_agent = req.user_agent.clone();
-                    decision.refreshed.push(s);
+                    decision.refreshed.push(b.serial);
                     self.put(b);
                 }
                 Step::Add(i, granted, outbound) => {
@@ -349,7 +516,7 @@ impl Registrar {
         {
             decision.flow_timer = Some(settings.flow_timer);
         }
-        decision.bindings = self.lookup(&req.aor).into_iter().cloned().collect();
+        decision.bindings = self.lookup(&req.aor);
         Ok(decision)
     }
 
@@ -358,90 +525,125 @@ impl Registrar {
     fn next_id(&mut self) -> u32 {
         match self.free_ids.pop_first() {
             Some(id) => id,
-            None => self.by_id.keys().next_back().map_or(1, |top| top + 1),
+            None => self.slots.len() as u32 + 1,
         }
     }
 
     fn put(&mut self, b: Binding) {
-        self.by_contact.insert(b.key.clone(), b.serial);
-        self.by_expiry.insert((b.expires_at, b.serial));
-        self.by_aor.entry(b.aor.clone()).or_default().push(b.serial);
-        self.by_id.insert(b.id, b.serial);
-        self.bindings.insert(b.serial, b);
+        let id = b.id;
+        let e = Entry::new(&b, self.next_seq);
+        self.next_seq += 1;
+        let Registrar {
+            slots,
+            by_aor,
+            by_contact,
+            hasher,
+            ..
+        } = self;
+        let i = id as usize - 1;
+        if slots.len() <= i {
+            slots.resize_with(i + 1, || None);
+        }
+        let h_aor = hasher.hash_one(e.field(AOR));
+        let h_key = hasher.hash_one(e.field(KEY));
+        self.by_expiry.insert((e.expires_at, id));
+        slots[i] = Some(Box::new(e));
+        self.len += 1;
+        by_aor.insert_unique(h_aor, id, |&id| {
+            hasher.hash_one(entry(slots, id).field(AOR))
+        });
+        // The newest binding with a contact key is the one found by it.
+        let key = entry(slots, id).field(KEY);
+        match by_contact.find_mut(h_key, |&other| entry(slots, other).field(KEY) == key) {
+            Some(other) => *other = id,
+            None => {
+                by_contact.insert_unique(h_key, id, |&id| {
+                    hasher.hash_one(entry(slots, id).field(KEY))
+                });
+            }
+        }
     }
 
     /// Removes a binding and frees its number.
-    fn take(&mut self, serial: Uuid) -> Option<Binding> {
-        let b = self.take_quiet(serial)?;
-        self.by_id.remove(&b.id);
-        self.free_ids.insert(b.id);
-        self.trim_free();
+    fn take(&mut self, id: u32) -> Option<Binding> {
+        let b = self.take_quiet(id)?;
+        // Holes at the end go; the others wait in `free_ids` for the next new binding.
+        while self.slots.last().is_some_and(Option::is_none) {
+            self.slots.pop();
+        }
+        let top = self.slots.len() as u32;
+        if id < top {
+            self.free_ids.insert(id);
+        }
+        self.free_ids.split_off(&top);
         Some(b)
     }
 
-    /// Removes a binding from every index except the number (it is about to come back).
-    fn take_quiet(&mut self, serial: Uuid) -> Option<Binding> {
-        let b = self.bindings.remove(&serial)?;
-        if self.by_contact.get(&b.key) == Some(&serial) {
-            self.by_contact.remove(&b.key);
+    /// Removes a binding from every index but keeps its number (it is about to come back).
+    fn take_quiet(&mut self, id: u32) -> Option<Binding> {
+        let e = self.slots.get_mut((id as usize).checked_sub(1)?)?.take()?;
+        self.len -= 1;
+        let h_aor = self.hasher.hash_one(e.field(AOR));
+        if let Ok(found) = self.by_aor.find_entry(h_aor, |&other| other == id) {
+            found.remove();
         }
-        self.by_expiry.remove(&(b.expires_at, serial));
-        if let Some(list) = self.by_aor.get_mut(&b.aor) {
-            list.retain(|s| *s != serial);
-            if list.is_empty() {
-                self.by_aor.remove(&b.aor);
-            }
+        let h_key = self.hasher.hash_one(e.field(KEY));
+        if let Ok(found) = self.by_contact.find_entry(h_key, |&other| other == id) {
+            found.remove();
         }
-        Some(b)
-    }
-
-    /// Drops free numbers above the highest one in use.
-    fn trim_free(&mut self) {
-        let top = self.by_id.keys().next_back().copied().unwrap_or(0);
-        self.free_ids.retain(|&id| id < top);
+        self.by_expiry.remove(&(e.expires_at, id));
+        Some(e.binding())
     }
 
     /// The live bindings of an AOR, highest q first.
-    pub fn lookup(&self, aor: &str) -> Vec<&Binding> {
-        let mut v: Vec<&Binding> = self
-            .by_aor
-            .get(aor)
+    pub fn lookup(&self, aor: &str) -> Vec<Binding> {
+        let mut v: Vec<&Entry> = self
+            .ids_of(aor)
             .into_iter()
-            .flatten()
-            .filter_map(|s| self.bindings.get(s))
+            .map(|id| entry(&self.slots, id))
             .collect();
         v.sort_by(|a, b| {
-            let q = |x: &Binding| {
-                x.q.as_deref()
-                    .and_then(|q| q.parse::<f32>().ok())
-                    .unwrap_or(1.0)
-            };
-            q(b).partial_cmp(&q(a)).unwrap_or(std::cmp::Ordering::Equal)
+            b.q()
+                .partial_cmp(&a.q())
+                .unwrap_or(std::cmp::Ordering::Equal)
         });
-        v
+        v.into_iter().map(Entry::binding).collect()
     }
 
     /// Every binding, by number.
-    pub fn all(&self) -> impl Iterator<Item = &Binding> {
-        self.by_id.values().filter_map(|s| self.bindings.get(s))
+    pub fn all(&self) -> impl Iterator<Item = Binding> + '_ {
+        self.slots.iter().flatten().map(|e| e.binding())
     }
 
     /// The binding registered with this contact (by the key the SIP layer computes).
-    pub fn by_contact(&self, key: &str) -> Option<&Binding> {
-        self.by_contact.get(key).and_then(|s| self.bindings.get(s))
+    pub fn by_contact(&self, key: &str) -> Option<Binding> {
+        let h = self.hasher.hash_one(key);
+        self.by_contact
+            .find(h, |&id| entry(&self.slots, id).field(KEY) == key)
+            .map(|&id| entry(&self.slots, id).binding())
     }
 
-    pub fn by_serial(&self, serial: &Uuid) -> Option<&Binding> {
-        self.bindings.get(serial)
+    /// Operators look bindings up by serial number rarely enough that a search beats an index.
+    fn id_of_serial(&self, serial: &Uuid) -> Option<u32> {
+        self.slots
+            .iter()
+            .flatten()
+            .find(|e| e.serial == *serial)
+            .map(|e| e.id)
     }
 
-    pub fn by_number(&self, id: u32) -> Option<&Binding> {
-        self.by_id.get(&id).and_then(|s| self.bindings.get(s))
+    pub fn by_serial(&self, serial: &Uuid) -> Option<Binding> {
+        self.get(self.id_of_serial(serial)?).map(Entry::binding)
+    }
+
+    pub fn by_number(&self, id: u32) -> Option<Binding> {
+        self.get(id).map(Entry::binding)
     }
 
     /// Removes a binding at an operator's request.
     pub fn remove(&mut self, serial: &Uuid) -> Option<Removed> {
-        self.take(*serial).map(|binding| Removed {
+        let id = self.id_of_serial(serial)?;
+        self.take(id).map(|binding| Removed {
             binding,
             reason: RemovalReason::Operator,
         })
@@ -454,18 +656,28 @@ impl Registrar {
 
     /// Removes the bindings whose time is up.
     pub fn expire(&mut self, now: Instant) -> Vec<Removed> {
-        let due: Vec<Uuid> = self
+        let due: Vec<u32> = self
             .by_expiry
             .iter()
             .take_while(|(t, _)| *t <= now)
-            .map(|(_, s)| *s)
+            .map(|(_, id)| *id)
             .collect();
         due.into_iter()
-            .filter_map(|s| self.take(s))
+            .filter_map(|id| self.take(id))
             .map(|binding| Removed {
                 binding,
                 reason: RemovalReason::Expired,
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_entry_fits_the_allocator_size_class_it_was_made_for() {
+        // A few bytes more and every binding takes the allocator's next size class: 192 bytes
+        // instead of 160, 3 MiB more per 100 000 bindings.
+        assert!(std::mem::size_of::<super::Entry>() <= 160);
     }
 }

@@ -15,13 +15,14 @@ use causeway_config::{ChangeEvent, Config, Snapshot};
 use causeway_observe::EventLog;
 use causeway_registrar::{Domains, Restriction, Settings};
 use causeway_sip::parse::Framing;
+use causeway_sip::retain::{Damage, RetainMode, Tolerance, Verdict};
 use causeway_sip::transaction::{
     Key, Output, Reliability, ServerInvite, ServerNonInvite, Timers, TxMessage,
 };
 use causeway_sip::validate::{validate_request, Role, ValidateOptions};
 use causeway_sip::{Message, Method, Request, Response};
 use rand::SeedableRng;
-use state::Shared;
+use state::{Notice, Shared};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -41,6 +42,8 @@ fn framer(buf: &[u8]) -> Frame {
 enum TimerRef {
     Server(Key),
     Client(Key),
+    /// Timer C of a proxied INVITE branch (RFC 3261 §16.6 step 11).
+    TimerC(Key),
     Registrar,
 }
 
@@ -75,6 +78,81 @@ struct ServerTx {
     invite: Option<Request>,
 }
 
+/// A non-INVITE server transaction in the Completed state (RFC 3261 §17.2.2): until Timer J it
+/// only repeats its final response to retransmissions. A registrar holds one for every REGISTER
+/// of the last 32 s, so this keeps the response and where it went, not the machine.
+struct Done {
+    flow: Flow,
+    /// Not `Bytes`, which is twice the size: retransmissions are rare, copying for them is cheap.
+    response: Box<[u8]>,
+}
+
+/// Completed non-INVITE server transactions. Timer J is the same for all of them, so they expire
+/// in the order they completed, and one timer entry (under the oldest one's key) serves them all.
+#[derive(Default)]
+struct Completed {
+    by_key: HashMap<Arc<str>, Done>,
+    queue: std::collections::VecDeque<(Instant, Arc<str>)>,
+}
+
+impl Completed {
+    /// A key as one string, one allocation instead of three; no part can hold a line feed.
+    fn pack(key: &Key) -> String {
+        format!("{}\n{}\n{}", key.method, key.sent_by, key.branch)
+    }
+
+    fn unpack(s: &str) -> Key {
+        let mut parts = s.splitn(3, '\n').map(str::to_string);
+        let mut next = || parts.next().unwrap_or_default();
+        let (method, sent_by, branch) = (next(), next(), next());
+        Key {
+            branch,
+            sent_by,
+            method,
+        }
+    }
+
+    fn get(&self, key: &Key) -> Option<&Done> {
+        if self.by_key.is_empty() {
+            return None;
+        }
+        self.by_key.get(Self::pack(key).as_str())
+    }
+
+    /// Whether the record just added is the oldest one, whose Timer J needs scheduling.
+    fn push(&mut self, key: &Key, done: Done, until: Instant) -> bool {
+        let k: Arc<str> = Arc::from(Self::pack(key));
+        self.queue.push_back((until, k.clone()));
+        self.by_key.insert(k, done);
+        self.queue.len() == 1
+    }
+
+    fn oldest(&self) -> Option<(Instant, Key)> {
+        self.queue.front().map(|(t, k)| (*t, Self::unpack(k)))
+    }
+
+    /// Drops the records whose Timer J has fired and returns their keys.
+    fn expire(&mut self, now: Instant) -> Vec<Key> {
+        let mut gone = Vec::new();
+        while let Some((t, k)) = self.queue.front() {
+            if *t > now {
+                break;
+            }
+            self.by_key.remove(k);
+            gone.push(Self::unpack(k));
+            self.queue.pop_front();
+        }
+        // A burst of registrations leaves big tables behind; give the room back once it is
+        // mostly empty (halving at a quarter keeps this amortised).
+        let len = self.by_key.len();
+        if self.by_key.capacity() > 1024 && len < self.by_key.capacity() / 4 {
+            self.by_key.shrink_to(len * 2);
+            self.queue.shrink_to(len * 2);
+        }
+        gone
+    }
+}
+
 /// Settings the loop derives from the configuration.
 struct Derived {
     registrar: Settings,
@@ -91,7 +169,10 @@ pub struct Service {
     transports: Transports,
     timers: Timers,
     server: HashMap<Key, ServerTx>,
+    completed: Completed,
     proxy: proxy::Proxy,
+    /// Malformed-message runs of TCP and TLS connections that delivered one lately.
+    tolerance: HashMap<u64, Tolerance>,
     index: BTreeSet<(Instant, TimerRef)>,
     due: HashMap<TimerRef, Instant>,
     derived: Derived,
@@ -109,8 +190,8 @@ impl Service {
         tls: Option<Arc<rustls::ServerConfig>>,
     ) -> tokio::task::JoinHandle<()> {
         let changes = config.subscribe();
-        let (removal_tx, removals) = mpsc::unbounded_channel();
-        *shared.removals.lock().unwrap() = Some(removal_tx);
+        let (notice_tx, notices) = mpsc::unbounded_channel();
+        *shared.notices.lock().unwrap() = Some(notice_tx);
         tokio::spawn(async move {
             let (tx, rx) = mpsc::channel(4096);
             let snap = config.snapshot();
@@ -124,14 +205,16 @@ impl Service {
                 transports: Transports::new(framer, tx, tls),
                 timers: Timers::default(),
                 server: HashMap::new(),
+                completed: Completed::default(),
                 proxy: proxy::Proxy::default(),
+                tolerance: HashMap::new(),
                 index: BTreeSet::new(),
                 due: HashMap::new(),
                 rng: rand::rngs::StdRng::from_entropy(),
                 own,
             };
             svc.reconfigure().await;
-            svc.run(rx, changes, removals).await;
+            svc.run(rx, changes, notices).await;
         })
     }
 
@@ -139,7 +222,7 @@ impl Service {
         &mut self,
         mut events: mpsc::Receiver<Event>,
         mut changes: broadcast::Receiver<ChangeEvent>,
-        mut removals: mpsc::UnboundedReceiver<String>,
+        mut notices: mpsc::UnboundedReceiver<Notice>,
     ) {
         loop {
             let next = self.next_deadline();
@@ -165,9 +248,10 @@ impl Service {
                     }
                     Err(_) => break,
                 },
-                Some(key) = removals.recv() => {
-                    self.drop_calls_of(&key, "Operator forced removal")
-                }
+                Some(notice) = notices.recv() => match notice {
+                    Notice::Removed(key) => self.drop_calls_of(&key, "Operator forced removal"),
+                    Notice::Disconnected(call_id) => self.proxy.forget_call(&call_id),
+                },
                 _ = sleep => self.on_timers(Instant::now()).await,
             }
         }
@@ -230,6 +314,7 @@ impl Service {
                     self.drain_server(&key).await;
                 }
                 TimerRef::Client(key) => self.proxy_client_timeout(key, now).await,
+                TimerRef::TimerC(key) => self.timer_c(key, now).await,
                 TimerRef::Registrar => self.expire_registrations(now),
             }
         }
@@ -243,8 +328,14 @@ impl Service {
                 parsed,
             } => match parsed {
                 Ok(Message::Request(req)) => self.on_request(req, flow).await,
-                Ok(Message::Response(resp)) => self.on_response(resp, flow).await,
-                Err(e) => self.on_garbage(flow, &bytes, &e.to_string()).await,
+                Ok(Message::Response(resp)) => {
+                    self.well_formed(&flow);
+                    self.on_response(resp, flow).await
+                }
+                Err(e) => {
+                    self.on_garbage(flow, &bytes, &e.to_string()).await;
+                    self.malformed(&flow, Damage::of_parse_error(&e)).await;
+                }
             },
             Event::TooLarge { flow, head } => {
                 // RFC 3261 §18.1.1 and the guide: too big gets 513 where a response can go.
@@ -275,8 +366,44 @@ impl Service {
                 self.on_garbage(flow, &bytes, "stream could not be framed")
                     .await
             }
-            Event::Closed { .. } => {}
+            Event::Closed { flow } => {
+                self.tolerance.remove(&flow.conn);
+            }
             Event::Unreachable { transport, remote } => self.unreachable(transport, remote).await,
+        }
+    }
+
+    /// The connection policy for malformed messages on `flow`'s connection. Messages from
+    /// endpoints arrive in the Default Zone, which has no setting of its own: it keeps the
+    /// zones' default, DropAll.
+    fn retain_mode(&self, _flow: &Flow) -> RetainMode {
+        RetainMode::DropAll
+    }
+
+    /// A malformed message came on `flow` (its error response, if any, already sent): a TCP
+    /// or TLS connection may have to close.
+    async fn malformed(&mut self, flow: &Flow, damage: Damage) {
+        if flow.transport == Transport::Udp {
+            return;
+        }
+        let mode = self.retain_mode(flow);
+        let verdict = self
+            .tolerance
+            .entry(flow.conn)
+            .or_default()
+            .malformed(mode, damage);
+        if verdict == Verdict::Close {
+            self.tolerance.remove(&flow.conn);
+            self.transports.close(flow).await;
+        }
+    }
+
+    /// A well-formed message came on `flow`: a run of malformed ones is over.
+    fn well_formed(&mut self, flow: &Flow) {
+        if !self.tolerance.is_empty() {
+            if let Some(t) = self.tolerance.get_mut(&flow.conn) {
+                t.good();
+            }
         }
     }
 
@@ -327,8 +454,13 @@ impl Service {
                     .send(&flow, Message::Response(r).to_bytes())
                     .await;
             }
+            match Damage::of_problem(&rej.problem) {
+                Some(damage) => self.malformed(&flow, damage).await,
+                None => self.well_formed(&flow),
+            }
             return;
         }
+        self.well_formed(&flow);
         let Some(via) = stamp_received(&mut req, &flow) else {
             return;
         };
@@ -374,6 +506,11 @@ impl Service {
                 ServerMachine::NonInvite(m) => m.on_request(Wire::default()),
             }
             self.drain_server(&key).await;
+            return;
+        }
+        if let Some(done) = self.completed.get(&key) {
+            let (flow, bytes) = (done.flow, bytes::Bytes::copy_from_slice(&done.response));
+            let _ = self.transports.send(&flow, bytes).await;
             return;
         }
         let rel = if flow.transport.reliable() {
@@ -454,6 +591,9 @@ impl Service {
     /// Carries out what a server transaction asks for.
     async fn drain_server(&mut self, key: &Key) {
         let Some(tx) = self.server.get_mut(key) else {
+            // Not a live transaction: the timer of the oldest completed one (or a late call for
+            // a completed one, which changes nothing but the clean-up).
+            self.expire_completed(Instant::now());
             return;
         };
         let flow = tx.flow;
@@ -471,10 +611,19 @@ impl Service {
                 None => break,
             }
         }
-        let next = match &tx.machine {
-            ServerMachine::Invite(m) => m.poll_timeout(),
-            ServerMachine::NonInvite(m) => m.poll_timeout(),
+        let (next, completed) = match &tx.machine {
+            ServerMachine::Invite(m) => (m.poll_timeout(), false),
+            ServerMachine::NonInvite(m) => (
+                m.poll_timeout(),
+                m.state() == causeway_sip::transaction::State::Completed,
+            ),
         };
+        // The final response goes out in the same drain that completes the machine. Copied,
+        // because the serializer's buffer has room to spare and this copy lives for Timer J.
+        let last = sends
+            .last()
+            .filter(|_| completed)
+            .map(|b| Box::from(&b[..]));
         for b in sends {
             let _ = self.transports.send(&flow, b).await;
         }
@@ -482,8 +631,23 @@ impl Service {
             self.server.remove(key);
             self.proxy.forget_server(key);
             self.schedule(TimerRef::Server(key.clone()), None);
+        } else if let (Some(until), Some(response)) = (next.filter(|_| completed), last) {
+            self.server.remove(key);
+            let oldest = self.completed.push(key, Done { flow, response }, until);
+            self.schedule(TimerRef::Server(key.clone()), oldest.then_some(until));
         } else {
             self.schedule(TimerRef::Server(key.clone()), next);
+        }
+    }
+
+    /// Timer J for completed non-INVITE server transactions: ends those whose time is up and
+    /// sets the timer for the oldest one left.
+    fn expire_completed(&mut self, now: Instant) {
+        for key in self.completed.expire(now) {
+            self.proxy.forget_server(&key);
+        }
+        if let Some((at, key)) = self.completed.oldest() {
+            self.schedule(TimerRef::Server(key), Some(at));
         }
     }
 
@@ -610,5 +774,39 @@ fn derive(snap: &Snapshot, own: &[String]) -> Derived {
         restriction: Restriction::from_config(snap, &vars),
         domains: Domains::from_config(snap, own),
         min_se: snap.int("SIP Session Refresh Minimum").unwrap_or(500) as u32,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn done() -> Done {
+        let a = "127.0.0.1:5060".parse().unwrap();
+        Done {
+            flow: Flow {
+                transport: Transport::Udp,
+                local: a,
+                remote: a,
+                conn: 0,
+            },
+            response: Box::from(&b"SIP/2.0 200 OK\r\n\r\n"[..]),
+        }
+    }
+
+    #[test]
+    fn completed_transactions_expire_oldest_first() {
+        let t0 = Instant::now();
+        let key = |n: u32| Key::server(&format!("z9hG4bK{n}"), "Host:5060", "REGISTER").unwrap();
+        let mut c = Completed::default();
+        assert!(c.push(&key(1), done(), t0 + Duration::from_secs(1)));
+        assert!(!c.push(&key(2), done(), t0 + Duration::from_secs(2)));
+        assert!(!c.push(&key(3), done(), t0 + Duration::from_secs(3)));
+        assert!(c.get(&key(2)).is_some());
+        assert_eq!(c.oldest(), Some((t0 + Duration::from_secs(1), key(1))));
+        assert_eq!(c.expire(t0 + Duration::from_secs(2)), vec![key(1), key(2)]);
+        assert!(c.get(&key(2)).is_none() && c.get(&key(3)).is_some());
+        assert_eq!(c.oldest(), Some((t0 + Duration::from_secs(3), key(3))));
     }
 }

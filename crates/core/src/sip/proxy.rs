@@ -6,6 +6,7 @@ use super::util::{self, header_str};
 use super::{Service, TimerRef};
 use crate::listen::Transport;
 use crate::transport::Flow;
+use causeway_sip::fork::{Action, ResponseContext, Upstream, TIMER_C};
 use causeway_sip::header::{NameAddr, Via};
 use causeway_sip::transaction::{ClientInvite, ClientNonInvite, Key, Output, Reliability};
 use causeway_sip::uri::Uri;
@@ -36,16 +37,15 @@ struct ClientTx {
     server: Key,
     hop: Hop,
     request: Request,
-    provisional: bool,
+    /// The branch's number in its response context; `None` for a CANCEL we sent.
+    branch: Option<usize>,
     finished: bool,
-    cancel_pending: bool,
 }
 
-/// One proxied request: its branches and the responses gathered so far.
+/// One proxied request: its branches and the response context that decides for them.
 struct Ctx {
     branches: Vec<Key>,
-    best: Option<Response>,
-    answered: bool,
+    fork: ResponseContext,
     invite: bool,
     call: Option<u32>,
 }
@@ -68,6 +68,11 @@ fn contact_key_of(h: &causeway_sip::Headers) -> Option<String> {
 }
 
 impl Proxy {
+    /// A call that ended outside the proxy's sight.
+    pub(super) fn forget_call(&mut self, call_id: &str) {
+        self.calls.remove(call_id);
+        self.parties.remove(call_id);
+    }
     pub(super) fn forget_server(&mut self, key: &Key) {
         if let Some(ctx) = self.contexts.get(key) {
             let open = ctx
@@ -78,17 +83,6 @@ impl Proxy {
                 self.contexts.remove(key);
             }
         }
-    }
-}
-
-/// Ranks final responses (§16.7 step 6): 6xx first, then the lowest class, 2xx aside.
-fn rank(status: u16) -> u16 {
-    match status {
-        600..=699 => 0,
-        300..=399 => 1,
-        400..=499 => 2,
-        500..=599 => 3,
-        _ => 4,
     }
 }
 
@@ -104,7 +98,9 @@ impl Service {
         let to_tag = header_str(&req.headers, "To")
             .and_then(|t| NameAddr::parse(t).ok())
             .and_then(|t| t.tag().map(str::to_owned));
-        if to_tag.is_some() && self.shared.released.lock().unwrap().contains(&call_id) {
+        if to_tag.is_some() && self.shared.released.lock().unwrap().contains(&call_id, now) {
+            // The call ended here; what the proxy still held of it goes too.
+            self.proxy.forget_call(&call_id);
             let r = reply(&req, 481, "Call/Transaction Does Not Exist");
             return self.respond(&key, r, now).await;
         }
@@ -181,12 +177,13 @@ impl Service {
         } else {
             None
         };
+        let (fork, first) =
+            ResponseContext::new(invite, targets.len(), now, TIMER_C, self.timers.t1 * 64);
         self.proxy.contexts.insert(
             key.clone(),
             Ctx {
                 branches: Vec::new(),
-                best: None,
-                answered: false,
+                fork,
                 invite,
                 call,
             },
@@ -230,14 +227,22 @@ impl Service {
                     server: key.clone(),
                     hop,
                     request: out,
-                    provisional: false,
+                    branch: Some(i),
                     finished: false,
-                    cancel_pending: false,
                 },
             );
             if let Some(ctx) = self.proxy.contexts.get_mut(&key) {
-                ctx.branches.push(ck.clone());
+                ctx.branches.push(ck);
             }
+        }
+        self.run_fork(&key, first, now).await;
+        let branches = self
+            .proxy
+            .contexts
+            .get(&key)
+            .map(|c| c.branches.clone())
+            .unwrap_or_default();
+        for ck in branches {
             self.drain_client(&ck, now).await;
         }
     }
@@ -432,6 +437,7 @@ impl Service {
                     }
                     Output::Terminated => {
                         self.schedule(TimerRef::Client(key.clone()), None);
+                        self.schedule(TimerRef::TimerC(key.clone()), None);
                         if let Some(c) = self.proxy.clients.remove(key) {
                             self.proxy.forget_server(&c.server);
                         }
@@ -444,123 +450,129 @@ impl Service {
 
     /// A response of one branch, on its way up.
     async fn branch_response(&mut self, key: &Key, mut resp: Response, now: Instant) {
-        let status = resp.status;
         let Some(c) = self.proxy.clients.get_mut(key) else {
             return;
         };
-        let server = c.server.clone();
-        if status < 200 {
-            c.provisional = true;
-            if c.cancel_pending {
-                c.cancel_pending = false;
-                self.send_cancel(key, now).await;
-            }
-        } else {
+        // A CANCEL's own responses end here.
+        let Some(i) = c.branch else { return };
+        if resp.status >= 200 {
             c.finished = true;
         }
+        let server = c.server.clone();
         resp.headers.remove_first_value("Via");
         let Some(ctx) = self.proxy.contexts.get_mut(&server) else {
             // The request's transaction is gone: a late 2xx still reaches the caller.
-            if (200..300).contains(&status) {
+            if (200..300).contains(&resp.status) {
                 self.forward_stateless(resp).await;
             }
             return;
         };
-        let call = ctx.call;
-        match status {
-            100 => {}
-            101..=199 => {
-                if !ctx.answered {
-                    self.respond(&server, resp, now).await;
-                }
-            }
-            200..=299 => {
-                ctx.answered = true;
-                let invite = ctx.invite;
-                let others: Vec<Key> = ctx.branches.iter().filter(|b| *b != key).cloned().collect();
-                self.respond(&server, resp.clone(), now).await;
-                if invite {
-                    if let Some(n) = call {
-                        if let (Some(k), Some(cid)) = (
-                            contact_key_of(&resp.headers),
-                            header_str(&resp.headers, "Call-ID"),
-                        ) {
-                            self.proxy
-                                .parties
-                                .entry(cid.to_string())
-                                .or_default()
-                                .push(k);
-                        }
-                        self.shared
-                            .calls
-                            .lock()
-                            .unwrap()
-                            .connected(n, SystemTime::now());
-                        self.log.event(
-                            1,
-                            "tvcs",
-                            "Call Connected",
-                            &[(
-                                "Call-id",
-                                header_str(&resp.headers, "Call-ID").unwrap_or(""),
-                            )],
-                        );
+        let actions = ctx.fork.on_response(i, resp, now);
+        self.run_fork(&server, actions, now).await;
+    }
+
+    /// Branch `key`'s Timer C fired.
+    pub(super) async fn timer_c(&mut self, key: Key, now: Instant) {
+        let Some((server, Some(i))) = self
+            .proxy
+            .clients
+            .get(&key)
+            .map(|c| (c.server.clone(), c.branch))
+        else {
+            return;
+        };
+        let Some(ctx) = self.proxy.contexts.get_mut(&server) else {
+            return;
+        };
+        let actions = ctx.fork.on_timer(i, now);
+        self.run_fork(&server, actions, now).await;
+    }
+
+    /// Carries out what the response context of `server`'s request decided.
+    async fn run_fork(&mut self, server: &Key, actions: Vec<Action>, now: Instant) {
+        let mut abandoned = false;
+        for action in actions {
+            let Some(ctx) = self.proxy.contexts.get(server) else {
+                return;
+            };
+            let branch = |i: usize| ctx.branches.get(i).cloned();
+            let (call, invite) = (ctx.call, ctx.invite);
+            match action {
+                Action::Send(Upstream::Relay(resp)) => {
+                    if resp.status >= 200 && resp.status < 300 && invite {
+                        self.connected(call, &resp);
                     }
-                    for o in others {
-                        self.cancel_branch(&o, now).await;
+                    let fin = resp.status >= 200;
+                    let copy = fin.then(|| resp.clone());
+                    self.respond(server, resp, now).await;
+                    if let Some(resp) = copy {
+                        self.after_final(&resp, call);
                     }
                 }
-                self.after_final(&resp, call);
-            }
-            _ => {
-                let better = ctx
-                    .best
-                    .as_ref()
-                    .is_none_or(|b| rank(status) < rank(b.status));
-                if better {
-                    ctx.best = Some(resp);
-                }
-                let six = status >= 600;
-                let others: Vec<Key> = ctx.branches.iter().filter(|b| *b != key).cloned().collect();
-                if six {
-                    for o in others {
-                        self.cancel_branch(&o, now).await;
+                Action::Send(Upstream::Local(status, reason)) => {
+                    let req = self.server.get(server).and_then(|t| t.invite.clone());
+                    if let Some(req) = req {
+                        let resp = reply(&req, status, reason);
+                        self.respond(server, resp.clone(), now).await;
+                        self.after_final(&resp, call);
                     }
                 }
-                self.maybe_finish(&server, now).await;
+                Action::Cancel(i) => {
+                    if let Some(k) = branch(i) {
+                        self.send_cancel(&k, now).await;
+                    }
+                }
+                Action::Arm(i, at) => {
+                    if let Some(k) = branch(i) {
+                        self.schedule(TimerRef::TimerC(k), Some(at));
+                    }
+                }
+                Action::Disarm(i) => {
+                    if let Some(k) = branch(i) {
+                        self.schedule(TimerRef::TimerC(k), None);
+                    }
+                }
+                Action::Abandon(i) => {
+                    if let Some(k) = branch(i) {
+                        self.schedule(TimerRef::Client(k.clone()), None);
+                        self.schedule(TimerRef::TimerC(k.clone()), None);
+                        self.proxy.clients.remove(&k);
+                        abandoned = true;
+                    }
+                }
             }
+        }
+        if abandoned {
+            self.proxy.forget_server(server);
         }
     }
 
-    /// When every branch has a final response and none was a 2xx, the best one goes up.
-    async fn maybe_finish(&mut self, server: &Key, now: Instant) {
-        let Some(ctx) = self.proxy.contexts.get(server) else {
-            return;
-        };
-        if ctx.answered {
-            return;
+    /// Call bookkeeping when an INVITE is answered.
+    fn connected(&mut self, call: Option<u32>, resp: &Response) {
+        let Some(n) = call else { return };
+        if let (Some(k), Some(cid)) = (
+            contact_key_of(&resp.headers),
+            header_str(&resp.headers, "Call-ID"),
+        ) {
+            let parties = self.proxy.parties.entry(cid.to_string()).or_default();
+            if !parties.contains(&k) {
+                parties.push(k);
+            }
         }
-        let pending = ctx
-            .branches
-            .iter()
-            .any(|b| self.proxy.clients.get(b).is_some_and(|c| !c.finished));
-        if pending {
-            return;
-        }
-        let call = ctx.call;
-        let Some(mut best) = ctx.best.clone() else {
-            return;
-        };
-        if let Some(ctx) = self.proxy.contexts.get_mut(server) {
-            ctx.answered = true;
-        }
-        // A 503 from downstream means that element is busy, not this one (§16.7 step 6).
-        if best.status == 503 {
-            best.status = 500;
-            best.reason = causeway_sip::ByteStr::from_static("Server Internal Error");
-        }
-        self.respond(server, best.clone(), now).await;
-        self.after_final(&best, call);
+        self.shared
+            .calls
+            .lock()
+            .unwrap()
+            .connected(n, SystemTime::now());
+        self.log.event(
+            1,
+            "tvcs",
+            "Call Connected",
+            &[(
+                "Call-id",
+                header_str(&resp.headers, "Call-ID").unwrap_or(""),
+            )],
+        );
     }
 
     /// Call bookkeeping after a final response went up.
@@ -607,21 +619,6 @@ impl Service {
                 }
             }
             _ => {}
-        }
-    }
-
-    /// Sends CANCEL on a branch that has answered provisionally; otherwise remembers to.
-    async fn cancel_branch(&mut self, key: &Key, now: Instant) {
-        let Some(c) = self.proxy.clients.get_mut(key) else {
-            return;
-        };
-        if c.finished || c.request.method != Method::Invite {
-            return;
-        }
-        if c.provisional {
-            self.send_cancel(key, now).await;
-        } else {
-            c.cancel_pending = true;
         }
     }
 
@@ -676,9 +673,8 @@ impl Service {
                 server,
                 hop,
                 request: cancel,
-                provisional: false,
+                branch: None,
                 finished: true,
-                cancel_pending: false,
             },
         );
         self.drain_client(&ck, now).await;
@@ -822,9 +818,11 @@ impl Service {
             }
             return;
         }
-        for b in branches {
-            self.cancel_branch(&b, now).await;
-        }
+        let actions = match self.proxy.contexts.get_mut(&k) {
+            Some(ctx) => ctx.fork.on_cancel(),
+            None => Vec::new(),
+        };
+        self.run_fork(&k, actions, now).await;
     }
 
     /// With `SIP Registration Call Remove: Yes`, a registration that goes away takes its calls
@@ -849,7 +847,11 @@ impl Service {
                     .unwrap()
                     .end(n, reason, SystemTime::now());
             }
-            self.shared.released.lock().unwrap().insert(id.clone());
+            self.shared
+                .released
+                .lock()
+                .unwrap()
+                .insert(&id, Instant::now());
             self.log.event(
                 1,
                 "tvcs",

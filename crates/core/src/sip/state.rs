@@ -3,19 +3,84 @@
 use crate::calls::Calls;
 use causeway_registrar::{Binding, Registrar};
 use causeway_xapi::{Field, Selector, StatusSource};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 /// What the message loop keeps and the xAPI reads. Locks are held only for a table operation.
 #[derive(Default)]
 pub struct Shared {
     pub registrar: Mutex<Registrar>,
     pub calls: Mutex<Calls>,
-    /// Call-IDs of calls an operator released: later requests in those dialogs get 481.
-    pub released: Mutex<std::collections::HashSet<String>>,
-    /// Tells the SIP service about bindings removed from outside it (by an operator), so that
-    /// it can end their calls.
-    pub removals: Mutex<Option<tokio::sync::mpsc::UnboundedSender<String>>>,
+    /// Calls released here: later requests in those dialogs get 481.
+    pub released: Mutex<Released>,
+    /// Tells the SIP service what an operator did to its bindings and calls.
+    pub notices: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Notice>>>,
+}
+
+/// Something an operator did outside the SIP service that it must act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// The binding with this contact key was removed: its calls may have to end.
+    Removed(String),
+    /// The call with this Call-ID was released: the proxy forgets it.
+    Disconnected(String),
+}
+
+/// Call-IDs of calls released here without the endpoints' consent (by an operator, or with
+/// their registration). They are remembered for [`Released::KEEP`], long enough for the
+/// endpoints' next session refresh to meet a 481 and end the call on their side, and at most
+/// [`Released::MAX`] of them, so that the set cannot grow without bound.
+#[derive(Default)]
+pub struct Released {
+    ids: HashMap<String, Instant>,
+    order: VecDeque<(Instant, String)>,
+}
+
+impl Released {
+    pub const KEEP: Duration = Duration::from_secs(2 * 3600);
+    pub const MAX: usize = 100_000;
+
+    pub fn insert(&mut self, call_id: &str, now: Instant) {
+        self.trim(now);
+        while self.order.len() >= Self::MAX {
+            self.pop();
+        }
+        self.ids.insert(call_id.to_string(), now);
+        self.order.push_back((now, call_id.to_string()));
+    }
+
+    pub fn contains(&mut self, call_id: &str, now: Instant) -> bool {
+        self.trim(now);
+        self.ids.contains_key(call_id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    fn trim(&mut self, now: Instant) {
+        while self
+            .order
+            .front()
+            .is_some_and(|(at, _)| now.saturating_duration_since(*at) >= Self::KEEP)
+        {
+            self.pop();
+        }
+    }
+
+    fn pop(&mut self) {
+        if let Some((at, id)) = self.order.pop_front() {
+            // A Call-ID released twice is kept from its latest release.
+            if self.ids.get(&id) == Some(&at) {
+                self.ids.remove(&id);
+            }
+        }
+    }
 }
 
 fn time(t: SystemTime) -> String {
@@ -70,7 +135,7 @@ impl StatusSource for RegistrationStatus {
         let now = Instant::now();
         let mut v = Vec::new();
         for b in reg.all() {
-            v.extend(binding_fields(&format!("Registration {} ", b.id), b, now));
+            v.extend(binding_fields(&format!("Registration {} ", b.id), &b, now));
         }
         v.push(("Count".into(), Field::bare(reg.len())));
         v
@@ -116,11 +181,17 @@ impl Shared {
     pub fn registration(&self, which: &Selector) -> Option<Binding> {
         let reg = self.registrar.lock().unwrap();
         match which {
-            Selector::Number(n) => reg.by_number(*n).cloned(),
+            Selector::Number(n) => reg.by_number(*n),
             Selector::Serial(s) => {
                 let s: uuid::Uuid = s.parse().ok()?;
-                reg.by_serial(&s).cloned()
+                reg.by_serial(&s)
             }
+        }
+    }
+
+    fn notify(&self, notice: Notice) {
+        if let Some(tx) = self.notices.lock().unwrap().as_ref() {
+            let _ = tx.send(notice);
         }
     }
 
@@ -128,9 +199,7 @@ impl Shared {
     pub fn remove_registration(&self, which: &Selector) -> Option<Binding> {
         let b = self.registration(which)?;
         self.registrar.lock().unwrap().remove(&b.serial);
-        if let Some(tx) = self.removals.lock().unwrap().as_ref() {
-            let _ = tx.send(b.key.clone());
-        }
+        self.notify(Notice::Removed(b.key.clone()));
         Some(b)
     }
 
@@ -146,7 +215,11 @@ impl Shared {
         let call = calls
             .end(number, "Operator disconnect", SystemTime::now())
             .ok_or_else(|| "no such call".to_string())?;
-        self.released.lock().unwrap().insert(call.call_id.clone());
+        self.released
+            .lock()
+            .unwrap()
+            .insert(&call.call_id, Instant::now());
+        self.notify(Notice::Disconnected(call.call_id.clone()));
         Ok(vec![
             ("Call".into(), Field::bare(call.number)),
             ("SerialNumber".into(), Field::str(call.serial.to_string())),
@@ -172,5 +245,43 @@ impl Shared {
         }
         v.push(("Count".into(), Field::bare(found.len())));
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Released;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn released_calls_are_forgotten_after_keep() {
+        let t0 = Instant::now();
+        let mut r = Released::default();
+        r.insert("a", t0);
+        r.insert("b", t0 + Duration::from_secs(10));
+        assert!(r.contains("a", t0 + Released::KEEP - Duration::from_secs(1)));
+        assert!(!r.contains("a", t0 + Released::KEEP));
+        assert!(r.contains("b", t0 + Released::KEEP));
+        assert_eq!(r.len(), 1);
+    }
+
+    #[test]
+    fn a_call_released_again_is_kept_from_the_later_release() {
+        let t0 = Instant::now();
+        let mut r = Released::default();
+        r.insert("a", t0);
+        r.insert("a", t0 + Duration::from_secs(60));
+        assert!(r.contains("a", t0 + Released::KEEP));
+    }
+
+    #[test]
+    fn the_set_is_bounded() {
+        let t0 = Instant::now();
+        let mut r = Released::default();
+        for i in 0..Released::MAX + 10 {
+            r.insert(&i.to_string(), t0);
+        }
+        assert_eq!(r.len(), Released::MAX);
+        assert!(!r.contains("0", t0) && r.contains("10", t0));
     }
 }
