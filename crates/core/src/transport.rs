@@ -118,7 +118,8 @@ struct Shared {
 /// The running transports.
 pub struct Transports {
     shared: Arc<Shared>,
-    udp: HashMap<Listener, (Arc<UdpSocket>, JoinHandle<()>)>,
+    /// Each UDP socket with its bound address (asking the socket costs a system call per send).
+    udp: HashMap<Listener, (Arc<UdpSocket>, SocketAddr, JoinHandle<()>)>,
     streams: HashMap<Listener, JoinHandle<()>>,
     tls: Option<tokio_rustls::TlsAcceptor>,
 }
@@ -165,7 +166,7 @@ impl Transports {
     /// Starts the listeners in `wanted` that do not run and stops those that are not wanted.
     /// Returns the ones that could not start.
     pub async fn apply(&mut self, wanted: &[Listener]) -> Vec<(Listener, io::Error)> {
-        self.udp.retain(|l, (_, task)| {
+        self.udp.retain(|l, (_, _, task)| {
             let keep = wanted.contains(l);
             if !keep {
                 task.abort();
@@ -237,7 +238,7 @@ impl Transports {
                 }
             }
         });
-        self.udp.insert(l, (sock, task));
+        self.udp.insert(l, (sock, local, task));
         Ok(())
     }
 
@@ -341,17 +342,12 @@ impl Transports {
     ) -> io::Result<Flow> {
         match transport {
             Transport::Udp => {
-                let sock = self
+                let (sock, local) = self
                     .udp
                     .values()
-                    .map(|(s, _)| s)
-                    .find(|s| {
-                        s.local_addr()
-                            .is_ok_and(|a| a.is_ipv4() == remote.is_ipv4())
-                    })
-                    .cloned()
+                    .find(|(_, a, _)| a.is_ipv4() == remote.is_ipv4())
+                    .map(|(s, a, _)| (s, *a))
                     .ok_or_else(|| io::Error::other("UDP is not enabled"))?;
-                let local = sock.local_addr()?;
                 sock.send_to(&bytes, remote).await?;
                 Ok(Flow {
                     transport,
@@ -391,10 +387,9 @@ impl Transports {
     fn udp_socket(&self, local: SocketAddr) -> Option<Arc<UdpSocket>> {
         self.udp
             .values()
-            .map(|(s, _)| s)
-            .find(|s| s.local_addr().is_ok_and(|a| a == local))
-            .or_else(|| self.udp.values().map(|(s, _)| s).next())
-            .cloned()
+            .find(|(_, a, _)| *a == local)
+            .or_else(|| self.udp.values().next())
+            .map(|(s, _, _)| s.clone())
     }
 
     /// Connects over TCP from a port of the outbound range.

@@ -705,6 +705,12 @@ impl Headers {
         })
     }
 
+    /// Makes room for exactly `additional` more fields: a proxy that adds its Via and
+    /// Record-Route to a request it keeps for retransmission then keeps no spare room.
+    pub fn reserve_exact(&mut self, additional: usize) {
+        self.entries.reserve_exact(additional);
+    }
+
     /// Appends a field. Surrounding whitespace of the value is dropped.
     pub fn push(&mut self, name: &str, value: impl AsRef<[u8]>) -> Result<(), InvalidHeader> {
         let e = Self::new_entry(name, value.as_ref())?;

@@ -153,6 +153,16 @@ impl Completed {
     }
 }
 
+/// What an INVITE server transaction keeps of its request: the fields a response of ours
+/// copies (for a 487 after CANCEL or a 408 after Timer C), not the whole INVITE and its body.
+fn answerable(req: &Request) -> Request {
+    let mut r = Request::new(req.method.clone(), req.uri.clone());
+    for name in ["Via", "From", "To", "Call-ID", "CSeq"] {
+        r.headers.copy_from(&req.headers, name);
+    }
+    r
+}
+
 /// Settings the loop derives from the configuration.
 struct Derived {
     registrar: Settings,
@@ -168,7 +178,9 @@ pub struct Service {
     log: Arc<EventLog>,
     transports: Transports,
     timers: Timers,
-    server: HashMap<Key, ServerTx>,
+    // Boxed: INVITE transactions stay 32 s after their call is answered, and an unboxed table
+    // would hold every slot at a transaction's full size.
+    server: HashMap<Key, Box<ServerTx>>,
     completed: Completed,
     proxy: proxy::Proxy,
     /// Malformed-message runs of TCP and TLS connections that delivered one lately.
@@ -260,6 +272,7 @@ impl Service {
     /// Applies the current snapshot: listeners, limits and derived settings.
     async fn reconfigure(&mut self) {
         let snap = self.snap.clone();
+        self.proxy.advertised.clear();
         self.own = own_names(&snap);
         self.derived = derive(&snap, &self.own);
         let max = snap.int("SIP Advanced SipMaxSize").unwrap_or(32768) as usize;
@@ -530,11 +543,11 @@ impl Service {
         }
         self.server.insert(
             key.clone(),
-            ServerTx {
+            Box::new(ServerTx {
                 machine,
                 flow,
-                invite: (req.method == Method::Invite).then(|| req.clone()),
-            },
+                invite: (req.method == Method::Invite).then(|| answerable(&req)),
+            }),
         );
         match req.method {
             Method::Register => self.on_register(&key, &req, &flow, now).await,

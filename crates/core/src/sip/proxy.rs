@@ -36,7 +36,6 @@ struct ClientTx {
     machine: ClientMachine,
     server: Key,
     hop: Hop,
-    request: Request,
     /// The branch's number in its response context; `None` for a CANCEL we sent.
     branch: Option<usize>,
     finished: bool,
@@ -50,14 +49,32 @@ struct Ctx {
     call: Option<u32>,
 }
 
+impl ClientTx {
+    /// The request this transaction sends (the machine holds the only copy).
+    fn request(&self) -> &Request {
+        let m = match &self.machine {
+            ClientMachine::Invite(m) => m.request(),
+            ClientMachine::NonInvite(m) => m.request(),
+        };
+        match m {
+            Message::Request(r) => r,
+            Message::Response(_) => unreachable!("client transactions are built from requests"),
+        }
+    }
+}
+
+// Boxed values: a table of calls in their 32 s tails would otherwise hold every slot at the
+// size of the largest transaction, used or not.
 #[derive(Default)]
 pub(super) struct Proxy {
-    contexts: HashMap<Key, Ctx>,
-    clients: HashMap<Key, ClientTx>,
+    contexts: HashMap<Key, Box<Ctx>>,
+    clients: HashMap<Key, Box<ClientTx>>,
     /// Call-ID to call number, for calls in progress.
     calls: HashMap<String, u32>,
     /// Call-ID to the contact keys of the two parties, for dropping a call with a registration.
     parties: HashMap<String, Vec<String>>,
+    /// The `host:port` we put in Via and Record-Route towards a transport and remote address.
+    pub(super) advertised: HashMap<(Transport, IpAddr), String>,
 }
 
 /// The contact key of a message's first Contact.
@@ -181,15 +198,16 @@ impl Service {
             ResponseContext::new(invite, targets.len(), now, TIMER_C, self.timers.t1 * 64);
         self.proxy.contexts.insert(
             key.clone(),
-            Ctx {
-                branches: Vec::new(),
+            Box::new(Ctx {
+                branches: Vec::with_capacity(targets.len()),
                 fork,
                 invite,
                 call,
-            },
+            }),
         );
         for (i, (uri, hop, routes)) in targets.into_iter().enumerate() {
             let mut out = fwd.clone();
+            out.headers.reserve_exact(routes.len() + 2);
             if let Some(u) = uri {
                 out.uri = u;
             }
@@ -214,7 +232,7 @@ impl Service {
             } else {
                 Reliability::Unreliable
             };
-            let msg = Message::Request(out.clone());
+            let msg = Message::Request(out);
             let machine = if invite {
                 ClientMachine::Invite(ClientInvite::new(msg, rel, self.timers, now))
             } else {
@@ -222,14 +240,13 @@ impl Service {
             };
             self.proxy.clients.insert(
                 ck.clone(),
-                ClientTx {
+                Box::new(ClientTx {
                     machine,
                     server: key.clone(),
                     hop,
-                    request: out,
                     branch: Some(i),
                     finished: false,
-                },
+                }),
             );
             if let Some(ctx) = self.proxy.contexts.get_mut(&key) {
                 ctx.branches.push(ck);
@@ -347,7 +364,22 @@ impl Service {
     }
 
     /// `ip:port` of this node as the peer at `remote` reaches it.
-    fn advertised(&self, transport: Transport, remote: SocketAddr) -> String {
+    fn advertised(&mut self, transport: Transport, remote: SocketAddr) -> String {
+        // Finding the address the system routes from takes a socket and three system calls;
+        // the answer depends only on the remote address until the listeners change.
+        let k = (transport, remote.ip());
+        if let Some(me) = self.proxy.advertised.get(&k) {
+            return me.clone();
+        }
+        if self.proxy.advertised.len() >= 4096 {
+            self.proxy.advertised.clear();
+        }
+        let me = self.advertise_uncached(transport, remote);
+        self.proxy.advertised.insert(k, me.clone());
+        me
+    }
+
+    fn advertise_uncached(&self, transport: Transport, remote: SocketAddr) -> String {
         let port = self
             .transports
             .active()
@@ -422,14 +454,14 @@ impl Service {
                     }
                     Output::ToTu(Message::Response(r)) => self.branch_response(key, r, now).await,
                     Output::Timeout => {
-                        let req = self.proxy.clients.get(key).map(|c| c.request.clone());
+                        let req = self.proxy.clients.get(key).map(|c| c.request().clone());
                         if let Some(req) = req {
                             self.branch_response(key, reply(&req, 408, "Request Timeout"), now)
                                 .await;
                         }
                     }
                     Output::TransportError => {
-                        let req = self.proxy.clients.get(key).map(|c| c.request.clone());
+                        let req = self.proxy.clients.get(key).map(|c| c.request().clone());
                         if let Some(req) = req {
                             self.branch_response(key, reply(&req, 503, "Service Unavailable"), now)
                                 .await;
@@ -626,7 +658,7 @@ impl Service {
         let Some(c) = self.proxy.clients.get(key) else {
             return;
         };
-        let inv = &c.request;
+        let inv = c.request();
         let mut cancel = Request::new(Method::Cancel, inv.uri.clone());
         for name in ["Via", "From", "To", "Call-ID"] {
             if let Some(v) = if name == "Via" {
@@ -660,7 +692,7 @@ impl Service {
             Reliability::Unreliable
         };
         let machine = ClientMachine::NonInvite(ClientNonInvite::new(
-            Message::Request(cancel.clone()),
+            Message::Request(cancel),
             rel,
             self.timers,
             now,
@@ -668,14 +700,13 @@ impl Service {
         // The CANCEL's own responses stay here (finished: it is not a branch of the request).
         self.proxy.clients.insert(
             ck.clone(),
-            ClientTx {
+            Box::new(ClientTx {
                 machine,
                 server,
                 hop,
-                request: cancel,
                 branch: None,
                 finished: true,
-            },
+            }),
         );
         self.drain_client(&ck, now).await;
     }
@@ -703,7 +734,7 @@ impl Service {
                     ClientMachine::Invite(m) => m.on_response(msg, now),
                     ClientMachine::NonInvite(m) => m.on_response(msg, now),
                 }
-                if c.request.method == Method::Cancel {
+                if c.branch.is_none() {
                     // Drain without passing anything up.
                     while match &mut c.machine {
                         ClientMachine::NonInvite(m) => m.poll_output().is_some(),

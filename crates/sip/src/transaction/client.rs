@@ -145,7 +145,13 @@ impl<M: TxMessage> ClientInvite<M> {
     }
 
     pub fn poll_output(&mut self) -> Option<Output<M>> {
-        self.out.pop_front()
+        let o = self.out.pop_front();
+        if o.is_none() && self.out.capacity() > 0 {
+            // A transaction outlives its last output by up to 64·T1: give the queue's room
+            // back rather than hold it that long.
+            self.out = VecDeque::new();
+        }
+        o
     }
 }
 
@@ -256,6 +262,12 @@ impl<M: TxMessage> ClientNonInvite<M> {
     }
 
     pub fn poll_output(&mut self) -> Option<Output<M>> {
-        self.out.pop_front()
+        let o = self.out.pop_front();
+        if o.is_none() && self.out.capacity() > 0 {
+            // A transaction outlives its last output by up to 64·T1: give the queue's room
+            // back rather than hold it that long.
+            self.out = VecDeque::new();
+        }
+        o
     }
 }

@@ -146,7 +146,13 @@ impl<M: TxMessage> ServerInvite<M> {
     }
 
     pub fn poll_output(&mut self) -> Option<Output<M>> {
-        self.out.pop_front()
+        let o = self.out.pop_front();
+        if o.is_none() && self.out.capacity() > 0 {
+            // A transaction outlives its last output by up to 64·T1: give the queue's room
+            // back rather than hold it that long.
+            self.out = VecDeque::new();
+        }
+        o
     }
 }
 
@@ -235,6 +241,12 @@ impl<M: TxMessage> ServerNonInvite<M> {
     }
 
     pub fn poll_output(&mut self) -> Option<Output<M>> {
-        self.out.pop_front()
+        let o = self.out.pop_front();
+        if o.is_none() && self.out.capacity() > 0 {
+            // A transaction outlives its last output by up to 64·T1: give the queue's room
+            // back rather than hold it that long.
+            self.out = VecDeque::new();
+        }
+        o
     }
 }
