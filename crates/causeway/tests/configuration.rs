@@ -19,6 +19,8 @@ fn expected(e: &serde_json::Value) -> String {
 #[test]
 fn every_default_prints_as_the_reference_gives_it() {
     let node = Node::new();
+    // The factory search rule occupies row 1; without it every row prints its defaults.
+    node.ok("xCommand SearchRuleDelete SearchRuleId: 1");
     let elements: Vec<_> = spec()
         .into_iter()
         // Two entries of the reference are group headings without a value of their own.
@@ -249,14 +251,19 @@ fn commands_change_the_tree() {
 
     node.ok("xCommand ZoneAdd ZoneName: \"Peer\" Type: neighbor");
     node.ok("xCommand SearchRuleAdd Name: \"To peer\" ZoneName: \"Peer\"");
+    // Row 1 holds the factory rule for the Local Zone.
     assert_eq!(
         node.value("Zones Policy SearchRules Rule 1 Target Name"),
+        "\"LocalZone\""
+    );
+    assert_eq!(
+        node.value("Zones Policy SearchRules Rule 2 Target Name"),
         "\"Peer\""
     );
     node.err("xCommand SearchRuleAdd Name: \"Nowhere\" ZoneName: \"Absent\"");
     let t = node.err("xCommand ZoneDelete ZoneId: 1");
-    assert!(t.contains("search rule 1"), "{t}");
-    node.ok("xCommand SearchRuleDelete SearchRuleId: 1");
+    assert!(t.contains("search rule 2"), "{t}");
+    node.ok("xCommand SearchRuleDelete SearchRuleId: 2");
     node.ok("xCommand ZoneDelete ZoneId: 1");
     node.err("xCommand ZoneDelete ZoneId: 1");
 
@@ -398,16 +405,18 @@ fn zone_list_shows_the_search_plan() {
         ("Progress", "Stop"),
     ] {
         node.ok(&format!(
-            "xConfiguration Zones Policy SearchRules Rule 1 {k}: \"{v}\""
+            "xConfiguration Zones Policy SearchRules Rule 2 {k}: \"{v}\""
         ));
     }
     node.ok("xCommand SearchRuleAdd Name: \"rest\" ZoneName: \"Other\"");
     let t = node.ok("xCommand ZoneList Alias: \"bob@sales.example.com\"");
     assert!(t.contains("Search 1 Target: \"Sales\""), "{t}");
     assert!(t.contains("Searches: 1"), "stop ends the plan: {t}");
+    // Otherwise the factory rule asks the Local Zone (priority 48), then the catch-all.
     let t = node.ok("xCommand ZoneList Alias: \"bob@example.com\"");
-    assert!(t.contains("Search 1 Target: \"Other\""), "{t}");
-    assert!(t.contains("Searches: 1"), "{t}");
+    assert!(t.contains("Search 1 Target: \"LocalZone\""), "{t}");
+    assert!(t.contains("Search 2 Target: \"Other\""), "{t}");
+    assert!(t.contains("Searches: 2"), "{t}");
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! checked against the cross-element rules, stored in one SQLite transaction with a new revision
 //! number, and published as an immutable [`Snapshot`] with a [`ChangeEvent`].
 
+pub mod factory;
 pub mod reset;
 pub mod rules;
 pub mod schema;
@@ -111,13 +112,23 @@ impl Config {
         let store = Store::open(db)?;
         let (rev, values) = store.load()?;
         let snap = Snapshot::new(rev, values.clone(), &values);
-        Ok(Config {
+        let config = Config {
             store: Mutex::new(store),
             current: ArcSwap::from_pointee(snap),
             boot: values,
             events: broadcast::channel(256).0,
             audit: Mutex::new(Vec::new()),
-        })
+        };
+        if rev == 0 {
+            // A new store starts from the factory configuration, as a commit of its own so
+            // that the history shows where those rows came from.
+            let origin = Origin {
+                user: "factory".into(),
+                source: "factory".into(),
+            };
+            config.commit(&origin, factory::changes(1))?;
+        }
+        Ok(config)
     }
 
     /// The current configuration.
@@ -308,6 +319,12 @@ pub fn apply(
                 for k in gone {
                     out.remove(&k);
                     touched.insert(k);
+                }
+                for (k, v) in factory::ROWS {
+                    if reset::resets(k, *level) {
+                        out.insert(k.to_string(), v.to_string());
+                        touched.insert(k.to_string());
+                    }
                 }
             }
         }

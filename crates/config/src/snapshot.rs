@@ -52,6 +52,12 @@ impl Snapshot {
         }
     }
 
+    /// A snapshot of these stored values, as a process started with them would see it (for
+    /// tests and tools that work without a store). Paths are not checked.
+    pub fn from_values(values: Values) -> Snapshot {
+        Snapshot::new(0, values.clone(), &values)
+    }
+
     /// The value subsystems should use now (stored, or the default), for a canonical path.
     pub fn get(&self, path: &str) -> Option<&str> {
         lookup(&self.effective, path)

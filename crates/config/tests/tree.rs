@@ -307,7 +307,8 @@ fn restart_flagged_elements_wait_for_a_restart() {
     let snap = cfg.snapshot();
     assert_eq!(snap.get("Administration SSH Mode"), Some("Off"));
     assert!(snap.pending_restart.is_empty());
-    assert_eq!(snap.revision, 3);
+    // The factory rows, then two commits.
+    assert_eq!(snap.revision, 4);
 }
 
 #[test]
@@ -337,7 +338,43 @@ fn reset_levels_keep_what_they_should() {
     assert!(!s.is_stored("Login Remote Protocol") && s.is_stored("IP Gateway"));
     cfg.commit(&origin(), vec![Change::ResetToDefaults { level: 3 }])
         .unwrap();
-    assert!(cfg.snapshot().stored().is_empty());
+    let left: Vec<(String, String)> = cfg
+        .snapshot()
+        .stored()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let factory: Vec<(String, String)> = causeway_config::factory::ROWS
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect::<std::collections::BTreeMap<_, _>>()
+        .into_iter()
+        .collect();
+    assert_eq!(left, factory, "only the factory rows are left");
+}
+
+#[test]
+fn a_new_store_has_the_factory_search_rule_and_a_reset_restores_it() {
+    let (_dir, cfg) = open();
+    let s = cfg.snapshot();
+    assert_eq!(s.revision, 1);
+    let rule = "Zones Policy SearchRules Rule 1";
+    assert_eq!(s.get(&format!("{rule} Name")), Some("LocalZoneMatch"));
+    assert_eq!(s.get(&format!("{rule} Target Name")), Some("LocalZone"));
+    cfg.commit(
+        &origin(),
+        vec![Change::DeleteRow {
+            row: rule.to_string(),
+        }],
+    )
+    .unwrap();
+    assert!(!cfg.snapshot().is_stored(&format!("{rule} Name")));
+    cfg.commit(&origin(), vec![Change::ResetToDefaults { level: 1 }])
+        .unwrap();
+    assert_eq!(
+        cfg.snapshot().get(&format!("{rule} Mode")),
+        Some("AnyAlias")
+    );
 }
 
 #[test]
@@ -365,7 +402,8 @@ fn commits_from_two_handles_on_one_store_both_land() {
     let s = b.snapshot();
     assert_eq!(s.get("SIP Mode"), Some("On"));
     assert_eq!(s.get("H323 Mode"), Some("On"));
-    assert_eq!(s.revision, 2);
+    // The first handle wrote the factory rows as revision 1.
+    assert_eq!(s.revision, 3);
 }
 
 #[test]

@@ -29,17 +29,22 @@
 //! assert_eq!(r.alias, "123@example.com");
 //! ```
 
+pub mod cpl;
+pub mod dialplan;
 mod kinds;
 mod pattern;
 mod replace;
+pub mod search;
 mod vars;
 
 #[cfg(test)]
 mod tests;
 
+pub use dialplan::{Dialplan, Protocol};
 pub use kinds::{Behavior, PatternType};
 pub use pattern::{Pattern, Transform};
 pub use replace::Replacement;
+pub use search::{Answer, Query, Refusal, Search, SearchRequest, Source, Step, Target};
 pub use vars::{Variables, MAX_LOCAL_DOMAIN_INDEX};
 
 /// Why a pattern, replace string or keyword was refused.

@@ -43,6 +43,9 @@ pub enum Action {
     Disarm(usize),
     /// The branch is given up: its client transaction can be destroyed without waiting for it.
     Abandon(usize),
+    /// Every branch failed while the context was held: the caller may add branches (the next
+    /// group of a search) or [`ResponseContext::release`] it to send the best response.
+    Exhausted,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +79,8 @@ pub struct ResponseContext {
     best: Option<Upstream>,
     /// A final response has gone upstream (after a 2xx, later 2xx still go up; nothing else).
     answered: bool,
+    /// More branches may follow: when all fail, say so instead of answering.
+    hold: bool,
 }
 
 /// Ranks final responses (§16.7 step 6): 6xx first, then the lowest class.
@@ -114,6 +119,7 @@ impl ResponseContext {
             ],
             best: None,
             answered: false,
+            hold: false,
         };
         let mut out = Vec::new();
         if invite {
@@ -219,19 +225,75 @@ impl ResponseContext {
             self.cancel_others(i, out);
         }
         if self.complete() {
-            if let Some(mut best) = self.best.take() {
-                // A 503 from downstream says that element is overloaded, not this one (§16.7
-                // step 6), so it must not make the caller back off from us.
-                if let Upstream::Relay(r) = &mut best {
-                    if r.status == 503 {
-                        r.status = 500;
-                        r.reason = ByteStr::from_static("Server Internal Error");
-                    }
-                }
-                self.answered = true;
-                out.push(Action::Send(best));
+            if self.hold {
+                out.push(Action::Exhausted);
+            } else {
+                self.send_best(out);
             }
         }
+    }
+
+    fn send_best(&mut self, out: &mut Vec<Action>) {
+        if let Some(mut best) = self.best.take() {
+            // A 503 from downstream says that element is overloaded, not this one (§16.7
+            // step 6), so it must not make the caller back off from us.
+            if let Upstream::Relay(r) = &mut best {
+                if r.status == 503 {
+                    r.status = 500;
+                    r.reason = ByteStr::from_static("Server Internal Error");
+                }
+            }
+            self.answered = true;
+            out.push(Action::Send(best));
+        }
+    }
+
+    /// Holds the final answer back when every branch has failed, because more branches may
+    /// follow (a search with lower-priority groups left).
+    pub fn hold(&mut self) {
+        self.hold = true;
+    }
+
+    /// No more branches will come: if every branch has already failed, the best response goes
+    /// now; otherwise it goes when the last one fails.
+    pub fn release(&mut self) -> Vec<Action> {
+        let mut out = Vec::new();
+        self.hold = false;
+        if self.complete() && !self.answered {
+            self.send_best(&mut out);
+        }
+        out
+    }
+
+    /// Forgets the failures gathered so far: a search found its callee, whose own answer
+    /// matters more than the earlier targets' "not found".
+    pub fn clear_best(&mut self) {
+        self.best = None;
+    }
+
+    /// The status of the best failure so far.
+    pub fn best_status(&self) -> Option<u16> {
+        self.best.as_ref().map(Upstream::status)
+    }
+
+    /// Adds `n` branches (a later search group); returns the first new branch number and the
+    /// Timer C actions for them.
+    pub fn add_branches(&mut self, n: usize, now: Instant) -> (usize, Vec<Action>) {
+        let first = self.branches.len();
+        let mut out = Vec::new();
+        for _ in 0..n {
+            self.branches.push(Branch {
+                state: State::Calling,
+                cancel_owed: false,
+                timer: None,
+            });
+        }
+        if self.invite {
+            for i in first..first + n {
+                out.push(self.arm(i, now + self.timer_c));
+            }
+        }
+        (first, out)
     }
 
     fn cancel_others(&mut self, except: usize, out: &mut Vec<Action>) {
@@ -462,6 +524,37 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![Action::Cancel(1)]
         );
+    }
+
+    #[test]
+    fn a_held_context_waits_for_more_branches_and_keeps_the_best_across_them() {
+        let t0 = Instant::now();
+        let (mut ctx, _) = ResponseContext::new(true, 1, t0, C, W);
+        ctx.hold();
+        let out = ctx.on_response(0, resp(404), t0);
+        assert_eq!(out, vec![Action::Disarm(0), Action::Exhausted]);
+        let (first, arm) = ctx.add_branches(2, t0);
+        assert_eq!(first, 1);
+        assert_eq!(arm, vec![Action::Arm(1, t0 + C), Action::Arm(2, t0 + C)]);
+        assert!(!ctx.complete());
+        ctx.on_response(1, resp(480), t0);
+        assert_eq!(
+            ctx.on_response(2, resp(503), t0),
+            vec![Action::Disarm(2), Action::Exhausted]
+        );
+        // Released, the best of all three goes: 404 and 480 are both 4xx, the first kept.
+        assert_eq!(statuses(&ctx.release()), vec![404]);
+        assert!(ctx.release().is_empty());
+    }
+
+    #[test]
+    fn releasing_before_the_last_failure_answers_at_that_failure() {
+        let t0 = Instant::now();
+        let (mut ctx, _) = ResponseContext::new(false, 2, t0, C, W);
+        ctx.hold();
+        ctx.on_response(0, resp(404), t0);
+        assert!(ctx.release().is_empty());
+        assert_eq!(statuses(&ctx.on_response(1, resp(486), t0)), vec![404]);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::io::Write;
+use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -337,4 +338,85 @@ pub fn answers_options(port: u16) -> bool {
         }
     }
     false
+}
+
+/// A UDP peer that writes SIP by hand.
+pub struct Peer {
+    pub sock: UdpSocket,
+    pub server: SocketAddr,
+}
+
+impl Peer {
+    pub fn new(port: u16) -> Peer {
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        Peer {
+            sock,
+            server: SocketAddr::from(([127, 0, 0, 1], port)),
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.sock.local_addr().unwrap()
+    }
+
+    pub fn send(&self, msg: &str) {
+        let msg = msg.replace("\n", "\r\n").replace("\r\r\n", "\r\n");
+        self.sock.send_to(msg.as_bytes(), self.server).unwrap();
+    }
+
+    /// The next message, skipping 100 Trying.
+    pub fn recv(&self) -> String {
+        let mut buf = vec![0u8; 65536];
+        loop {
+            let (n, _) = self.sock.recv_from(&mut buf).expect("a message in time");
+            let text = String::from_utf8_lossy(&buf[..n]).to_string();
+            if !text.starts_with("SIP/2.0 100 ") {
+                return text;
+            }
+        }
+    }
+
+    pub fn silent(&self) -> bool {
+        self.sock
+            .set_read_timeout(Some(Duration::from_millis(700)))
+            .unwrap();
+        let mut buf = vec![0u8; 65536];
+        let quiet = loop {
+            match self.sock.recv_from(&mut buf) {
+                Ok((n, _)) if buf[..n].starts_with(b"SIP/2.0 100 ") => continue,
+                Ok(_) => break false,
+                Err(_) => break true,
+            }
+        };
+        self.sock
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        quiet
+    }
+}
+
+pub fn status(resp: &str) -> u16 {
+    resp.split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+pub fn request(method: &str, uri: &str, peer: &Peer, call: &str, extra: &str) -> String {
+    let me = peer.addr();
+    format!(
+        "{method} {uri} SIP/2.0\n\
+         Via: SIP/2.0/UDP {me};branch=z9hG4bK{call}{method}\n\
+         Max-Forwards: 70\n\
+         From: <sip:caller@example.com>;tag=f{call}\n\
+         To: <{uri}>\n\
+         Call-ID: {call}\n\
+         CSeq: 1 {method}\n\
+         Contact: <sip:caller@{me}>\n\
+         {extra}Content-Length: 0\n\n"
+    )
+    .replace("\n\n\n", "\n\n")
+    .replace("{extra}", "")
 }

@@ -6,6 +6,7 @@
 
 mod proxy;
 mod register;
+mod search;
 pub mod state;
 pub mod util;
 
@@ -165,6 +166,10 @@ fn answerable(req: &Request) -> Request {
 
 /// Settings the loop derives from the configuration.
 struct Derived {
+    /// The dial plan out-of-dialog requests are routed by.
+    dialplan: Arc<causeway_routing::Dialplan>,
+    /// Neighbor zones' peers, by lower-case zone name.
+    zones: HashMap<String, search::ZonePeers>,
     registrar: Settings,
     restriction: Restriction,
     domains: Domains,
@@ -758,31 +763,10 @@ fn own_names(snap: &Snapshot) -> Vec<String> {
 }
 
 fn derive(snap: &Snapshot, own: &[String]) -> Derived {
-    let vars = causeway_routing::Variables {
-        system_name: snap.get("SystemUnit Name").unwrap_or("").to_string(),
-        local_domains: (1..=snap.rows("SIP Domain").last().copied().unwrap_or(0))
-            .map(|n| {
-                snap.get(&format!("SIP Domain {n} Name"))
-                    .unwrap_or("")
-                    .to_string()
-            })
-            .collect(),
-        ipv4: (1..=2)
-            .map(|n| {
-                snap.get(&format!("Ethernet {n} IP V4 Address"))
-                    .unwrap_or("")
-                    .to_string()
-            })
-            .collect(),
-        ipv6: (1..=2)
-            .map(|n| {
-                snap.get(&format!("Ethernet {n} IP V6 Address"))
-                    .unwrap_or("")
-                    .to_string()
-            })
-            .collect(),
-    };
+    let vars = causeway_routing::Variables::from_snapshot(snap);
     Derived {
+        dialplan: Arc::new(causeway_routing::Dialplan::from_snapshot(snap)),
+        zones: search::zone_peers(snap),
         registrar: Settings::from_config(snap),
         restriction: Restriction::from_config(snap, &vars),
         domains: Domains::from_config(snap, own),

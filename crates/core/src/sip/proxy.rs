@@ -6,6 +6,7 @@ use super::util::{self, header_str};
 use super::{Service, TimerRef};
 use crate::listen::Transport;
 use crate::transport::Flow;
+use causeway_routing::Search;
 use causeway_sip::fork::{Action, ResponseContext, Upstream, TIMER_C};
 use causeway_sip::header::{NameAddr, Via};
 use causeway_sip::transaction::{ClientInvite, ClientNonInvite, Key, Output, Reliability};
@@ -21,7 +22,7 @@ const BRANCH_MARK: &str = "z9hG4bKcw";
 
 /// Where a forwarded request goes.
 #[derive(Debug, Clone, Copy)]
-enum Hop {
+pub(super) enum Hop {
     Addr(Transport, SocketAddr),
 }
 
@@ -42,11 +43,37 @@ struct ClientTx {
 }
 
 /// One proxied request: its branches and the response context that decides for them.
-struct Ctx {
-    branches: Vec<Key>,
-    fork: ResponseContext,
+pub(super) struct Ctx {
+    pub(super) branches: Vec<Key>,
+    pub(super) fork: ResponseContext,
     invite: bool,
-    call: Option<u32>,
+    pub(super) call: Option<u32>,
+    /// The request as forwarded, before each branch's own changes.
+    pub(super) fwd: Request,
+    /// Our branch parameter; each branch adds `.N`.
+    branch: String,
+    dialog_forming: bool,
+    /// The search that picks targets, for requests routed by the dial plan.
+    pub(super) search: Option<Search>,
+    /// The queries of the search group whose branches are out.
+    pub(super) queries: Vec<causeway_routing::Query>,
+    /// A branch answered in a way that ends the search.
+    found: bool,
+    /// The alias is registered here, but at no contact that can be reached.
+    pub(super) unavailable: bool,
+    /// What our own responses to the request copy (for a search that finds nothing).
+    pub(super) answer_to: Request,
+}
+
+/// Where one branch goes.
+pub(super) struct BranchTarget {
+    /// A new Request-URI, or the request's own.
+    pub(super) uri: Option<Uri>,
+    pub(super) hop: Hop,
+    /// Route entries to put in front (a registration's Path).
+    pub(super) routes: Vec<String>,
+    /// A Max-Forwards of its own (the search's hop count).
+    pub(super) max_forwards: Option<u8>,
 }
 
 impl ClientTx {
@@ -67,7 +94,7 @@ impl ClientTx {
 // size of the largest transaction, used or not.
 #[derive(Default)]
 pub(super) struct Proxy {
-    contexts: HashMap<Key, Box<Ctx>>,
+    pub(super) contexts: HashMap<Key, Box<Ctx>>,
     clients: HashMap<Key, Box<ClientTx>>,
     /// Call-ID to call number, for calls in progress.
     calls: HashMap<String, u32>,
@@ -103,7 +130,14 @@ impl Proxy {
     }
 }
 
-fn reply(req: &Request, status: u16, reason: &str) -> Response {
+/// Whether a branch's response means its target has the alias. Not found, gone, unavailable,
+/// incomplete, timed out and server failures let the search go on to the next group; any
+/// other answer (ringing, success, busy, declined, a redirect) is the callee's own.
+fn ends_search(status: u16) -> bool {
+    status > 100 && !matches!(status, 404 | 408 | 410 | 480 | 484 | 500..=599)
+}
+
+pub(super) fn reply(req: &Request, status: u16, reason: &str) -> Response {
     Response::for_request(req, status, reason)
 }
 
@@ -154,18 +188,23 @@ impl Service {
         // Our own Route entry (the Record-Route we put in the dialog) is consumed here.
         let mut fwd = req.clone();
         self.strip_own_route(&mut fwd);
-        let targets = match self.targets(&fwd) {
-            Ok(t) => t,
-            Err((status, phrase)) => {
-                if to_tag.is_none() && req.method == Method::Invite {
-                    self.log_call("Call Rejected", &req, &flow, &format!("{status} {phrase}"));
-                }
-                return self.respond(&key, reply(&req, status, phrase), now).await;
-            }
-        };
         let _ = fwd
             .headers
             .replace("Max-Forwards", (max_forwards - 1).to_string());
+        // Requests inside a dialog or with a Route set go where they say; the rest are routed
+        // by the dial plan.
+        let routed = to_tag.is_some() || fwd.headers.get("Route").is_some();
+        let targets = if routed {
+            match self.targets(&fwd) {
+                Ok(t) => t,
+                Err((status, phrase)) => {
+                    return self.respond(&key, reply(&req, status, phrase), now).await;
+                }
+            }
+        } else {
+            Vec::new()
+        };
+        let search = (!routed).then(|| self.search_for(&fwd, &flow, max_forwards));
         let dialog_forming = to_tag.is_none()
             && matches!(
                 req.method,
@@ -194,8 +233,11 @@ impl Service {
         } else {
             None
         };
-        let (fork, first) =
-            ResponseContext::new(invite, targets.len(), now, TIMER_C, self.timers.t1 * 64);
+        let (mut fork, _) = ResponseContext::new(invite, 0, now, TIMER_C, self.timers.t1 * 64);
+        if search.is_some() {
+            // Lower-priority groups may follow when a group's branches all fail.
+            fork.hold();
+        }
         self.proxy.contexts.insert(
             key.clone(),
             Box::new(Ctx {
@@ -203,18 +245,51 @@ impl Service {
                 fork,
                 invite,
                 call,
+                fwd,
+                branch,
+                dialog_forming,
+                search,
+                queries: Vec::new(),
+                found: false,
+                unavailable: false,
+                answer_to: super::answerable(&req),
             }),
         );
-        for (i, (uri, hop, routes)) in targets.into_iter().enumerate() {
+        if routed {
+            self.open_branches(&key, targets, now).await;
+        } else {
+            self.advance_search(&key, now).await;
+        }
+    }
+
+    /// Sends the request to more targets, each on a branch of its own.
+    pub(super) async fn open_branches(
+        &mut self,
+        key: &Key,
+        targets: Vec<BranchTarget>,
+        now: Instant,
+    ) {
+        let Some(ctx) = self.proxy.contexts.get_mut(key) else {
+            return;
+        };
+        let (first, arm) = ctx.fork.add_branches(targets.len(), now);
+        let fwd = ctx.fwd.clone();
+        let (branch, dialog_forming, invite) = (ctx.branch.clone(), ctx.dialog_forming, ctx.invite);
+        let mut opened = Vec::with_capacity(targets.len());
+        for (j, t) in targets.into_iter().enumerate() {
+            let i = first + j;
             let mut out = fwd.clone();
-            out.headers.reserve_exact(routes.len() + 2);
-            if let Some(u) = uri {
+            out.headers.reserve_exact(t.routes.len() + 2);
+            if let Some(u) = t.uri {
                 out.uri = u;
             }
-            for r in routes.iter().rev() {
+            if let Some(mf) = t.max_forwards {
+                let _ = out.headers.replace("Max-Forwards", mf.to_string());
+            }
+            for r in t.routes.iter().rev() {
                 let _ = out.headers.insert_top("Route", r);
             }
-            let Hop::Addr(transport, remote) = hop;
+            let Hop::Addr(transport, remote) = t.hop;
             let me = self.advertised(transport, remote);
             if dialog_forming {
                 let rr = format!(
@@ -226,7 +301,7 @@ impl Service {
             let b = format!("{branch}.{i}");
             let via = format!("SIP/2.0/{} {me};branch={b};rport", transport.name());
             let _ = out.headers.insert_top("Via", via);
-            let ck = Key::client(&b, req.method.as_str());
+            let ck = Key::client(&b, out.method.as_str());
             let rel = if transport.reliable() {
                 Reliability::Reliable
             } else {
@@ -243,23 +318,18 @@ impl Service {
                 Box::new(ClientTx {
                     machine,
                     server: key.clone(),
-                    hop,
+                    hop: t.hop,
                     branch: Some(i),
                     finished: false,
                 }),
             );
-            if let Some(ctx) = self.proxy.contexts.get_mut(&key) {
-                ctx.branches.push(ck);
-            }
+            opened.push(ck);
         }
-        self.run_fork(&key, first, now).await;
-        let branches = self
-            .proxy
-            .contexts
-            .get(&key)
-            .map(|c| c.branches.clone())
-            .unwrap_or_default();
-        for ck in branches {
+        if let Some(ctx) = self.proxy.contexts.get_mut(key) {
+            ctx.branches.extend(opened.iter().cloned());
+        }
+        self.run_fork(key, arm, now).await;
+        for ck in opened {
             self.drain_client(&ck, now).await;
         }
     }
@@ -301,69 +371,94 @@ impl Service {
 
     /// Where a request goes: (new Request-URI, next hop, Route headers to add) per branch.
     #[allow(clippy::type_complexity)]
-    fn targets(
-        &self,
-        req: &Request,
-    ) -> Result<Vec<(Option<Uri>, Hop, Vec<String>)>, (u16, &'static str)> {
+    /// Where a request inside a dialog, or with a Route set, goes.
+    fn targets(&self, req: &Request) -> Result<Vec<BranchTarget>, (u16, &'static str)> {
+        let plain = |hop| BranchTarget {
+            uri: None,
+            hop,
+            routes: Vec::new(),
+            max_forwards: None,
+        };
         // A remaining Route set decides the next hop (loose routing).
         if let Some(route) = util::values(&req.headers, "Route").next() {
             let na = NameAddr::parse(route).map_err(|_| (400, "Bad Request (Route)"))?;
             let hop = uri_hop(na.uri()).ok_or((404, "Not Found"))?;
-            return Ok(vec![(None, hop, Vec::new())]);
+            return Ok(vec![plain(hop)]);
         }
         let Some(sip) = util::sip_uri(&req.uri) else {
             return Err((416, "Unsupported URI Scheme"));
         };
         if sip.user().is_some() && self.derived.domains.is_local(sip.host_str()) {
             let aor = util::aor_of(&req.uri).unwrap_or_default();
-            let reg = self.shared.registrar.lock().unwrap();
-            let bindings = reg.lookup(&aor);
-            if bindings.is_empty() {
-                return Err((404, "Not Found"));
-            }
-            let targets: Vec<_> = bindings
-                .iter()
-                .filter_map(|b| {
-                    let uri = Uri::parse(&b.contact).ok()?;
-                    // An outbound (RFC 5626) registration is reached over the flow it came
-                    // on, and so is any registration over TCP or TLS while its connection is
-                    // open (the client may listen nowhere else); otherwise the Contact
-                    // address (RFC 3261 §16.5).
-                    let transport = Transport::from_name(&b.transport);
-                    let reuse = b.outbound
-                        || (transport.reliable() && self.transports.connected(transport, b.source));
-                    let hop = if reuse {
-                        Hop::Addr(transport, b.source)
-                    } else {
-                        uri_hop(&uri)?
-                    };
-                    Some((Some(uri), hop, b.path.clone()))
-                })
-                .collect();
-            // Contacts named by host name need DNS, which comes with zones.
+            let targets = self.registered_targets(&aor, None);
             if targets.is_empty() {
-                return Err((480, "Temporarily Unavailable"));
+                return Err((404, "Not Found"));
             }
             return Ok(targets);
         }
-        // An address of its own (an in-dialog request to a contact): send it there, over the
-        // connection the contact registered on when it is a registered one.
-        let key = util::contact_key(&req.uri);
-        if let Some(b) = self.shared.registrar.lock().unwrap().by_contact(&key) {
-            let transport = Transport::from_name(&b.transport);
-            if transport.reliable() && self.transports.connected(transport, b.source) {
-                return Ok(vec![(None, Hop::Addr(transport, b.source), Vec::new())]);
-            }
+        if let Some(t) = self.contact_target(&req.uri) {
+            return Ok(vec![t]);
         }
         match uri_hop(&req.uri) {
             Some(hop) if !self.is_own_host(sip.host_str()) || sip.user().is_some() => {
-                Ok(vec![(None, hop, Vec::new())])
+                Ok(vec![plain(hop)])
             }
             _ => Err((404, "Not Found")),
         }
     }
 
-    /// `ip:port` of this node as the peer at `remote` reaches it.
+    /// The registered contacts of an address of record.
+    pub(super) fn registered_targets(
+        &self,
+        aor: &str,
+        max_forwards: Option<u8>,
+    ) -> Vec<BranchTarget> {
+        let reg = self.shared.registrar.lock().unwrap();
+        reg.lookup(aor)
+            .iter()
+            .filter_map(|b| {
+                let uri = Uri::parse(&b.contact).ok()?;
+                // An outbound (RFC 5626) registration is reached over the flow it came on, and
+                // so is any registration over TCP or TLS while its connection is open (the
+                // client may listen nowhere else); otherwise the Contact address (RFC 3261
+                // §16.5). Contacts named by host name need DNS, which DNS zones bring.
+                let transport = Transport::from_name(&b.transport);
+                let reuse = b.outbound
+                    || (transport.reliable() && self.transports.connected(transport, b.source));
+                let hop = if reuse {
+                    Hop::Addr(transport, b.source)
+                } else {
+                    uri_hop(&uri)?
+                };
+                Some(BranchTarget {
+                    uri: Some(uri),
+                    hop,
+                    routes: b.path.clone(),
+                    max_forwards,
+                })
+            })
+            .collect()
+    }
+
+    /// A request addressed to a registered contact itself: over the connection it registered
+    /// on while that is open, otherwise to the address in the URI.
+    pub(super) fn contact_target(&self, uri: &Uri) -> Option<BranchTarget> {
+        let key = util::contact_key(uri);
+        let b = self.shared.registrar.lock().unwrap().by_contact(&key)?;
+        let transport = Transport::from_name(&b.transport);
+        let hop = if transport.reliable() && self.transports.connected(transport, b.source) {
+            Hop::Addr(transport, b.source)
+        } else {
+            uri_hop(uri)?
+        };
+        Some(BranchTarget {
+            uri: None,
+            hop,
+            routes: Vec::new(),
+            max_forwards: None,
+        })
+    }
+
     fn advertised(&mut self, transport: Transport, remote: SocketAddr) -> String {
         // Finding the address the system routes from takes a socket and three system calls;
         // the answer depends only on the remote address until the listeners change.
@@ -499,7 +594,15 @@ impl Service {
             }
             return;
         };
-        let actions = ctx.fork.on_response(i, resp, now);
+        let mut actions = Vec::new();
+        if ctx.search.is_some() && !ctx.found && ends_search(resp.status) {
+            // Someone has the alias: no lower-priority group will be needed, so the best
+            // response may go up as soon as every branch is done.
+            ctx.found = true;
+            ctx.fork.clear_best();
+            actions = ctx.fork.release();
+        }
+        actions.extend(ctx.fork.on_response(i, resp, now));
         self.run_fork(&server, actions, now).await;
     }
 
@@ -521,8 +624,9 @@ impl Service {
     }
 
     /// Carries out what the response context of `server`'s request decided.
-    async fn run_fork(&mut self, server: &Key, actions: Vec<Action>, now: Instant) {
+    pub(super) async fn run_fork(&mut self, server: &Key, actions: Vec<Action>, now: Instant) {
         let mut abandoned = false;
+        let mut exhausted = false;
         for action in actions {
             let Some(ctx) = self.proxy.contexts.get(server) else {
                 return;
@@ -572,7 +676,18 @@ impl Service {
                         abandoned = true;
                     }
                 }
+                Action::Exhausted => exhausted = true,
             }
+        }
+        if exhausted {
+            // The group's targets all failed: none of them has the alias.
+            if let Some(ctx) = self.proxy.contexts.get_mut(server) {
+                let n = ctx.queries.len();
+                if let Some(search) = ctx.search.as_mut() {
+                    search.answer(&vec![causeway_routing::Answer::NotFound; n]);
+                }
+            }
+            self.advance_search(server, now).await;
         }
         if abandoned {
             self.proxy.forget_server(server);
@@ -608,7 +723,7 @@ impl Service {
     }
 
     /// Call bookkeeping after a final response went up.
-    fn after_final(&mut self, resp: &Response, call: Option<u32>) {
+    pub(super) fn after_final(&mut self, resp: &Response, call: Option<u32>) {
         let method = util::cseq(&resp.headers).map(|c| c.method);
         let call_id = header_str(&resp.headers, "Call-ID")
             .unwrap_or("")
@@ -791,15 +906,16 @@ impl Service {
         let Ok(mut targets) = self.targets(&req) else {
             return;
         };
-        let Some((uri, hop, routes)) = targets.pop() else {
+        let Some(t) = targets.pop() else {
             return;
         };
-        if let Some(u) = uri {
+        if let Some(u) = t.uri {
             req.uri = u;
         }
-        for r in routes.iter().rev() {
+        for r in t.routes.iter().rev() {
             let _ = req.headers.insert_top("Route", r);
         }
+        let hop = t.hop;
         let Hop::Addr(transport, remote) = hop;
         let me = self.advertised(transport, remote);
         let branch = {
@@ -934,7 +1050,7 @@ impl Service {
 }
 
 /// The next hop named by a URI with an IP address host.
-fn uri_hop(uri: &Uri) -> Option<Hop> {
+pub(super) fn uri_hop(uri: &Uri) -> Option<Hop> {
     let Uri::Sip(s) = uri else { return None };
     let host = s.host_str().trim_start_matches('[').trim_end_matches(']');
     let ip: IpAddr = match s.maddr() {

@@ -5,6 +5,7 @@ use crate::*;
 
 mod guide;
 mod props;
+mod search;
 mod semantics;
 mod variables;
 

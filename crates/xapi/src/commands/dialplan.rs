@@ -5,7 +5,12 @@ use super::{origin, Args, CmdError, Fields};
 use crate::format::Field;
 use crate::{Engine, Principal};
 use causeway_config::{Change, ConfigError, Snapshot};
-use causeway_routing::{check_pattern as check, Behavior, PatternType, Transform, Variables};
+use causeway_routing::dialplan::LOCAL_ZONE;
+use causeway_routing::search::plan;
+use causeway_routing::{
+    check_pattern as check, Behavior, Dialplan, PatternType, Protocol, SearchRequest, Target,
+    Transform, Variables,
+};
 
 const TRANSFORMS: &str = "Transform";
 const RULES: &str = "Zones Policy SearchRules Rule";
@@ -13,30 +18,7 @@ const MAX_PRIORITY: i64 = 65534;
 
 /// The values pattern variables stand for, from the configuration.
 pub fn variables(snap: &Snapshot) -> Variables {
-    let rows = snap.rows("SIP Domain");
-    let last = rows.last().copied().unwrap_or(0);
-    let local_domains = (1..=last)
-        .map(|n| {
-            snap.get(&format!("SIP Domain {n} Name"))
-                .unwrap_or("")
-                .to_string()
-        })
-        .collect();
-    let lan = |v: &str| {
-        (1..=2)
-            .map(|n| {
-                snap.get(&format!("Ethernet {n} IP {v} Address"))
-                    .unwrap_or("")
-                    .to_string()
-            })
-            .collect()
-    };
-    Variables {
-        system_name: snap.get("SystemUnit Name").unwrap_or("").to_string(),
-        local_domains,
-        ipv4: lan("V4"),
-        ipv6: lan("V6"),
-    }
+    Variables::from_snapshot(snap)
 }
 
 fn pattern_error(e: causeway_routing::PatternError) -> CmdError {
@@ -183,134 +165,42 @@ pub fn search_rule_delete(e: &Engine, a: &Args, who: &Principal) -> Result<Field
 }
 
 /// Whether an alias is an IP address (optionally with a URI scheme, brackets or a port).
-fn is_ip_alias(alias: &str) -> bool {
-    let a = alias
-        .strip_prefix("sip:")
-        .or_else(|| alias.strip_prefix("sips:"))
-        .or_else(|| alias.strip_prefix("h323:"))
-        .unwrap_or(alias);
-    if a.parse::<std::net::IpAddr>().is_ok() || a.parse::<std::net::SocketAddr>().is_ok() {
-        return true;
-    }
-    let host = a.trim_start_matches('[').split(']').next().unwrap_or(a);
-    host.parse::<std::net::IpAddr>().is_ok()
-        || a.rsplit_once(':').is_some_and(|(h, p)| {
-            p.parse::<u16>().is_ok() && h.parse::<std::net::Ipv4Addr>().is_ok()
-        })
-}
-
-/// The first enabled pre-search transform (by priority, then index) that matches.
-fn pre_search(snap: &Snapshot, vars: &Variables, alias: &str) -> Option<(u32, String)> {
-    let mut rows: Vec<(i64, u32)> = snap
-        .rows(TRANSFORMS)
-        .into_iter()
-        .filter(|r| snap.get(&format!("{TRANSFORMS} {r} State")) != Some("Disabled"))
-        .map(|r| {
-            (
-                snap.int(&format!("{TRANSFORMS} {r} Priority")).unwrap_or(1),
-                r,
-            )
-        })
-        .collect();
-    rows.sort_unstable();
-    for (_, r) in rows {
-        let g = |k: &str| {
-            snap.get(&format!("{TRANSFORMS} {r} {k}"))
-                .unwrap_or("")
-                .to_string()
-        };
-        let (Ok(kind), Ok(behavior)) = (g("Pattern Type").parse(), g("Pattern Behavior").parse())
-        else {
-            continue;
-        };
-        let Ok(t) = Transform::new(
-            kind,
-            &g("Pattern String"),
-            behavior,
-            &g("Pattern Replace"),
-            vars,
-        ) else {
-            continue;
-        };
-        if let Some(out) = t.apply(alias) {
-            return Some((r, out));
-        }
-    }
-    None
-}
-
+/// `ZoneList`: the searches the dial plan would make for an alias, planned as a SIP request
+/// from an authenticated local registration (the search the routing core would run first).
 pub fn zone_list(e: &Engine, a: &Args, _: &Principal) -> Result<Fields, CmdError> {
     let snap = e.config.snapshot();
-    let vars = variables(&snap);
+    let dp = Dialplan::from_snapshot(&snap);
     let original = a.req("Alias").to_string();
-    let mut out: Fields = vec![("Alias".into(), Field::str(original.clone()))];
-    let alias = match pre_search(&snap, &vars, &original) {
-        Some((r, t)) => {
-            out.push(("Transform".into(), Field::bare(r)));
-            out.push(("TransformedAlias".into(), Field::str(t.clone())));
-            t
-        }
-        None => original,
-    };
-    let ip = is_ip_alias(&alias);
-    let mut rules: Vec<(i64, u32)> = snap
-        .rows(RULES)
-        .into_iter()
-        .filter(|r| snap.get(&format!("{RULES} {r} State")) != Some("Disabled"))
-        .map(|r| (snap.int(&format!("{RULES} {r} Priority")).unwrap_or(100), r))
-        .collect();
-    rules.sort_unstable();
+    let mut req = SearchRequest::new(&original, Protocol::Sip);
+    req.authenticated = true;
+    let p = plan(&dp, &req, &original, &mut Vec::new());
+    let mut out: Fields = vec![("Alias".into(), Field::str(original))];
+    if let Some(r) = p.transform {
+        out.push(("Transform".into(), Field::bare(r)));
+        out.push(("TransformedAlias".into(), Field::str(p.alias.clone())));
+    }
     let mut n = 0;
-    let mut i = 0;
-    while i < rules.len() {
-        let prio = rules[i].0;
-        let mut stop = false;
-        while i < rules.len() && rules[i].0 == prio {
-            let r = rules[i].1;
-            i += 1;
-            let g = |k: &str| {
-                snap.get(&format!("{RULES} {r} {k}"))
-                    .unwrap_or("")
-                    .to_string()
-            };
-            let sent = match g("Mode").as_str() {
-                "AnyIPAddress" if ip => Some(alias.clone()),
-                "AnyAlias" if !ip => Some(alias.clone()),
-                "AliasPatternMatch" => {
-                    let kind = g("Pattern Type").parse().unwrap_or(PatternType::Prefix);
-                    let behavior = g("Pattern Behavior").parse().unwrap_or(Behavior::Strip);
-                    Transform::new(
-                        kind,
-                        &g("Pattern String"),
-                        behavior,
-                        &g("Pattern Replace"),
-                        &vars,
-                    )
-                    .ok()
-                    .and_then(|t| t.apply(&alias))
-                }
-                _ => None,
-            };
-            let Some(sent) = sent else { continue };
+    for g in &p.groups {
+        for q in &g.queries {
             n += 1;
-            stop |= g("Progress") == "Stop";
-            let target = if g("Target Type") == "PolicyService" {
-                format!("policy service {}", g("Target Name"))
-            } else {
-                g("Target Name")
+            let target = match &q.target {
+                Target::LocalZone => LOCAL_ZONE.to_string(),
+                Target::Zone(z) => z.clone(),
+                Target::PolicyService(s) => format!("policy service {s}"),
+                Target::Address(a) => format!("address {a}"),
             };
             for (k, v) in [
-                ("Priority", Field::bare(prio)),
-                ("Rule", Field::str(g("Name"))),
+                ("Priority", Field::bare(g.priority)),
+                ("Rule", Field::str(q.rule_name.clone())),
                 ("Target", Field::str(target)),
-                ("SearchAlias", Field::str(sent)),
-                ("Progress", Field::bare(g("Progress"))),
+                ("SearchAlias", Field::str(q.alias.clone())),
+                (
+                    "Progress",
+                    Field::bare(if q.stop { "Stop" } else { "Continue" }),
+                ),
             ] {
                 out.push((format!("Search {n} {k}"), v));
             }
-        }
-        if stop {
-            break;
         }
     }
     out.push(("Searches".into(), Field::bare(n)));

@@ -1,0 +1,313 @@
+//! Calls routed by the dial plan: search rules in priority groups towards neighbor zones whose
+//! peers are hand-written SIP agents, with Stop and Continue, zone transforms and hop counts.
+
+mod common;
+use common::{request, sip_node, status, Node, Peer};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// A neighbor zone at row `row` whose one peer is `peer`, over UDP.
+fn neighbor(node: &Node, row: u32, name: &str, peer: &Peer, hops: u8) {
+    let t = node.ok(&format!(
+        "xCommand ZoneAdd ZoneName: \"{name}\" Type: Neighbor"
+    ));
+    assert!(t.contains(&format!("ZoneId: {row}")), "{t}");
+    let z = format!("xConfiguration Zones Zone {row}");
+    for line in [
+        format!("{z} HopCount: {hops}"),
+        format!("{z} Neighbor Peer 1 Address: \"127.0.0.1\""),
+        format!("{z} Neighbor SIP Port: {}", peer.addr().port()),
+        format!("{z} Neighbor SIP Transport: UDP"),
+    ] {
+        node.ok(&line);
+    }
+}
+
+/// A search rule at `row` (row 1 is the factory rule for the Local Zone).
+fn rule(node: &Node, row: u32, fields: &[(&str, &str)]) {
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(f, _)| *f == k)
+            .map(|(_, v)| v.to_string())
+    };
+    let name = get("Name").unwrap_or(format!("rule {row}"));
+    let zone = get("Target Name").expect("a target");
+    let t = node.ok(&format!(
+        "xCommand SearchRuleAdd Name: \"{name}\" ZoneName: \"{zone}\""
+    ));
+    assert!(t.contains(&format!("SearchRuleId: {row}")), "{t}");
+    for (k, v) in fields {
+        node.ok(&format!(
+            "xConfiguration Zones Policy SearchRules Rule {row} {k}: \"{v}\""
+        ));
+    }
+}
+
+/// The next request a neighbor peer receives, and where it came from.
+fn incoming(p: &Peer) -> (String, SocketAddr) {
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let (n, from) = p.sock.recv_from(&mut buf).expect("a request in time");
+        let text = String::from_utf8_lossy(&buf[..n]).to_string();
+        if !text.starts_with("SIP/2.0 ") && !text.starts_with("ACK ") {
+            return (text, from);
+        }
+    }
+}
+
+fn header<'a>(msg: &'a str, name: &str) -> Option<&'a str> {
+    msg.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+        .map(str::trim)
+}
+
+/// Answers a request as its callee would.
+fn answer(p: &Peer, req: &str, from: SocketAddr, code: u16) {
+    let mut r = format!("SIP/2.0 {code} Whatever\r\n");
+    for l in req.lines() {
+        if l.starts_with("Via: ")
+            || l.starts_with("From: ")
+            || l.starts_with("Call-ID: ")
+            || l.starts_with("CSeq: ")
+        {
+            r += l.trim_end();
+            r += "\r\n";
+        }
+        if l.starts_with("To: ") {
+            r += &format!("{};tag=callee\r\n", l.trim_end());
+        }
+    }
+    r += &format!(
+        "Contact: <sip:callee@{}>\r\nContent-Length: 0\r\n\r\n",
+        p.addr()
+    );
+    p.sock.send_to(r.as_bytes(), from).unwrap();
+}
+
+fn request_line(msg: &str) -> &str {
+    msg.lines().next().unwrap_or("")
+}
+
+/// Notes 05 §5.1: a priority group is asked at once; a Stop rule whose zone does not know the
+/// alias does not keep the other rule of its group from finding it; the next priority is never
+/// asked. The neighbor gets the zone's hop count as Max-Forwards.
+#[test]
+fn a_priority_group_is_asked_together_and_the_finder_wins() {
+    let (node, port) = sip_node();
+    let (z1, z2, z3) = (Peer::new(port), Peer::new(port), Peer::new(port));
+    neighbor(&node, 1, "Z1", &z1, 15);
+    neighbor(&node, 2, "Z2", &z2, 5);
+    neighbor(&node, 3, "Z3", &z3, 15);
+    rule(
+        &node,
+        2,
+        &[
+            ("Name", "A"),
+            ("Priority", "10"),
+            ("Progress", "Stop"),
+            ("Target Name", "Z1"),
+        ],
+    );
+    rule(
+        &node,
+        3,
+        &[("Name", "B"), ("Priority", "10"), ("Target Name", "Z2")],
+    );
+    rule(
+        &node,
+        4,
+        &[("Name", "C"), ("Priority", "20"), ("Target Name", "Z3")],
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let caller = Peer::new(port);
+    caller.send(&request(
+        "INVITE",
+        "sip:carol@partner.example",
+        &caller,
+        "pg",
+        "",
+    ));
+    let (r1, f1) = incoming(&z1);
+    let (r2, f2) = incoming(&z2);
+    assert_eq!(
+        request_line(&r1),
+        "INVITE sip:carol@partner.example SIP/2.0"
+    );
+    assert_eq!(header(&r2, "Max-Forwards"), Some("5"), "{r2}");
+    assert_eq!(header(&r1, "Max-Forwards"), Some("15"), "{r1}");
+    answer(&z1, &r1, f1, 404);
+    answer(&z2, &r2, f2, 200);
+    let r = caller.recv();
+    assert_eq!(status(&r), 200, "{r}");
+    assert!(z3.silent(), "the next priority was asked");
+}
+
+/// Notes 05 §5.2: a Stop rule ends the search when its group finds nothing; with Continue the
+/// next priority is asked and its answer reaches the caller.
+#[test]
+fn stop_and_continue() {
+    let (node, port) = sip_node();
+    let (z1, z3) = (Peer::new(port), Peer::new(port));
+    neighbor(&node, 1, "Z1", &z1, 15);
+    neighbor(&node, 2, "Z3", &z3, 15);
+    rule(
+        &node,
+        2,
+        &[
+            ("Priority", "10"),
+            ("Progress", "Stop"),
+            ("Target Name", "Z1"),
+        ],
+    );
+    rule(&node, 3, &[("Priority", "20"), ("Target Name", "Z3")]);
+    std::thread::sleep(Duration::from_millis(300));
+    let caller = Peer::new(port);
+    caller.send(&request(
+        "INVITE",
+        "sip:carol@partner.example",
+        &caller,
+        "stop",
+        "",
+    ));
+    let (r1, f1) = incoming(&z1);
+    answer(&z1, &r1, f1, 404);
+    assert_eq!(status(&caller.recv()), 404);
+    assert!(z3.silent(), "Stop let the search go on");
+
+    node.ok("xConfiguration Zones Policy SearchRules Rule 2 Progress: Continue");
+    std::thread::sleep(Duration::from_millis(300));
+    let caller = Peer::new(port);
+    caller.send(&request(
+        "INVITE",
+        "sip:carol@partner.example",
+        &caller,
+        "cont",
+        "",
+    ));
+    let (r1, f1) = incoming(&z1);
+    answer(&z1, &r1, f1, 404);
+    let (r3, f3) = incoming(&z3);
+    answer(&z3, &r3, f3, 486);
+    assert_eq!(status(&caller.recv()), 486);
+}
+
+/// Notes 05 §5.4: two rules of one priority, one sending the alias as it is and one with its
+/// domain stripped, ask the same zone twice; a busy callee ends the search for both.
+#[test]
+fn zone_transforms_ask_for_each_form_of_the_alias() {
+    let (node, port) = sip_node();
+    let z = Peer::new(port);
+    neighbor(&node, 1, "Z", &z, 15);
+    rule(
+        &node,
+        2,
+        &[
+            ("Priority", "10"),
+            ("Mode", "AnyAlias"),
+            ("Target Name", "Z"),
+        ],
+    );
+    rule(
+        &node,
+        3,
+        &[
+            ("Priority", "10"),
+            ("Mode", "AliasPatternMatch"),
+            ("Pattern Type", "Suffix"),
+            ("Pattern String", "@partner.example"),
+            ("Pattern Behavior", "Strip"),
+            ("Target Name", "Z"),
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let caller = Peer::new(port);
+    caller.send(&request(
+        "INVITE",
+        "sip:carol@partner.example",
+        &caller,
+        "zt",
+        "",
+    ));
+    let (a, fa) = incoming(&z);
+    let (b, fb) = incoming(&z);
+    let mut lines = [request_line(&a).to_string(), request_line(&b).to_string()];
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            "INVITE sip:carol@127.0.0.1 SIP/2.0".to_string(),
+            "INVITE sip:carol@partner.example SIP/2.0".to_string()
+        ]
+    );
+    answer(&z, &a, fa, 404);
+    answer(&z, &b, fb, 404);
+    assert_eq!(status(&caller.recv()), 404);
+}
+
+/// Requests between local registrations go through the factory rule; with it deleted, the
+/// Local Zone is not searched and the callee is not found.
+#[test]
+fn local_registrations_are_found_through_the_factory_rule() {
+    let (node, port) = sip_node();
+    let bob = Peer::new(port);
+    let me = bob.addr();
+    bob.send(&format!(
+        "REGISTER sip:example.com SIP/2.0\n\
+         Via: SIP/2.0/UDP {me};branch=z9hG4bKregbob\n\
+         Max-Forwards: 70\n\
+         From: <sip:bob@example.com>;tag=r\n\
+         To: <sip:bob@example.com>\n\
+         Call-ID: reg-bob\n\
+         CSeq: 1 REGISTER\n\
+         Contact: <sip:bob@{me}>\n\
+         Expires: 60\n\
+         Content-Length: 0\n\n"
+    ));
+    assert_eq!(status(&bob.recv()), 200);
+    let caller = Peer::new(port);
+    caller.send(&request(
+        "MESSAGE",
+        "sip:bob@example.com",
+        &caller,
+        "m1",
+        "",
+    ));
+    let (m, from) = incoming(&bob);
+    assert!(request_line(&m).starts_with("MESSAGE sip:bob@"), "{m}");
+    answer(&bob, &m, from, 200);
+    assert_eq!(status(&caller.recv()), 200);
+
+    node.ok("xCommand SearchRuleDelete SearchRuleId: 1");
+    std::thread::sleep(Duration::from_millis(300));
+    let caller = Peer::new(port);
+    caller.send(&request(
+        "MESSAGE",
+        "sip:bob@example.com",
+        &caller,
+        "m2",
+        "",
+    ));
+    assert_eq!(status(&caller.recv()), 404);
+    assert!(bob.silent());
+}
+
+/// Notes 05 §5.8: a request that arrives with Max-Forwards 3 leaves with 2, below the zone's
+/// hop count.
+#[test]
+fn the_lower_of_the_received_and_the_zone_hop_count_is_sent() {
+    let (node, port) = sip_node();
+    let z = Peer::new(port);
+    neighbor(&node, 1, "Z", &z, 5);
+    rule(&node, 2, &[("Priority", "10"), ("Target Name", "Z")]);
+    std::thread::sleep(Duration::from_millis(300));
+    let caller = Peer::new(port);
+    caller.send(
+        &request("OPTIONS", "sip:carol@partner.example", &caller, "mf", "")
+            .replace("Max-Forwards: 70", "Max-Forwards: 3"),
+    );
+    let (r, f) = incoming(&z);
+    assert_eq!(header(&r, "Max-Forwards"), Some("2"), "{r}");
+    answer(&z, &r, f, 200);
+    assert_eq!(status(&caller.recv()), 200);
+}

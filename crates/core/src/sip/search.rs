@@ -1,0 +1,273 @@
+//! Routing requests by the dial plan: the proxy runs a [`Search`] and turns each priority
+//! group's queries into branches. A group whose branches all fail hands over to the next one;
+//! a branch that rings, answers or refuses for the callee ends the search.
+
+use super::proxy::{reply, uri_hop, BranchTarget, Hop};
+use super::util::{self, header_str};
+use super::Service;
+use crate::listen::Transport;
+use crate::transport::Flow;
+use causeway_config::Snapshot;
+use causeway_routing::search::{bare_alias, ip_alias};
+use causeway_routing::{
+    Answer, Protocol, Query, Refusal, Search, SearchRequest, Source, Step, Target,
+};
+use causeway_sip::header::NameAddr;
+use causeway_sip::transaction::Key;
+use causeway_sip::uri::Uri;
+use causeway_sip::Request;
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::time::Instant;
+
+/// How a neighbor zone's peers are reached.
+#[derive(Debug, Clone)]
+pub(super) struct ZonePeers {
+    pub name: String,
+    pub transport: Transport,
+    pub port: u16,
+    pub addrs: Vec<IpAddr>,
+}
+
+/// Neighbor zones by lower-case name. Peers given by host name need DNS and are left out
+/// until DNS lookups come.
+pub(super) fn zone_peers(snap: &Snapshot) -> HashMap<String, ZonePeers> {
+    let mut out = HashMap::new();
+    for r in snap.rows("Zones Zone") {
+        let g = |k: &str| snap.get(&format!("Zones Zone {r} {k}")).unwrap_or("");
+        if g("Type") != "Neighbor" || g("Name").is_empty() {
+            continue;
+        }
+        let addrs = (1..=6)
+            .filter_map(|p| g(&format!("Neighbor Peer {p} Address")).trim().parse().ok())
+            .collect();
+        out.insert(
+            g("Name").to_ascii_lowercase(),
+            ZonePeers {
+                name: g("Name").to_string(),
+                transport: Transport::from_name(g("Neighbor SIP Transport")),
+                port: snap
+                    .int(&format!("Zones Zone {r} Neighbor SIP Port"))
+                    .unwrap_or(5061) as u16,
+                addrs,
+            },
+        );
+    }
+    out
+}
+
+impl Service {
+    /// The search for an out-of-dialog request: its alias, and who is asking.
+    pub(super) fn search_for(&self, req: &Request, flow: &Flow, max_forwards: u32) -> Search {
+        let (alias, to_node) = match util::sip_uri(&req.uri) {
+            Some(s) => {
+                let host = match s.port() {
+                    Some(p) => format!("{}:{p}", s.host_str()),
+                    None => s.host_str().to_string(),
+                };
+                match s.user() {
+                    Some(u) => (format!("{u}@{host}"), false),
+                    None => {
+                        let own = self.is_own_host(s.host_str());
+                        (host, own)
+                    }
+                }
+            }
+            None => (req.uri.to_string(), false),
+        };
+        let ip_known = ip_alias(&alias).is_some_and(|ip| {
+            let reg = self.shared.registrar.lock().unwrap();
+            let known = reg.all().any(|b| {
+                Uri::parse(&b.contact)
+                    .ok()
+                    .and_then(|u| util::sip_uri(&u).map(|s| s.host_str().to_string()))
+                    .and_then(|h| h.trim_matches(['[', ']']).parse::<IpAddr>().ok())
+                    == Some(ip)
+            });
+            known
+        });
+        let request = SearchRequest {
+            alias,
+            source: self.source_of(req, flow),
+            protocol: Protocol::Sip,
+            authenticated: false,
+            hop_count: Some(max_forwards.min(255) as u8),
+            from_cluster_peer: false,
+            to_node,
+            ip_known,
+        };
+        Search::new(self.derived.dialplan.clone(), request)
+    }
+
+    /// A neighbor's peer, a local registration (its From is registered from the address the
+    /// request came from), or an unknown caller.
+    fn source_of(&self, req: &Request, flow: &Flow) -> Source {
+        let ip = flow.remote.ip();
+        if let Some(z) = self.derived.zones.values().find(|z| z.addrs.contains(&ip)) {
+            return Source::Zone(z.name.clone());
+        }
+        let from = header_str(&req.headers, "From")
+            .and_then(|f| NameAddr::parse(f).ok())
+            .and_then(|f| util::aor_of(f.uri()));
+        if let Some(aor) = from {
+            let reg = self.shared.registrar.lock().unwrap();
+            if reg.lookup(&aor).iter().any(|b| b.source.ip() == ip) {
+                return Source::local();
+            }
+        }
+        Source::DefaultZone
+    }
+
+    /// Whether an alias has registrations here, reachable or not.
+    fn registered(&self, alias: &str) -> bool {
+        Uri::parse(&format!("sip:{}", bare_alias(alias)))
+            .ok()
+            .and_then(|u| util::aor_of(&u))
+            .is_some_and(|aor| {
+                !self
+                    .shared
+                    .registrar
+                    .lock()
+                    .unwrap()
+                    .lookup(&aor)
+                    .is_empty()
+            })
+    }
+
+    /// The branches a query becomes.
+    fn resolve(&self, q: &Query, fwd: &Request) -> Vec<BranchTarget> {
+        let mf = Some(q.hop_count);
+        match &q.target {
+            Target::LocalZone => {
+                let alias = bare_alias(&q.alias);
+                let mut out = match Uri::parse(&format!("sip:{alias}")) {
+                    Ok(uri) => util::aor_of(&uri)
+                        .map(|aor| self.registered_targets(&aor, mf))
+                        .unwrap_or_default(),
+                    Err(_) => Vec::new(),
+                };
+                // A request for a registered contact's own address reaches that contact.
+                if out.is_empty() {
+                    if let Some(mut t) = self.contact_target(&fwd.uri) {
+                        t.max_forwards = mf;
+                        out.push(t);
+                    }
+                }
+                out
+            }
+            Target::Zone(name) => {
+                let Some(z) = self.derived.zones.get(&name.to_ascii_lowercase()) else {
+                    return Vec::new();
+                };
+                let alias = bare_alias(&q.alias);
+                z.addrs
+                    .iter()
+                    .filter_map(|a| {
+                        let remote = SocketAddr::new(*a, z.port);
+                        let host = match a {
+                            IpAddr::V6(v6) => format!("[{v6}]"),
+                            v4 => v4.to_string(),
+                        };
+                        let text = if alias.contains('@') {
+                            format!("sip:{alias}")
+                        } else {
+                            format!("sip:{alias}@{host}")
+                        };
+                        Some(BranchTarget {
+                            uri: Some(Uri::parse(&text).ok()?),
+                            hop: Hop::Addr(z.transport, remote),
+                            routes: Vec::new(),
+                            max_forwards: mf,
+                        })
+                    })
+                    .collect()
+            }
+            Target::Address(_) => uri_hop(&fwd.uri)
+                .map(|hop| BranchTarget {
+                    uri: None,
+                    hop,
+                    routes: Vec::new(),
+                    max_forwards: mf,
+                })
+                .into_iter()
+                .collect(),
+            // Policy services come with call policy; until then they know nothing.
+            Target::PolicyService(_) => Vec::new(),
+        }
+    }
+
+    /// Runs the search of `key`'s request until a group has branches out, or it ends.
+    /// Boxed: a group whose branches fail at once comes back here through the response
+    /// context.
+    pub(super) fn advance_search<'a>(
+        &'a mut self,
+        key: &'a Key,
+        now: Instant,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Box::pin(async move {
+            loop {
+                let Some(ctx) = self.proxy.contexts.get_mut(key) else {
+                    return;
+                };
+                let Some(search) = ctx.search.as_mut() else {
+                    return;
+                };
+                match search.step() {
+                    Step::Ask(queries) => {
+                        let fwd = ctx.fwd.clone();
+                        let targets: Vec<BranchTarget> =
+                            queries.iter().flat_map(|q| self.resolve(q, &fwd)).collect();
+                        let Some(ctx) = self.proxy.contexts.get_mut(key) else {
+                            return;
+                        };
+                        if targets.is_empty() {
+                            // Registered, but only at contacts that cannot be reached yet
+                            // (host names need DNS): unavailable rather than unknown.
+                            let registered = queries.iter().any(|q| {
+                                q.target == Target::LocalZone && self.registered(&q.alias)
+                            });
+                            let Some(ctx) = self.proxy.contexts.get_mut(key) else {
+                                return;
+                            };
+                            ctx.unavailable |= registered;
+                            if let Some(s) = ctx.search.as_mut() {
+                                s.answer(&vec![Answer::NotFound; queries.len()]);
+                            }
+                            continue;
+                        }
+                        ctx.queries = queries;
+                        self.open_branches(key, targets, now).await;
+                        return;
+                    }
+                    Step::Found(_) => {
+                        let actions = ctx.fork.release();
+                        self.run_fork(key, actions, now).await;
+                        return;
+                    }
+                    Step::NotFound(reason) => {
+                        let actions = ctx.fork.release();
+                        if !actions.is_empty() {
+                            self.run_fork(key, actions, now).await;
+                            return;
+                        }
+                        // Nothing was ever asked, or nothing answered: the answer is ours.
+                        let (status, phrase) = match reason {
+                            Refusal::HopsExhausted => (483, "Too Many Hops"),
+                            Refusal::PolicyLoop => (482, "Loop Detected"),
+                            _ if ctx.unavailable => (480, "Temporarily Unavailable"),
+                            _ => (404, "Not Found"),
+                        };
+                        let resp = reply(&ctx.answer_to, status, phrase);
+                        let call = ctx.call;
+                        ctx.search = None;
+                        self.respond(key, resp.clone(), now).await;
+                        self.after_final(&resp, call);
+                        return;
+                    }
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,594 @@
+//! The search for an alias (the guide's call routing process), without I/O.
+//!
+//! [`plan`] turns one alias into priority groups of queries: pre-search transforms, the
+//! unknown-IP-address rule, then the search rules with their zone transforms. [`Search`] runs
+//! the plans: the caller asks each group's targets (in parallel, however it likes), reports
+//! what they said, and gets the next group, a find, or the end of the search. A target that
+//! answers with new aliases (a policy service, an ENUM zone) starts the process again for
+//! them. Every decision is written to the trace that search history and `Locate` show.
+
+use crate::dialplan::{
+    Dialplan, Protocol, RuleMode, RuleTarget, SourceMode, UnknownIp, ZoneKind, DEFAULT_HOP_COUNT,
+    DEFAULT_SUBZONE, DEFAULT_ZONE, LOCAL_ZONE,
+};
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// Where a request came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A local registration, in this subzone (or the Default Subzone).
+    LocalZone { subzone: String },
+    /// A configured zone (neighbor or traversal), by name.
+    Zone(String),
+    /// An unknown caller.
+    DefaultZone,
+}
+
+impl Source {
+    /// A local registration in the Default Subzone.
+    pub fn local() -> Source {
+        Source::LocalZone {
+            subzone: DEFAULT_SUBZONE.to_string(),
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Source::LocalZone { subzone } => subzone,
+            Source::Zone(z) => z,
+            Source::DefaultZone => DEFAULT_ZONE,
+        }
+    }
+}
+
+/// What is searched for, and on whose behalf.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    /// The destination alias: `user@host`, a bare host or IP address, an E.164 number or an
+    /// H.323 ID. A `sip:` or `sips:` scheme is ignored for matching.
+    pub alias: String,
+    pub source: Source,
+    pub protocol: Protocol,
+    pub authenticated: bool,
+    /// The hop count as received (SIP Max-Forwards); `None` for a search that starts here.
+    pub hop_count: Option<u8>,
+    /// From a peer of this node's cluster, where pre-search transforms already ran.
+    pub from_cluster_peer: bool,
+    /// The alias names this node itself (one of its addresses, no user part).
+    pub to_node: bool,
+    /// The alias is an IP address that is registered here or lies in a subzone's subnet.
+    pub ip_known: bool,
+}
+
+impl SearchRequest {
+    /// A request from a local registration with the defaults of a search started here.
+    pub fn new(alias: &str, protocol: Protocol) -> SearchRequest {
+        SearchRequest {
+            alias: alias.to_string(),
+            source: Source::local(),
+            protocol,
+            authenticated: false,
+            hop_count: None,
+            from_cluster_peer: false,
+            to_node: false,
+            ip_known: false,
+        }
+    }
+}
+
+/// Whom a query goes to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// Registrations here.
+    LocalZone,
+    /// A configured zone, by its configured name.
+    Zone(String),
+    /// A policy service, which answers with a routing decision.
+    PolicyService(String),
+    /// An IP address contacted directly (`CallsToUnknownIPAddresses: Direct`).
+    Address(String),
+}
+
+/// One alias asked of one target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    /// The search rule's row; `None` for a direct call to an address.
+    pub rule: Option<u32>,
+    pub rule_name: String,
+    pub target: Target,
+    /// The alias as the target is asked for it (after the rule's zone transform).
+    pub alias: String,
+    /// The hop count the query carries.
+    pub hop_count: u8,
+    /// The rule says Stop.
+    pub stop: bool,
+}
+
+/// Rules of one priority: their queries go out together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub priority: u16,
+    pub queries: Vec<Query>,
+    /// A rule of the group matched and says Stop: lower priorities are not searched.
+    pub stop: bool,
+}
+
+/// The plan for one alias.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliasPlan {
+    /// The alias as given.
+    pub original: String,
+    /// After the pre-search transform (the same as `original` when none matched).
+    pub alias: String,
+    /// The row of the pre-search transform that applied.
+    pub transform: Option<u32>,
+    pub groups: Vec<Group>,
+    /// Why nothing is to be searched, when that was decided before the rules.
+    pub refused: Option<Refusal>,
+}
+
+/// Why a search ended without a find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No rule matched, or no target knew the alias.
+    NotFound,
+    /// A matching rule said Stop and its group found nothing.
+    Stopped,
+    /// An IP address that is not known here, with `CallsToUnknownIPAddresses: Off`.
+    UnknownIpOff,
+    /// Addressed to the node itself and no fallback alias is set.
+    NoFallback,
+    /// The hop count was used up.
+    HopsExhausted,
+    /// Every new alias led back to one already being searched.
+    PolicyLoop,
+}
+
+/// The scheme-less form of an alias that patterns are matched against.
+pub fn bare_alias(alias: &str) -> &str {
+    let a = alias.trim();
+    for scheme in ["sip:", "sips:", "h323:"] {
+        if a.len() > scheme.len() && a[..scheme.len()].eq_ignore_ascii_case(scheme) {
+            return &a[scheme.len()..];
+        }
+    }
+    a
+}
+
+/// The IP address an alias consists of (with an optional port), if it is one.
+pub fn ip_alias(alias: &str) -> Option<std::net::IpAddr> {
+    let a = bare_alias(alias);
+    if let Ok(ip) = a.parse() {
+        return Some(ip);
+    }
+    if let Ok(sa) = a.parse::<std::net::SocketAddr>() {
+        return Some(sa.ip());
+    }
+    let host = a.strip_prefix('[').and_then(|r| r.split(']').next());
+    if let Some(ip) = host.and_then(|h| h.parse::<std::net::Ipv6Addr>().ok()) {
+        return Some(ip.into());
+    }
+    None
+}
+
+fn source_matches(mode: &SourceMode, source: &Source) -> bool {
+    match mode {
+        SourceMode::Any => true,
+        SourceMode::AllZones => !matches!(source, Source::DefaultZone),
+        SourceMode::LocalZone => matches!(source, Source::LocalZone { .. }),
+        SourceMode::Named(n) => n.eq_ignore_ascii_case(source.name()),
+    }
+}
+
+/// Plans the search for `alias` (the request's own alias, or one a target answered with).
+pub fn plan(dp: &Dialplan, req: &SearchRequest, alias: &str, trace: &mut Vec<String>) -> AliasPlan {
+    let mut plan = AliasPlan {
+        original: alias.to_string(),
+        alias: alias.to_string(),
+        transform: None,
+        groups: Vec::new(),
+        refused: None,
+    };
+    if req.hop_count == Some(0) {
+        trace.push(format!("{alias}: hop count exhausted, not searched"));
+        plan.refused = Some(Refusal::HopsExhausted);
+        return plan;
+    }
+    if req.from_cluster_peer {
+        trace.push(format!(
+            "{alias}: from a cluster peer, pre-search transforms not applied"
+        ));
+    } else if let Some(t) = dp
+        .transforms
+        .iter()
+        .find_map(|t| t.transform.apply(bare_alias(alias)).map(|a| (t.row, a)))
+    {
+        trace.push(format!(
+            "{alias}: pre-search transform {} gives {}",
+            t.0, t.1
+        ));
+        plan.transform = Some(t.0);
+        plan.alias = t.1;
+    }
+    let alias = bare_alias(&plan.alias).to_string();
+    let ip = ip_alias(&alias);
+    if ip.is_some() && !req.ip_known {
+        match dp.unknown_ip {
+            UnknownIp::Off => {
+                trace.push(format!(
+                    "{alias}: unknown IP address, calls to unknown IP addresses are off"
+                ));
+                plan.refused = Some(Refusal::UnknownIpOff);
+                return plan;
+            }
+            UnknownIp::Direct => {
+                trace.push(format!("{alias}: unknown IP address, called directly"));
+                plan.groups.push(Group {
+                    priority: 0,
+                    queries: vec![Query {
+                        rule: None,
+                        rule_name: String::new(),
+                        target: Target::Address(alias.clone()),
+                        alias: alias.clone(),
+                        hop_count: out_hops(req, DEFAULT_HOP_COUNT),
+                        stop: true,
+                    }],
+                    stop: true,
+                });
+                return plan;
+            }
+            UnknownIp::Indirect => {
+                trace.push(format!(
+                    "{alias}: unknown IP address, searched through the search rules"
+                ));
+            }
+        }
+    }
+    let mut i = 0;
+    while i < dp.rules.len() {
+        let priority = dp.rules[i].priority;
+        let mut group = Group {
+            priority,
+            queries: Vec::new(),
+            stop: false,
+        };
+        while i < dp.rules.len() && dp.rules[i].priority == priority {
+            let rule = &dp.rules[i];
+            i += 1;
+            let skip = |why: &str, trace: &mut Vec<String>| {
+                trace.push(format!("rule {} ({}): {why}", rule.row, rule.name));
+            };
+            if rule.protocol.is_some_and(|p| p != req.protocol) {
+                skip("other protocol", trace);
+                continue;
+            }
+            if !source_matches(&rule.source, &req.source) {
+                skip("other source", trace);
+                continue;
+            }
+            if rule.authenticated_only && !req.authenticated {
+                skip("request not authenticated", trace);
+                continue;
+            }
+            let sent = match &rule.mode {
+                RuleMode::AnyAlias if ip.is_none() => alias.clone(),
+                RuleMode::AnyIpAddress if ip.is_some() => alias.clone(),
+                RuleMode::AliasPatternMatch(t) => match t.apply(&alias) {
+                    Some(a) => a,
+                    None => {
+                        skip("pattern does not match", trace);
+                        continue;
+                    }
+                },
+                RuleMode::AnyAlias => {
+                    skip("an IP address is not an alias", trace);
+                    continue;
+                }
+                RuleMode::AnyIpAddress => {
+                    skip("not an IP address", trace);
+                    continue;
+                }
+            };
+            // Stop counts once the rule matched, whether or not its target can be asked.
+            group.stop |= rule.stop;
+            let (target, hops) = match &rule.target {
+                RuleTarget::PolicyService(s) => (
+                    Target::PolicyService(s.clone()),
+                    out_hops(req, DEFAULT_HOP_COUNT),
+                ),
+                RuleTarget::Zone(z) => match dp.zone(z) {
+                    None => {
+                        skip(&format!("target zone {z} does not exist"), trace);
+                        continue;
+                    }
+                    Some(zone) if zone.kind == ZoneKind::Default => {
+                        skip("the Default Zone cannot be searched", trace);
+                        continue;
+                    }
+                    Some(zone)
+                        if (req.protocol == Protocol::Sip && !zone.sip)
+                            || (req.protocol == Protocol::H323 && !zone.h323) =>
+                    {
+                        skip(
+                            &format!("zone {} has {} off", zone.name, req.protocol.name()),
+                            trace,
+                        );
+                        continue;
+                    }
+                    // Local registrations are the last hop: no zone hop count caps them.
+                    Some(zone) if zone.kind == ZoneKind::Local => {
+                        (Target::LocalZone, out_hops(req, u8::MAX))
+                    }
+                    Some(zone) => (
+                        Target::Zone(zone.name.clone()),
+                        out_hops(req, zone.hop_count),
+                    ),
+                },
+            };
+            let q = Query {
+                rule: Some(rule.row),
+                rule_name: rule.name.clone(),
+                target,
+                alias: sent,
+                hop_count: hops,
+                stop: rule.stop,
+            };
+            if group
+                .queries
+                .iter()
+                .any(|o| o.target == q.target && o.alias.eq_ignore_ascii_case(&q.alias))
+            {
+                skip(
+                    &format!("{} already asked for {}", target_name(&q.target), q.alias),
+                    trace,
+                );
+                continue;
+            }
+            trace.push(format!(
+                "rule {} ({}): ask {} for {} (hop count {}){}",
+                rule.row,
+                rule.name,
+                target_name(&q.target),
+                q.alias,
+                q.hop_count,
+                if rule.stop { ", then stop" } else { "" }
+            ));
+            group.queries.push(q);
+        }
+        let stop = group.stop;
+        if !group.queries.is_empty() || stop {
+            plan.groups.push(group);
+        }
+        if stop {
+            trace.push(format!(
+                "priority {priority}: a matching rule says stop; lower priorities are not planned"
+            ));
+            break;
+        }
+    }
+    plan
+}
+
+/// The hop count a query carries: one less than received, and no more than the zone allows
+/// (the zone's count, or the default one, for a search that starts here).
+fn out_hops(req: &SearchRequest, zone: u8) -> u8 {
+    match req.hop_count {
+        Some(h) => h.saturating_sub(1).min(zone),
+        None => zone.min(DEFAULT_HOP_COUNT),
+    }
+}
+
+fn target_name(t: &Target) -> String {
+    match t {
+        Target::LocalZone => LOCAL_ZONE.to_string(),
+        Target::Zone(z) => format!("zone {z}"),
+        Target::PolicyService(s) => format!("policy service {s}"),
+        Target::Address(a) => format!("address {a}"),
+    }
+}
+
+/// What a target said to a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Found,
+    NotFound,
+    /// Search for these aliases instead (a policy service's or ENUM zone's answer).
+    Aliases(Vec<String>),
+}
+
+/// What the caller does next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Ask each of these (one priority group) and report with [`Search::answer`].
+    Ask(Vec<Query>),
+    /// A target has it.
+    Found(Query),
+    /// The search is over without a find.
+    NotFound(Refusal),
+}
+
+struct Frame {
+    /// The alias planned, before transforms: new aliases that lead back here are a loop.
+    alias: String,
+    groups: VecDeque<Group>,
+}
+
+/// One search, from the request's alias to a find or the end.
+pub struct Search {
+    dp: Arc<Dialplan>,
+    req: SearchRequest,
+    frames: Vec<Frame>,
+    asked: Option<Group>,
+    trace: Vec<String>,
+    /// The plan of the request's own alias, for showing.
+    first: Option<AliasPlan>,
+    /// Why the search ends if nothing is found: the most telling reason seen.
+    reason: Refusal,
+    found: Option<Query>,
+}
+
+/// How far a new-alias chain may go before it is taken for a loop the seen-set missed.
+const MAX_DEPTH: usize = 16;
+
+impl Search {
+    pub fn new(dp: Arc<Dialplan>, req: SearchRequest) -> Search {
+        let mut s = Search {
+            dp,
+            frames: Vec::new(),
+            asked: None,
+            trace: Vec::new(),
+            first: None,
+            reason: Refusal::NotFound,
+            found: None,
+            req,
+        };
+        let mut alias = s.req.alias.clone();
+        if s.req.to_node {
+            match &s.dp.fallback_alias {
+                Some(f) => {
+                    s.trace.push(format!(
+                        "{alias}: addressed to this node, fallback alias {f}"
+                    ));
+                    alias = f.clone();
+                }
+                None => {
+                    s.trace.push(format!(
+                        "{alias}: addressed to this node and no fallback alias is set"
+                    ));
+                    s.reason = Refusal::NoFallback;
+                    return s;
+                }
+            }
+        }
+        s.push(&alias);
+        s
+    }
+
+    /// Plans `alias` on top of the stack, unless it is already being searched.
+    fn push(&mut self, alias: &str) -> bool {
+        if self
+            .frames
+            .iter()
+            .any(|f| f.alias.eq_ignore_ascii_case(alias))
+            || self.frames.len() >= MAX_DEPTH
+        {
+            self.trace
+                .push(format!("{alias}: policy loop detected, not searched again"));
+            if self.reason == Refusal::NotFound {
+                self.reason = Refusal::PolicyLoop;
+            }
+            return false;
+        }
+        let p = plan(&self.dp, &self.req, alias, &mut self.trace);
+        if let Some(r) = p.refused {
+            self.reason = r;
+        }
+        self.frames.push(Frame {
+            alias: alias.to_string(),
+            groups: p.groups.iter().cloned().collect(),
+        });
+        if self.first.is_none() {
+            self.first = Some(p);
+        }
+        true
+    }
+
+    /// The next thing to do.
+    pub fn step(&mut self) -> Step {
+        if let Some(q) = &self.found {
+            return Step::Found(q.clone());
+        }
+        if let Some(g) = &self.asked {
+            return Step::Ask(g.queries.clone());
+        }
+        while let Some(frame) = self.frames.last_mut() {
+            match frame.groups.pop_front() {
+                Some(g) if g.queries.is_empty() => {
+                    // A Stop rule matched but none of its group's targets could be asked.
+                    self.trace.push(format!(
+                        "priority {}: nothing to ask, search stops",
+                        g.priority
+                    ));
+                    frame.groups.clear();
+                    self.reason = Refusal::Stopped;
+                }
+                Some(g) => {
+                    let qs = g.queries.clone();
+                    self.asked = Some(g);
+                    return Step::Ask(qs);
+                }
+                None => {
+                    self.frames.pop();
+                }
+            }
+        }
+        Step::NotFound(self.reason)
+    }
+
+    /// Reports the answers to the queries of the last [`Step::Ask`], in the same order.
+    /// A missing answer counts as not found.
+    pub fn answer(&mut self, answers: &[Answer]) {
+        let Some(group) = self.asked.take() else {
+            return;
+        };
+        let mut new_aliases = Vec::new();
+        for (i, q) in group.queries.iter().enumerate() {
+            match answers.get(i).unwrap_or(&Answer::NotFound) {
+                Answer::Found => {
+                    self.trace
+                        .push(format!("{} has {}", target_name(&q.target), q.alias));
+                    if self.found.is_none() {
+                        self.found = Some(q.clone());
+                    }
+                }
+                Answer::NotFound => self.trace.push(format!(
+                    "{} does not know {}",
+                    target_name(&q.target),
+                    q.alias
+                )),
+                Answer::Aliases(a) => {
+                    self.trace.push(format!(
+                        "{} answers {} with {}",
+                        target_name(&q.target),
+                        q.alias,
+                        a.join(", ")
+                    ));
+                    new_aliases.extend(a.iter().cloned());
+                }
+            }
+        }
+        if self.found.is_some() {
+            return;
+        }
+        if group.stop {
+            self.trace.push(format!(
+                "priority {}: not found and a matching rule says stop",
+                group.priority
+            ));
+            if let Some(f) = self.frames.last_mut() {
+                f.groups.clear();
+            }
+            self.reason = Refusal::Stopped;
+        }
+        // New aliases are searched before whatever is left of the alias that produced them;
+        // Stop ends only that alias's own search (the new ones start afresh).
+        for a in new_aliases.iter().rev() {
+            self.push(a);
+        }
+    }
+
+    /// The plan of the request's alias (after the fallback alias, if it applied).
+    pub fn first_plan(&self) -> Option<&AliasPlan> {
+        self.first.as_ref()
+    }
+
+    /// Every decision so far.
+    pub fn trace(&self) -> &[String] {
+        &self.trace
+    }
+
+    pub fn request(&self) -> &SearchRequest {
+        &self.req
+    }
+}
