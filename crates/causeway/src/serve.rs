@@ -224,6 +224,9 @@ async fn serve(
         sip.clone(),
     )));
     engine.add_status(Arc::new(causeway_core::sip::state::CallStatus(sip.clone())));
+    engine.add_status(Arc::new(
+        causeway_core::search_history::SearchHistoryStatus(sip.clone()),
+    ));
     let identity = causeway_core::tls::Identity::in_dir(&data.root.join("tls"));
     let names: Vec<String> = ["SystemUnit Name", "IP DNS Hostname"]
         .iter()

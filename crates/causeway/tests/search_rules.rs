@@ -141,6 +141,21 @@ fn a_priority_group_is_asked_together_and_the_finder_wins() {
     let r = caller.recv();
     assert_eq!(status(&r), 200, "{r}");
     assert!(z3.silent(), "the next priority was asked");
+    // The search history keeps the search with its trace; the event log has its start and end.
+    let h = node.ok("xStatus SearchHistory");
+    assert!(h.contains("Status: Found"), "{h}");
+    assert!(
+        h.contains("found by zone Z2 as carol@partner.example"),
+        "{h}"
+    );
+    assert!(h.contains("ask zone Z1 for carol@partner.example"), "{h}");
+    assert!(h.contains("Count: 1"), "{h}");
+    let log = node.event_log(Some("Search"));
+    assert!(log.contains("Event=\"Search Attempted\""), "{log}");
+    assert!(
+        log.contains("Event=\"Search Completed\"") && log.contains("Found=\"True\""),
+        "{log}"
+    );
 }
 
 /// Notes 05 §5.2: a Stop rule ends the search when its group finds nothing; with Continue the
@@ -174,6 +189,11 @@ fn stop_and_continue() {
     answer(&z1, &r1, f1, 404);
     assert_eq!(status(&caller.recv()), 404);
     assert!(z3.silent(), "Stop let the search go on");
+    let h = node.ok("xStatus SearchHistory");
+    assert!(
+        h.contains("Status: NotFound") && h.contains("Stopped"),
+        "{h}"
+    );
 
     node.ok("xConfiguration Zones Policy SearchRules Rule 2 Progress: Continue");
     std::thread::sleep(Duration::from_millis(300));

@@ -3,6 +3,7 @@
 
 pub mod calls;
 pub mod listen;
+pub mod search_history;
 pub mod sip;
 pub mod tls;
 pub mod transport;

@@ -59,6 +59,10 @@ pub(super) struct Ctx {
     pub(super) queries: Vec<causeway_routing::Query>,
     /// A branch answered in a way that ends the search.
     found: bool,
+    /// For each branch, the query of `queries` it came from (search branches only).
+    pub(super) branch_query: Vec<Option<usize>>,
+    /// The search's entry in the history, started when the search began.
+    pub(super) record: Option<crate::search_history::SearchRecord>,
     /// The alias is registered here, but at no contact that can be reached.
     pub(super) unavailable: bool,
     /// What our own responses to the request copy (for a search that finds nothing).
@@ -69,6 +73,8 @@ pub(super) struct Ctx {
 pub(super) struct BranchTarget {
     /// A new Request-URI, or the request's own.
     pub(super) uri: Option<Uri>,
+    /// The search query it answers, if the search chose it.
+    pub(super) query: Option<usize>,
     pub(super) hop: Hop,
     /// Route entries to put in front (a registration's Path).
     pub(super) routes: Vec<String>,
@@ -135,6 +141,16 @@ impl Proxy {
 /// other answer (ringing, success, busy, declined, a redirect) is the callee's own.
 fn ends_search(status: u16) -> bool {
     status > 100 && !matches!(status, 404 | 408 | 410 | 480 | 484 | 500..=599)
+}
+
+/// How a search target reads in the history and the event log.
+pub(super) fn target_label(t: &causeway_routing::Target) -> String {
+    match t {
+        causeway_routing::Target::LocalZone => "LocalZone".into(),
+        causeway_routing::Target::Zone(z) => format!("zone {z}"),
+        causeway_routing::Target::PolicyService(p) => format!("policy service {p}"),
+        causeway_routing::Target::Address(a) => format!("address {a}"),
+    }
 }
 
 pub(super) fn reply(req: &Request, status: u16, reason: &str) -> Response {
@@ -205,6 +221,7 @@ impl Service {
             Vec::new()
         };
         let search = (!routed).then(|| self.search_for(&fwd, &flow, max_forwards));
+        let record = search.as_ref().map(|_| self.search_started(&req, &flow));
         let dialog_forming = to_tag.is_none()
             && matches!(
                 req.method,
@@ -251,6 +268,8 @@ impl Service {
                 search,
                 queries: Vec::new(),
                 found: false,
+                branch_query: Vec::new(),
+                record,
                 unavailable: false,
                 answer_to: super::answerable(&req),
             }),
@@ -276,6 +295,7 @@ impl Service {
         let fwd = ctx.fwd.clone();
         let (branch, dialog_forming, invite) = (ctx.branch.clone(), ctx.dialog_forming, ctx.invite);
         let mut opened = Vec::with_capacity(targets.len());
+        ctx.branch_query.extend(targets.iter().map(|t| t.query));
         for (j, t) in targets.into_iter().enumerate() {
             let i = first + j;
             let mut out = fwd.clone();
@@ -374,6 +394,7 @@ impl Service {
     /// Where a request inside a dialog, or with a Route set, goes.
     fn targets(&self, req: &Request) -> Result<Vec<BranchTarget>, (u16, &'static str)> {
         let plain = |hop| BranchTarget {
+            query: None,
             uri: None,
             hop,
             routes: Vec::new(),
@@ -431,6 +452,7 @@ impl Service {
                     uri_hop(&uri)?
                 };
                 Some(BranchTarget {
+                    query: None,
                     uri: Some(uri),
                     hop,
                     routes: b.path.clone(),
@@ -452,6 +474,7 @@ impl Service {
             uri_hop(uri)?
         };
         Some(BranchTarget {
+            query: None,
             uri: None,
             hop,
             routes: Vec::new(),
@@ -601,7 +624,28 @@ impl Service {
             ctx.found = true;
             ctx.fork.clear_best();
             actions = ctx.fork.release();
+            let query = ctx
+                .branch_query
+                .get(i)
+                .copied()
+                .flatten()
+                .and_then(|q| ctx.queries.get(q))
+                .cloned();
+            let outcome = match query {
+                Some(q) => format!(
+                    "found by {} as {} ({} {})",
+                    target_label(&q.target),
+                    q.alias,
+                    resp.status,
+                    resp.reason
+                ),
+                None => format!("{} {}", resp.status, resp.reason),
+            };
+            self.search_finished(&server, true, outcome);
         }
+        let Some(ctx) = self.proxy.contexts.get_mut(&server) else {
+            return;
+        };
         actions.extend(ctx.fork.on_response(i, resp, now));
         self.run_fork(&server, actions, now).await;
     }

@@ -2,10 +2,11 @@
 //! group's queries into branches. A group whose branches all fail hands over to the next one;
 //! a branch that rings, answers or refuses for the callee ends the search.
 
-use super::proxy::{reply, uri_hop, BranchTarget, Hop};
+use super::proxy::{reply, target_label, uri_hop, BranchTarget, Hop};
 use super::util::{self, header_str};
 use super::Service;
 use crate::listen::Transport;
+use crate::search_history::SearchRecord;
 use crate::transport::Flow;
 use causeway_config::Snapshot;
 use causeway_routing::search::{bare_alias, ip_alias};
@@ -101,6 +102,75 @@ impl Service {
         Search::new(self.derived.dialplan.clone(), request)
     }
 
+    /// Opens the history entry of a search and logs its start.
+    pub(super) fn search_started(&self, req: &Request, flow: &Flow) -> SearchRecord {
+        let source = header_str(&req.headers, "From")
+            .and_then(|f| NameAddr::parse(f).ok())
+            .map(|f| f.uri().to_string())
+            .unwrap_or_default();
+        let destination = req.uri.to_string();
+        let call_id = header_str(&req.headers, "Call-ID")
+            .unwrap_or("")
+            .to_string();
+        self.log.event(
+            1,
+            "tvcs",
+            "Search Attempted",
+            &[
+                ("Protocol", "SIP"),
+                ("Src-ip", &flow.remote.ip().to_string()),
+                ("Src-alias", &source),
+                ("Dst-alias", &destination),
+                ("Method", req.method.as_str()),
+                ("Call-id", &call_id),
+            ],
+        );
+        SearchRecord {
+            id: self.shared.searches.lock().unwrap().next_id(),
+            started: std::time::SystemTime::now(),
+            kind: req.method.as_str().to_string(),
+            source,
+            destination,
+            found: false,
+            outcome: String::new(),
+            call_id,
+            trace: Vec::new(),
+        }
+    }
+
+    /// Closes the search of `key`'s request: the history gets its entry and trace, the event
+    /// log its outcome. The search itself is done with.
+    pub(super) fn search_finished(&mut self, key: &Key, found: bool, outcome: String) {
+        let Some(ctx) = self.proxy.contexts.get_mut(key) else {
+            return;
+        };
+        let trace = ctx
+            .search
+            .take()
+            .map(|s| s.trace().to_vec())
+            .unwrap_or_default();
+        let Some(mut r) = ctx.record.take() else {
+            return;
+        };
+        r.found = found;
+        r.outcome = outcome;
+        r.trace = trace;
+        self.log.event(
+            1,
+            "tvcs",
+            "Search Completed",
+            &[
+                ("Protocol", "SIP"),
+                ("Src-alias", &r.source),
+                ("Dst-alias", &r.destination),
+                ("Call-id", &r.call_id),
+                ("Found", if found { "True" } else { "False" }),
+                ("Detail", &r.outcome),
+            ],
+        );
+        self.shared.searches.lock().unwrap().add(r);
+    }
+
     /// A neighbor's peer, a local registration (its From is registered from the address the
     /// request came from), or an unknown caller.
     fn source_of(&self, req: &Request, flow: &Flow) -> Source {
@@ -176,6 +246,7 @@ impl Service {
                             format!("sip:{alias}@{host}")
                         };
                         Some(BranchTarget {
+                            query: None,
                             uri: Some(Uri::parse(&text).ok()?),
                             hop: Hop::Addr(z.transport, remote),
                             routes: Vec::new(),
@@ -186,6 +257,7 @@ impl Service {
             }
             Target::Address(_) => uri_hop(&fwd.uri)
                 .map(|hop| BranchTarget {
+                    query: None,
                     uri: None,
                     hop,
                     routes: Vec::new(),
@@ -217,8 +289,16 @@ impl Service {
                 match search.step() {
                     Step::Ask(queries) => {
                         let fwd = ctx.fwd.clone();
-                        let targets: Vec<BranchTarget> =
-                            queries.iter().flat_map(|q| self.resolve(q, &fwd)).collect();
+                        let targets: Vec<BranchTarget> = queries
+                            .iter()
+                            .enumerate()
+                            .flat_map(|(i, q)| {
+                                self.resolve(q, &fwd).into_iter().map(move |mut t| {
+                                    t.query = Some(i);
+                                    t
+                                })
+                            })
+                            .collect();
                         let Some(ctx) = self.proxy.contexts.get_mut(key) else {
                             return;
                         };
@@ -241,17 +321,29 @@ impl Service {
                         self.open_branches(key, targets, now).await;
                         return;
                     }
-                    Step::Found(_) => {
+                    Step::Found(q) => {
                         let actions = ctx.fork.release();
+                        let outcome =
+                            format!("found by {} as {}", target_label(&q.target), q.alias);
+                        self.search_finished(key, true, outcome);
                         self.run_fork(key, actions, now).await;
                         return;
                     }
                     Step::NotFound(reason) => {
+                        let best = ctx.fork.best_status();
                         let actions = ctx.fork.release();
                         if !actions.is_empty() {
+                            let outcome = format!(
+                                "not found ({reason:?}); best answer {}",
+                                best.unwrap_or(0)
+                            );
+                            self.search_finished(key, false, outcome);
                             self.run_fork(key, actions, now).await;
                             return;
                         }
+                        let Some(ctx) = self.proxy.contexts.get_mut(key) else {
+                            return;
+                        };
                         // Nothing was ever asked, or nothing answered: the answer is ours.
                         let (status, phrase) = match reason {
                             Refusal::HopsExhausted => (483, "Too Many Hops"),
@@ -261,7 +353,11 @@ impl Service {
                         };
                         let resp = reply(&ctx.answer_to, status, phrase);
                         let call = ctx.call;
-                        ctx.search = None;
+                        self.search_finished(
+                            key,
+                            false,
+                            format!("not found ({reason:?}); answered {status} {phrase}"),
+                        );
                         self.respond(key, resp.clone(), now).await;
                         self.after_final(&resp, call);
                         return;

@@ -14,6 +14,8 @@ pub struct Shared {
     pub calls: Mutex<Calls>,
     /// Calls released here: later requests in those dialogs get 481.
     pub released: Mutex<Released>,
+    /// The most recent searches.
+    pub searches: Mutex<crate::search_history::SearchHistory>,
     /// Tells the SIP service what an operator did to its bindings and calls.
     pub notices: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Notice>>>,
 }
