@@ -5,6 +5,7 @@
 //! checked against the cross-element rules, stored in one SQLite transaction with a new revision
 //! number, and published as an immutable [`Snapshot`] with a [`ChangeEvent`].
 
+pub mod credentials;
 pub mod factory;
 pub mod reset;
 pub mod rules;
@@ -105,6 +106,9 @@ pub struct Config {
     boot: Values,
     events: broadcast::Sender<ChangeEvent>,
     audit: Mutex<Vec<AuditHook>>,
+    /// Seals the local authentication database's passwords; made on first use.
+    seal: std::sync::OnceLock<credentials::SealKey>,
+    seal_path: std::path::PathBuf,
 }
 
 impl Config {
@@ -118,6 +122,8 @@ impl Config {
             boot: values,
             events: broadcast::channel(256).0,
             audit: Mutex::new(Vec::new()),
+            seal: std::sync::OnceLock::new(),
+            seal_path: db.with_file_name("credentials.key"),
         };
         if rev == 0 {
             // A new store starts from the factory configuration, as a commit of its own so
@@ -225,6 +231,41 @@ impl Config {
     /// Runs `f` with the store (for tables that share its file, such as accounts).
     pub fn with_store<T>(&self, f: impl FnOnce(&Store) -> T) -> T {
         f(&self.store.lock().unwrap())
+    }
+
+    fn seal_key(&self) -> Result<&credentials::SealKey, credentials::CredentialError> {
+        if let Some(k) = self.seal.get() {
+            return Ok(k);
+        }
+        let k = credentials::SealKey::load_or_create(&self.seal_path)
+            .map_err(|e| credentials::CredentialError::Store(e.to_string()))?;
+        Ok(self.seal.get_or_init(|| k))
+    }
+
+    /// Adds or replaces an entry of the local authentication database.
+    pub fn credential_add(
+        &self,
+        name: &str,
+        password: &str,
+    ) -> Result<(), credentials::CredentialError> {
+        let key = self.seal_key()?;
+        self.with_store(|s| credentials::add(s, key, name, password))
+    }
+
+    /// Removes an entry of the local authentication database; whether there was one.
+    pub fn credential_delete(&self, name: &str) -> Result<bool, credentials::CredentialError> {
+        self.with_store(|s| credentials::delete(s, name))
+    }
+
+    /// The password of an entry of the local authentication database.
+    pub fn credential_password(&self, name: &str) -> Option<String> {
+        let key = self.seal_key().ok()?;
+        self.with_store(|s| credentials::password(s, key, name))
+    }
+
+    /// The names in the local authentication database.
+    pub fn credential_names(&self) -> Vec<String> {
+        self.with_store(credentials::names)
     }
 }
 

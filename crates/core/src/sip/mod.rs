@@ -4,6 +4,7 @@
 //! are shared with the management surfaces through [`state::Shared`]. The loop waits for a
 //! message, a configuration change or the next timer, whichever comes first.
 
+mod auth;
 mod proxy;
 mod register;
 mod search;
@@ -190,6 +191,8 @@ pub struct Service {
     proxy: proxy::Proxy,
     /// Malformed-message runs of TCP and TLS connections that delivered one lately.
     tolerance: HashMap<u64, Tolerance>,
+    /// Digest nonces and failed attempts.
+    auth: auth::Auth,
     index: BTreeSet<(Instant, TimerRef)>,
     due: HashMap<TimerRef, Instant>,
     derived: Derived,
@@ -212,6 +215,7 @@ impl Service {
         tokio::spawn(async move {
             let (tx, rx) = mpsc::channel(4096);
             let snap = config.snapshot();
+            let lifetime = nonce_lifetime(&snap);
             let own = own_names(&snap);
             let mut svc = Service {
                 derived: derive(&snap, &own),
@@ -225,6 +229,7 @@ impl Service {
                 completed: Completed::default(),
                 proxy: proxy::Proxy::default(),
                 tolerance: HashMap::new(),
+                auth: auth::Auth::new(lifetime),
                 index: BTreeSet::new(),
                 due: HashMap::new(),
                 rng: rand::rngs::StdRng::from_entropy(),
@@ -278,6 +283,7 @@ impl Service {
     async fn reconfigure(&mut self) {
         let snap = self.snap.clone();
         self.proxy.advertised.clear();
+        self.auth.set_lifetime(nonce_lifetime(&snap));
         self.own = own_names(&snap);
         self.derived = derive(&snap, &self.own);
         let max = snap.int("SIP Advanced SipMaxSize").unwrap_or(32768) as usize;
@@ -760,6 +766,13 @@ fn own_names(snap: &Snapshot) -> Vec<String> {
     }
     v.push("localhost".into());
     v
+}
+
+/// How long a digest nonce stays fresh.
+fn nonce_lifetime(snap: &Snapshot) -> u64 {
+    snap.int("SIP Authentication Digest Nonce ExpireDelta")
+        .unwrap_or(300)
+        .max(1) as u64
 }
 
 fn derive(snap: &Snapshot, own: &[String]) -> Derived {

@@ -220,7 +220,24 @@ impl Service {
         } else {
             Vec::new()
         };
-        let search = (!routed).then(|| self.search_for(&fwd, &flow, max_forwards));
+        let search = if routed {
+            None
+        } else {
+            let source = self.source_of(&fwd, &flow);
+            let policy = self.policy_of(&source);
+            let from_host = header_str(&req.headers, "From")
+                .and_then(|f| NameAddr::parse(f).ok())
+                .and_then(|f| util::sip_uri(f.uri()).map(|u| u.host_str().to_ascii_lowercase()))
+                .unwrap_or_default();
+            let local_origin = self.derived.domains.is_local(&from_host);
+            let authenticated = match self.authenticate(&req, policy, local_origin, &from_host, now)
+            {
+                super::auth::Outcome::Answer(r) => return self.respond(&key, r, now).await,
+                super::auth::Outcome::Authenticated => true,
+                super::auth::Outcome::Unauthenticated => false,
+            };
+            Some(self.search_for(&fwd, source, authenticated, max_forwards))
+        };
         let record = search.as_ref().map(|_| self.search_started(&req, &flow));
         let dialog_forming = to_tag.is_none()
             && matches!(

@@ -1,5 +1,6 @@
 //! REGISTER: the SIP front end of the registrar.
 
+use super::auth;
 use super::util::{self, header_str, lists, values};
 use super::{Service, TimerRef};
 use crate::transport::Flow;
@@ -47,6 +48,25 @@ impl Service {
                 "not a local domain",
             );
             return reject(403, "Forbidden (not a local domain)");
+        }
+        // Registrations belong to the Default Subzone (subzone membership rules come later),
+        // whose policy decides whether the registrant must prove who it is.
+        let policy = auth::Policy::from_config(
+            self.snap
+                .get("Zones LocalZone DefaultSubZone Authentication Mode"),
+        );
+        let realm = host.to_string();
+        if let auth::Outcome::Answer(r) = self.authenticate(req, policy, true, &realm, now) {
+            if r.status == 403 {
+                self.log_registration(
+                    "Registration Rejected",
+                    req,
+                    flow,
+                    &aor,
+                    "authentication failed",
+                );
+            }
+            return r;
         }
         let mut star = false;
         let mut contacts = Vec::new();

@@ -2,6 +2,7 @@
 //! group's queries into branches. A group whose branches all fail hands over to the next one;
 //! a branch that rings, answers or refuses for the callee ends the search.
 
+use super::auth::Policy;
 use super::proxy::{reply, target_label, uri_hop, BranchTarget, Hop};
 use super::util::{self, header_str};
 use super::Service;
@@ -61,7 +62,13 @@ pub(super) fn zone_peers(snap: &Snapshot) -> HashMap<String, ZonePeers> {
 
 impl Service {
     /// The search for an out-of-dialog request: its alias, and who is asking.
-    pub(super) fn search_for(&self, req: &Request, flow: &Flow, max_forwards: u32) -> Search {
+    pub(super) fn search_for(
+        &self,
+        req: &Request,
+        source: Source,
+        authenticated: bool,
+        max_forwards: u32,
+    ) -> Search {
         let (alias, to_node) = match util::sip_uri(&req.uri) {
             Some(s) => {
                 let host = match s.port() {
@@ -91,9 +98,9 @@ impl Service {
         });
         let request = SearchRequest {
             alias,
-            source: self.source_of(req, flow),
+            source,
             protocol: Protocol::Sip,
-            authenticated: false,
+            authenticated,
             hop_count: Some(max_forwards.min(255) as u8),
             from_cluster_peer: false,
             to_node,
@@ -173,7 +180,7 @@ impl Service {
 
     /// A neighbor's peer, a local registration (its From is registered from the address the
     /// request came from), or an unknown caller.
-    fn source_of(&self, req: &Request, flow: &Flow) -> Source {
+    pub(super) fn source_of(&self, req: &Request, flow: &Flow) -> Source {
         let ip = flow.remote.ip();
         if let Some(z) = self.derived.zones.values().find(|z| z.addrs.contains(&ip)) {
             return Source::Zone(z.name.clone());
@@ -204,6 +211,21 @@ impl Service {
                     .lookup(&aor)
                     .is_empty()
             })
+    }
+
+    /// The authentication policy of the zone or subzone a request comes from.
+    pub(super) fn policy_of(&self, source: &Source) -> Policy {
+        let path = match source {
+            Source::LocalZone { .. } => {
+                "Zones LocalZone DefaultSubZone Authentication Mode".to_string()
+            }
+            Source::DefaultZone => "Zones DefaultZone Authentication Mode".to_string(),
+            Source::Zone(name) => match self.derived.dialplan.zone(name).and_then(|z| z.row) {
+                Some(r) => format!("Zones Zone {r} Neighbor Authentication Mode"),
+                None => return Policy::DoNotCheck,
+            },
+        };
+        Policy::from_config(self.snap.get(&path))
     }
 
     /// The branches a query becomes.

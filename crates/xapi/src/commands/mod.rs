@@ -2,6 +2,7 @@
 //! the commands implemented so far. A command in the catalogue that no handler implements yet is
 //! answered with an error that says so.
 
+mod credentials;
 mod dialplan;
 mod lists;
 
@@ -66,6 +67,8 @@ const IMPLEMENTED: &[Impl] = &[
     Impl { name: "TransformDelete", handler: dialplan::transform_delete, writes: true, summary: "Removes a pre-search transform by its index." },
     Impl { name: "SearchRuleAdd", handler: dialplan::search_rule_add, writes: true, summary: "Adds a search rule, optionally targeting a zone." },
     Impl { name: "SearchRuleDelete", handler: dialplan::search_rule_delete, writes: true, summary: "Removes a search rule by its index." },
+    Impl { name: "CredentialAdd", handler: credentials::credential_add, writes: true, summary: "Adds (or replaces) a name and password in the local authentication database that devices authenticate with." },
+    Impl { name: "CredentialDelete", handler: credentials::credential_delete, writes: true, summary: "Removes a name from the local authentication database." },
     Impl { name: "ZoneAdd", handler: lists::zone_add, writes: true, summary: "Adds a zone of the given type." },
     Impl { name: "ZoneDelete", handler: lists::zone_delete, writes: true, summary: "Removes a zone that no search rule targets." },
     Impl { name: "ZoneList", handler: dialplan::zone_list, writes: false, summary: "Shows the transform and the search rules (by priority) that a search for an alias would use." },

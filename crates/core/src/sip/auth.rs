@@ -1,0 +1,187 @@
+//! Device authentication: the zone's or subzone's policy (Check credentials, Do not check
+//! credentials, Treat as authenticated) decides whether a request is challenged with digest
+//! against the local authentication database, and whether it counts as authenticated.
+
+use super::util::header_str;
+use super::Service;
+use causeway_sip::digest::{self, Algorithm, Nonces, Verdict};
+use causeway_sip::header::AuthHeader;
+use causeway_sip::{Method, Request, Response};
+use std::collections::HashMap;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// A zone's or subzone's authentication policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Policy {
+    Check,
+    DoNotCheck,
+    TreatAsAuthenticated,
+}
+
+impl Policy {
+    pub(super) fn from_config(v: Option<&str>) -> Policy {
+        match v {
+            Some("CheckCredentials") => Policy::Check,
+            Some("TreatAsAuthenticated") => Policy::TreatAsAuthenticated,
+            _ => Policy::DoNotCheck,
+        }
+    }
+}
+
+/// What authentication decided for a request.
+pub(super) enum Outcome {
+    Authenticated,
+    Unauthenticated,
+    /// Answer with this (a challenge, or 403 once the retries are used up).
+    Answer(Response),
+}
+
+/// Digest state: the nonce key and the failed attempts per Call-ID.
+pub(super) struct Auth {
+    nonces: Nonces,
+    failures: HashMap<String, (u32, Instant)>,
+}
+
+/// Failed attempts are forgotten after this long without another.
+const FAILURE_MEMORY: std::time::Duration = std::time::Duration::from_secs(300);
+
+impl Auth {
+    pub(super) fn new(lifetime: u64) -> Auth {
+        let secret: [u8; 32] = rand::random();
+        Auth {
+            nonces: Nonces::new(&secret, lifetime),
+            failures: HashMap::new(),
+        }
+    }
+
+    pub(super) fn set_lifetime(&mut self, lifetime: u64) {
+        self.nonces.lifetime = lifetime;
+    }
+
+    fn failed(&mut self, call_id: &str, now: Instant) -> u32 {
+        if self.failures.len() > 10_000 {
+            self.failures
+                .retain(|_, (_, at)| now.duration_since(*at) < FAILURE_MEMORY);
+        }
+        let e = self.failures.entry(call_id.to_string()).or_insert((0, now));
+        if now.duration_since(e.1) >= FAILURE_MEMORY {
+            e.0 = 0;
+        }
+        e.0 += 1;
+        e.1 = now;
+        e.0
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl Service {
+    /// Applies `policy` to a request from `domain_is_local` origin (the From domain is one of
+    /// ours). REGISTERs are challenged with 401, everything else with 407.
+    pub(super) fn authenticate(
+        &mut self,
+        req: &Request,
+        policy: Policy,
+        local_origin: bool,
+        realm: &str,
+        now: Instant,
+    ) -> Outcome {
+        match policy {
+            Policy::DoNotCheck => return Outcome::Unauthenticated,
+            // Only a message from one of our domains can claim to be ours without proof.
+            Policy::TreatAsAuthenticated if local_origin => return Outcome::Authenticated,
+            Policy::TreatAsAuthenticated => return Outcome::Unauthenticated,
+            // Someone else's users are not ours to challenge.
+            Policy::Check if !local_origin => return Outcome::Unauthenticated,
+            Policy::Check => {}
+        }
+        let register = req.method == Method::Register;
+        let (ask, answer) = if register {
+            (401, "Authorization")
+        } else {
+            (407, "Proxy-Authorization")
+        };
+        let call_id = header_str(&req.headers, "Call-ID")
+            .unwrap_or("")
+            .to_string();
+        let t = unix_now();
+        let mut stale = false;
+        let offered: Vec<AuthHeader> = req
+            .headers
+            .get_all(answer)
+            .filter_map(|v| std::str::from_utf8(v).ok())
+            .filter_map(|v| AuthHeader::parse(v).ok())
+            .filter(|h| h.is_digest())
+            .collect();
+        let mut tried = false;
+        for h in &offered {
+            let names = [
+                "username",
+                "realm",
+                "nonce",
+                "uri",
+                "response",
+                "algorithm",
+                "cnonce",
+                "qop",
+                "nc",
+                "opaque",
+            ];
+            let params: Vec<(&str, String)> = names
+                .iter()
+                .filter_map(|n| h.param(n).map(|v| (*n, v.into_owned())))
+                .collect();
+            let creds =
+                digest::Credentials::from_params(params.iter().map(|(k, v)| (*k, v.as_str())));
+            if creds.realm != realm {
+                continue;
+            }
+            tried = true;
+            let Some(alg) = Algorithm::parse(creds.algorithm.as_deref()) else {
+                continue;
+            };
+            let Some(password) = self.config.credential_password(&creds.username) else {
+                continue;
+            };
+            let ha1 = digest::ha1(alg, &creds.username, realm, &password);
+            match creds.verify(req.method.as_str(), &ha1, &self.auth.nonces, t) {
+                Verdict::Ok => {
+                    self.auth.failures.remove(&call_id);
+                    return Outcome::Authenticated;
+                }
+                Verdict::Stale => stale = true,
+                Verdict::Denied => {}
+            }
+        }
+        if tried && !stale {
+            let limit = self
+                .snap
+                .int("SIP Authentication Retry Limit")
+                .unwrap_or(3)
+                .max(1) as u32;
+            if self.auth.failed(&call_id, now) >= limit {
+                self.auth.failures.remove(&call_id);
+                return Outcome::Answer(Response::for_request(req, 403, "Forbidden"));
+            }
+        }
+        let mut r = Response::for_request(req, ask, "");
+        let header = if register {
+            "WWW-Authenticate"
+        } else {
+            "Proxy-Authenticate"
+        };
+        let nonce = self.auth.nonces.issue(realm, t);
+        // MD5 first: clients take the first algorithm they know, and many know only MD5.
+        for alg in [Algorithm::Md5, Algorithm::Sha256] {
+            let _ = r
+                .headers
+                .push(header, digest::challenge(alg, realm, &nonce, stale));
+        }
+        Outcome::Answer(r)
+    }
+}
