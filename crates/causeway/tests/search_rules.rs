@@ -331,3 +331,120 @@ fn the_lower_of_the_received_and_the_zone_hop_count_is_sent() {
     answer(&z, &r, f, 200);
     assert_eq!(status(&caller.recv()), 200);
 }
+
+/// dnsmasq serving `records` on 127.0.0.`last`:53 (a loopback address of the test's own,
+/// since the product asks DNS servers on port 53 only); killed when dropped.
+struct Dns(std::process::Child);
+
+impl Drop for Dns {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn dnsmasq(last: u8, records: &[String]) -> Dns {
+    let bin = ["/usr/sbin/dnsmasq", "/usr/bin/dnsmasq", "/sbin/dnsmasq"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).is_file())
+        .expect("dnsmasq is installed (scripts/test installs dnsmasq-base)");
+    let child = std::process::Command::new(bin)
+        .args([
+            "--no-daemon",
+            "--port=53",
+            &format!("--listen-address=127.0.0.{last}"),
+            "--bind-interfaces",
+            "--no-resolv",
+            "--no-hosts",
+            "--conf-file=/dev/null",
+            "--pid-file=",
+            "--local=/partner.example/",
+        ])
+        .args(records)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("dnsmasq starts");
+    // Wait until it answers on its port.
+    for _ in 0..100 {
+        if std::net::UdpSocket::bind(format!("127.0.0.{last}:53")).is_err() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Dns(child)
+}
+
+/// URI dialing through a DNS zone: the SRV record of the dialled domain leads to its server;
+/// a domain with only an address record is not found while IncludeAddressRecord is Off, but a
+/// URI with an explicit port goes to the host's address.
+#[test]
+fn dns_zones_find_the_domain_s_server() {
+    let (node, port) = sip_node();
+    let pbx = Peer::new(port);
+    let other = Peer::new(port);
+    let _dns = dnsmasq(
+        77,
+        &[
+            format!(
+                "--srv-host=_sip._udp.partner.example,pbx.partner.example,{},0,5",
+                pbx.addr().port()
+            ),
+            "--host-record=pbx.partner.example,127.0.0.1".into(),
+            "--host-record=plain.partner.example,127.0.0.1".into(),
+        ],
+    );
+    node.ok("xConfiguration DNS Server 1 Address: \"127.0.0.77\"");
+    let t = node.ok("xCommand ZoneAdd ZoneName: \"Internet\" Type: DNS");
+    assert!(t.contains("ZoneId: 1"), "{t}");
+    rule(
+        &node,
+        2,
+        &[
+            ("Priority", "10"),
+            ("Mode", "AliasPatternMatch"),
+            ("Pattern Type", "Regex"),
+            ("Pattern String", ".*@.*partner\\.example(:[0-9]+)?"),
+            ("Pattern Behavior", "Leave"),
+            ("Target Name", "Internet"),
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let caller = Peer::new(port);
+    caller.send(&request(
+        "INVITE",
+        "sip:carol@partner.example",
+        &caller,
+        "dns1",
+        "",
+    ));
+    let (r, f) = incoming(&pbx);
+    assert_eq!(request_line(&r), "INVITE sip:carol@partner.example SIP/2.0");
+    answer(&pbx, &r, f, 200);
+    assert_eq!(status(&caller.recv()), 200);
+
+    // Only an A record: not found with IncludeAddressRecord Off.
+    let caller = Peer::new(port);
+    caller.send(&request(
+        "OPTIONS",
+        "sip:dave@plain.partner.example",
+        &caller,
+        "dns2",
+        "",
+    ));
+    assert_eq!(status(&caller.recv()), 404);
+    let h = node.ok("xStatus SearchHistory");
+    assert!(
+        h.contains("zone Internet does not know dave@plain.partner.example"),
+        "{h}"
+    );
+    assert!(other.silent());
+
+    let caller = Peer::new(port);
+    let uri = format!("sip:dave@plain.partner.example:{}", other.addr().port());
+    caller.send(&request("OPTIONS", &uri, &caller, "dns3", ""));
+    let (r, f) = incoming(&other);
+    assert_eq!(request_line(&r), format!("OPTIONS {uri} SIP/2.0"));
+    answer(&other, &r, f, 200);
+    assert_eq!(status(&caller.recv()), 200);
+}

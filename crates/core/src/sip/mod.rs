@@ -171,6 +171,10 @@ struct Derived {
     dialplan: Arc<causeway_routing::Dialplan>,
     /// Neighbor zones' peers, by lower-case zone name.
     zones: HashMap<String, search::ZonePeers>,
+    /// DNS zones' lookup settings, by lower-case zone name.
+    dns_zones: HashMap<String, causeway_dns::ZoneDns>,
+    /// Asks the configured DNS servers; `None` when none is configured.
+    resolver: Option<Arc<causeway_dns::DnsResolver>>,
     registrar: Settings,
     restriction: Restriction,
     domains: Domains,
@@ -193,6 +197,8 @@ pub struct Service {
     tolerance: HashMap<u64, Tolerance>,
     /// Digest nonces and failed attempts.
     auth: auth::Auth,
+    /// Where DNS lookups started by searches report back to the loop.
+    dns_tx: Option<mpsc::UnboundedSender<search::DnsDone>>,
     index: BTreeSet<(Instant, TimerRef)>,
     due: HashMap<TimerRef, Instant>,
     derived: Derived,
@@ -230,6 +236,7 @@ impl Service {
                 proxy: proxy::Proxy::default(),
                 tolerance: HashMap::new(),
                 auth: auth::Auth::new(lifetime),
+                dns_tx: None,
                 index: BTreeSet::new(),
                 due: HashMap::new(),
                 rng: rand::rngs::StdRng::from_entropy(),
@@ -246,6 +253,8 @@ impl Service {
         mut changes: broadcast::Receiver<ChangeEvent>,
         mut notices: mpsc::UnboundedReceiver<Notice>,
     ) {
+        let (dns_tx, mut dns_rx) = mpsc::unbounded_channel();
+        self.dns_tx = Some(dns_tx);
         loop {
             let next = self.next_deadline();
             let sleep = async {
@@ -274,6 +283,7 @@ impl Service {
                     Notice::Removed(key) => self.drop_calls_of(&key, "Operator forced removal"),
                     Notice::Disconnected(call_id) => self.proxy.forget_call(&call_id),
                 },
+                Some(done) = dns_rx.recv() => self.dns_done(done, Instant::now()).await,
                 _ = sleep => self.on_timers(Instant::now()).await,
             }
         }
@@ -780,6 +790,8 @@ fn derive(snap: &Snapshot, own: &[String]) -> Derived {
     Derived {
         dialplan: Arc::new(causeway_routing::Dialplan::from_snapshot(snap)),
         zones: search::zone_peers(snap),
+        dns_zones: search::dns_zones(snap),
+        resolver: search::resolver(snap),
         registrar: Settings::from_config(snap),
         restriction: Restriction::from_config(snap, &vars),
         domains: Domains::from_config(snap, own),

@@ -65,6 +65,9 @@ pub(super) struct Ctx {
     pub(super) record: Option<crate::search_history::SearchRecord>,
     /// The alias is registered here, but at no contact that can be reached.
     pub(super) unavailable: bool,
+    /// DNS lookups of the current group still out, and the targets gathered meanwhile.
+    pub(super) lookups: usize,
+    pub(super) gathered: Vec<BranchTarget>,
     /// What our own responses to the request copy (for a search that finds nothing).
     pub(super) answer_to: Request,
 }
@@ -288,6 +291,8 @@ impl Service {
                 branch_query: Vec::new(),
                 record,
                 unavailable: false,
+                lookups: 0,
+                gathered: Vec::new(),
                 answer_to: super::answerable(&req),
             }),
         );
@@ -1018,7 +1023,12 @@ impl Service {
             .map(|c| c.branches.clone())
             .unwrap_or_default();
         if branches.is_empty() {
-            // Nothing forwarded yet: the INVITE ends here.
+            // Nothing forwarded yet (a search may still be waiting for DNS, and must not
+            // send anything when it hears back): the INVITE ends here.
+            if let Some(ctx) = self.proxy.contexts.get_mut(&k) {
+                ctx.search = None;
+                ctx.lookups = 0;
+            }
             let inv = self.server.get(&k).and_then(|t| t.invite.clone());
             if let Some(inv) = inv {
                 self.respond(&k, reply(&inv, 487, "Request Terminated"), now)

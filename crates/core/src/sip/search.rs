@@ -33,6 +33,55 @@ pub(super) struct ZonePeers {
     pub addrs: Vec<IpAddr>,
 }
 
+/// A DNS lookup a search started, reported back to the loop.
+pub(super) struct DnsDone {
+    key: Key,
+    /// The query's index in the group.
+    query: usize,
+    destinations: Vec<causeway_dns::Destination>,
+}
+
+/// DNS zones by lower-case name.
+pub(super) fn dns_zones(snap: &Snapshot) -> HashMap<String, causeway_dns::ZoneDns> {
+    let mut out = HashMap::new();
+    for r in snap.rows("Zones Zone") {
+        let g = |k: &str| snap.get(&format!("Zones Zone {r} {k}")).unwrap_or("");
+        if g("Type") != "DNS" || g("Name").is_empty() {
+            continue;
+        }
+        let cfg = causeway_dns::ZoneDns {
+            include_address_record: g("DNS IncludeAddressRecord") == "On",
+            default_transport: causeway_dns::Transport::from_config(g("DNS SIP Default Transport"))
+                .unwrap_or(causeway_dns::Transport::Udp),
+            ..causeway_dns::ZoneDns::default()
+        };
+        out.insert(g("Name").to_ascii_lowercase(), cfg);
+    }
+    out
+}
+
+/// A resolver that asks the configured DNS servers (addresses only, as the guide allows).
+pub(super) fn resolver(snap: &Snapshot) -> Option<std::sync::Arc<causeway_dns::DnsResolver>> {
+    let ips: Vec<IpAddr> = (1..=5)
+        .filter_map(|n| snap.get(&format!("DNS Server {n} Address")))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    if ips.is_empty() {
+        return None;
+    }
+    causeway_dns::DnsResolver::new(&causeway_dns::DnsConfig::from_ips(&ips))
+        .ok()
+        .map(std::sync::Arc::new)
+}
+
+fn transport_of(t: causeway_dns::Transport) -> Transport {
+    match t {
+        causeway_dns::Transport::Udp => Transport::Udp,
+        causeway_dns::Transport::Tcp => Transport::Tcp,
+        causeway_dns::Transport::Tls => Transport::Tls,
+    }
+}
+
 /// Neighbor zones by lower-case name. Peers given by host name need DNS and are left out
 /// until DNS lookups come.
 pub(super) fn zone_peers(snap: &Snapshot) -> HashMap<String, ZonePeers> {
@@ -292,6 +341,76 @@ impl Service {
         }
     }
 
+    /// Starts a lookup for each DNS-zone query of a group; returns how many are out.
+    fn start_lookups(&self, key: &Key, queries: &[(usize, &Query)]) -> usize {
+        let (Some(resolver), Some(tx)) = (&self.derived.resolver, &self.dns_tx) else {
+            return 0;
+        };
+        let mut n = 0;
+        for (i, q) in queries {
+            let Target::Zone(z) = &q.target else { continue };
+            let Some(cfg) = self.derived.dns_zones.get(&z.to_ascii_lowercase()).copied() else {
+                continue;
+            };
+            let alias = bare_alias(&q.alias);
+            let host = alias.rsplit_once('@').map_or(alias, |(_, h)| h);
+            let target = match host.rsplit_once(':') {
+                Some((h, p)) if p.parse::<u16>().is_ok() && !h.contains(':') => {
+                    causeway_dns::SipTarget::new(h).with_port(p.parse().unwrap_or(5060))
+                }
+                _ => causeway_dns::SipTarget::new(host.trim_matches(['[', ']'])),
+            };
+            let (resolver, tx, key, query) = (resolver.clone(), tx.clone(), key.clone(), *i);
+            tokio::spawn(async move {
+                let r = resolver.resolve_sip(&target, &cfg).await;
+                let _ = tx.send(DnsDone {
+                    key,
+                    query,
+                    destinations: r.destinations,
+                });
+            });
+            n += 1;
+        }
+        n
+    }
+
+    /// A DNS lookup of a search came back: its first destination becomes the zone's branch
+    /// (RFC 3263 failover to the others is not built yet). Once the group's lookups are all
+    /// back, the group goes out, or the search moves on.
+    pub(super) async fn dns_done(&mut self, done: DnsDone, now: Instant) {
+        let Some(ctx) = self.proxy.contexts.get_mut(&done.key) else {
+            return;
+        };
+        if ctx.lookups == 0 || ctx.search.is_none() {
+            return;
+        }
+        ctx.lookups -= 1;
+        if let (Some(d), Some(q)) = (done.destinations.first(), ctx.queries.get(done.query)) {
+            if let Ok(uri) = Uri::parse(&format!("sip:{}", bare_alias(&q.alias))) {
+                ctx.gathered.push(BranchTarget {
+                    query: Some(done.query),
+                    uri: Some(uri),
+                    hop: Hop::Addr(transport_of(d.transport), d.addr),
+                    routes: Vec::new(),
+                    max_forwards: Some(q.hop_count),
+                });
+            }
+        }
+        if ctx.lookups > 0 {
+            return;
+        }
+        let targets = std::mem::take(&mut ctx.gathered);
+        if targets.is_empty() {
+            let n = ctx.queries.len();
+            if let Some(s) = ctx.search.as_mut() {
+                s.answer(&vec![Answer::NotFound; n]);
+            }
+            self.advance_search(&done.key, now).await;
+        } else {
+            self.open_branches(&done.key, targets, now).await;
+        }
+    }
+
     /// Runs the search of `key`'s request until a group has branches out, or it ends.
     /// Boxed: a group whose branches fail at once comes back here through the response
     /// context.
@@ -311,9 +430,14 @@ impl Service {
                 match search.step() {
                     Step::Ask(queries) => {
                         let fwd = ctx.fwd.clone();
-                        let targets: Vec<BranchTarget> = queries
-                            .iter()
-                            .enumerate()
+                        // DNS zones answer later; the rest now.
+                        let (dns, now_known): (Vec<_>, Vec<_>) =
+                            queries.iter().enumerate().partition(|(_, q)| {
+                                matches!(&q.target, Target::Zone(z)
+                                    if self.derived.dns_zones.contains_key(&z.to_ascii_lowercase()))
+                            });
+                        let targets: Vec<BranchTarget> = now_known
+                            .into_iter()
                             .flat_map(|(i, q)| {
                                 self.resolve(q, &fwd).into_iter().map(move |mut t| {
                                     t.query = Some(i);
@@ -321,6 +445,15 @@ impl Service {
                                 })
                             })
                             .collect();
+                        let started = self.start_lookups(key, &dns);
+                        if started > 0 {
+                            if let Some(ctx) = self.proxy.contexts.get_mut(key) {
+                                ctx.queries = queries;
+                                ctx.gathered = targets;
+                                ctx.lookups = started;
+                            }
+                            return;
+                        }
                         let Some(ctx) = self.proxy.contexts.get_mut(key) else {
                             return;
                         };
