@@ -448,3 +448,70 @@ fn dns_zones_find_the_domain_s_server() {
     answer(&other, &r, f, 200);
     assert_eq!(status(&caller.recv()), 200);
 }
+
+/// Notes 05 §5.12: an ENUM zone turns a dialled number into the URI its NAPTR record gives,
+/// and that URI is searched from the start: here it is a local registration.
+#[test]
+fn enum_zones_turn_numbers_into_uris() {
+    let (node, port) = sip_node();
+    let callee = Peer::new(port);
+    let me = callee.addr();
+    callee.send(&format!(
+        "REGISTER sip:example.com SIP/2.0\n\
+         Via: SIP/2.0/UDP {me};branch=z9hG4bKregnum\n\
+         Max-Forwards: 70\n\
+         From: <sip:44123456789@example.com>;tag=r\n\
+         To: <sip:44123456789@example.com>\n\
+         Call-ID: reg-num\n\
+         CSeq: 1 REGISTER\n\
+         Contact: <sip:44123456789@{me}>\n\
+         Expires: 60\n\
+         Content-Length: 0\n\n"
+    ));
+    assert_eq!(status(&callee.recv()), 200);
+    let _dns = dnsmasq(
+        78,
+        &[
+            "--local=/e164.arpa/".into(),
+            "--naptr-record=9.8.7.6.5.4.3.2.1.4.4.e164.arpa,100,10,u,E2U+sip,!^(.*)$!sip:\\1@example.com!".into(),
+        ],
+    );
+    node.ok("xConfiguration DNS Server 1 Address: \"127.0.0.78\"");
+    let t = node.ok("xCommand ZoneAdd ZoneName: \"Numbers\" Type: ENUM");
+    assert!(t.contains("ZoneId: 1"), "{t}");
+    node.ok("xConfiguration Zones Zone 1 ENUM DNSSuffix: \"e164.arpa\"");
+    rule(
+        &node,
+        2,
+        &[
+            ("Priority", "10"),
+            ("Mode", "AliasPatternMatch"),
+            ("Pattern Type", "Regex"),
+            ("Pattern String", "([0-9]+)@enum\\.example"),
+            ("Pattern Behavior", "Replace"),
+            ("Pattern Replace", "\\1"),
+            ("Target Name", "Numbers"),
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let caller = Peer::new(port);
+    caller.send(&request(
+        "MESSAGE",
+        "sip:44123456789@enum.example",
+        &caller,
+        "enum1",
+        "",
+    ));
+    let (m, from) = incoming(&callee);
+    assert!(
+        request_line(&m).starts_with("MESSAGE sip:44123456789@"),
+        "{m}"
+    );
+    answer(&callee, &m, from, 200);
+    assert_eq!(status(&caller.recv()), 200);
+    let h = node.ok("xStatus SearchHistory");
+    assert!(
+        h.contains("zone Numbers answers 44123456789 with sip:44123456789@example.com"),
+        "{h}"
+    );
+}

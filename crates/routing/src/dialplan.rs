@@ -21,14 +21,23 @@ pub const DEFAULT_SUBZONE: &str = "DefaultSubZone";
 /// Hop count of searches into the Local Zone and of requests that arrive without one.
 pub const DEFAULT_HOP_COUNT: u8 = 15;
 
-/// Signalling protocol of a search.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Signalling protocol of a search (and of the caller, for call policy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Protocol {
+    #[default]
     Sip,
     H323,
 }
 
 impl Protocol {
+    /// The value of CPL's `address-type` subfield.
+    pub(crate) fn address_type(self) -> &'static str {
+        match self {
+            Protocol::Sip => "sip",
+            Protocol::H323 => "h323",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Protocol::Sip => "SIP",

@@ -173,6 +173,8 @@ struct Derived {
     zones: HashMap<String, search::ZonePeers>,
     /// DNS zones' lookup settings, by lower-case zone name.
     dns_zones: HashMap<String, causeway_dns::ZoneDns>,
+    /// ENUM zones' DNS suffixes, by lower-case zone name.
+    enum_zones: HashMap<String, String>,
     /// Asks the configured DNS servers; `None` when none is configured.
     resolver: Option<Arc<causeway_dns::DnsResolver>>,
     registrar: Settings,
@@ -791,6 +793,7 @@ fn derive(snap: &Snapshot, own: &[String]) -> Derived {
         dialplan: Arc::new(causeway_routing::Dialplan::from_snapshot(snap)),
         zones: search::zone_peers(snap),
         dns_zones: search::dns_zones(snap),
+        enum_zones: search::enum_zones(snap),
         resolver: search::resolver(snap),
         registrar: Settings::from_config(snap),
         restriction: Restriction::from_config(snap, &vars),

@@ -68,6 +68,8 @@ pub(super) struct Ctx {
     /// DNS lookups of the current group still out, and the targets gathered meanwhile.
     pub(super) lookups: usize,
     pub(super) gathered: Vec<BranchTarget>,
+    /// Answers other than "not found" that the group's queries gave without branches.
+    pub(super) late_answers: Vec<(usize, causeway_routing::Answer)>,
     /// What our own responses to the request copy (for a search that finds nothing).
     pub(super) answer_to: Request,
 }
@@ -293,6 +295,7 @@ impl Service {
                 unavailable: false,
                 lookups: 0,
                 gathered: Vec::new(),
+                late_answers: Vec::new(),
                 answer_to: super::answerable(&req),
             }),
         );
@@ -748,9 +751,9 @@ impl Service {
         if exhausted {
             // The group's targets all failed: none of them has the alias.
             if let Some(ctx) = self.proxy.contexts.get_mut(server) {
-                let n = ctx.queries.len();
+                let answers = super::search::group_answers(ctx);
                 if let Some(search) = ctx.search.as_mut() {
-                    search.answer(&vec![causeway_routing::Answer::NotFound; n]);
+                    search.answer(&answers);
                 }
             }
             self.advance_search(server, now).await;

@@ -38,7 +38,31 @@ pub(super) struct DnsDone {
     key: Key,
     /// The query's index in the group.
     query: usize,
-    destinations: Vec<causeway_dns::Destination>,
+    found: Found,
+}
+
+enum Found {
+    /// Where a DNS zone's domain is served.
+    Servers(Vec<causeway_dns::Destination>),
+    /// The URIs an ENUM zone turned the number into.
+    Uris(Vec<String>),
+}
+
+/// ENUM zones' DNS suffixes, by lower-case zone name.
+pub(super) fn enum_zones(snap: &Snapshot) -> HashMap<String, String> {
+    snap.rows("Zones Zone")
+        .into_iter()
+        .filter(|r| snap.get(&format!("Zones Zone {r} Type")) == Some("ENUM"))
+        .filter_map(|r| {
+            let name = snap
+                .get(&format!("Zones Zone {r} Name"))?
+                .to_ascii_lowercase();
+            let suffix = snap
+                .get(&format!("Zones Zone {r} ENUM DNSSuffix"))
+                .unwrap_or("");
+            Some((name, suffix.to_string()))
+        })
+        .collect()
 }
 
 /// DNS zones by lower-case name.
@@ -72,6 +96,18 @@ pub(super) fn resolver(snap: &Snapshot) -> Option<std::sync::Arc<causeway_dns::D
     causeway_dns::DnsResolver::new(&causeway_dns::DnsConfig::from_ips(&ips))
         .ok()
         .map(std::sync::Arc::new)
+}
+
+/// A finished group's answers: not found, except for the queries that answered with new
+/// aliases.
+pub(super) fn group_answers(ctx: &mut super::proxy::Ctx) -> Vec<Answer> {
+    let mut answers = vec![Answer::NotFound; ctx.queries.len()];
+    for (i, a) in ctx.late_answers.drain(..) {
+        if let Some(slot) = answers.get_mut(i) {
+            *slot = a;
+        }
+    }
+    answers
 }
 
 fn transport_of(t: causeway_dns::Transport) -> Transport {
@@ -349,6 +385,26 @@ impl Service {
         let mut n = 0;
         for (i, q) in queries {
             let Target::Zone(z) = &q.target else { continue };
+            let (resolver, tx, key, query) = (resolver.clone(), tx.clone(), key.clone(), *i);
+            if let Some(suffix) = self.derived.enum_zones.get(&z.to_ascii_lowercase()) {
+                // The number is the alias without any domain.
+                let alias = bare_alias(&q.alias);
+                let number = alias.split('@').next().unwrap_or(alias).to_string();
+                let suffix = suffix.clone();
+                tokio::spawn(async move {
+                    let r = resolver
+                        .resolve_enum(&number, &suffix, causeway_dns::EnumServices::SIP)
+                        .await;
+                    let uris = r.uris.into_iter().map(|u| u.uri).collect();
+                    let _ = tx.send(DnsDone {
+                        key,
+                        query,
+                        found: Found::Uris(uris),
+                    });
+                });
+                n += 1;
+                continue;
+            }
             let Some(cfg) = self.derived.dns_zones.get(&z.to_ascii_lowercase()).copied() else {
                 continue;
             };
@@ -360,13 +416,12 @@ impl Service {
                 }
                 _ => causeway_dns::SipTarget::new(host.trim_matches(['[', ']'])),
             };
-            let (resolver, tx, key, query) = (resolver.clone(), tx.clone(), key.clone(), *i);
             tokio::spawn(async move {
                 let r = resolver.resolve_sip(&target, &cfg).await;
                 let _ = tx.send(DnsDone {
                     key,
                     query,
-                    destinations: r.destinations,
+                    found: Found::Servers(r.destinations),
                 });
             });
             n += 1;
@@ -385,25 +440,34 @@ impl Service {
             return;
         }
         ctx.lookups -= 1;
-        if let (Some(d), Some(q)) = (done.destinations.first(), ctx.queries.get(done.query)) {
-            if let Ok(uri) = Uri::parse(&format!("sip:{}", bare_alias(&q.alias))) {
-                ctx.gathered.push(BranchTarget {
-                    query: Some(done.query),
-                    uri: Some(uri),
-                    hop: Hop::Addr(transport_of(d.transport), d.addr),
-                    routes: Vec::new(),
-                    max_forwards: Some(q.hop_count),
-                });
+        match done.found {
+            Found::Servers(destinations) => {
+                if let (Some(d), Some(q)) = (destinations.first(), ctx.queries.get(done.query)) {
+                    if let Ok(uri) = Uri::parse(&format!("sip:{}", bare_alias(&q.alias))) {
+                        ctx.gathered.push(BranchTarget {
+                            query: Some(done.query),
+                            uri: Some(uri),
+                            hop: Hop::Addr(transport_of(d.transport), d.addr),
+                            routes: Vec::new(),
+                            max_forwards: Some(q.hop_count),
+                        });
+                    }
+                }
             }
+            // New aliases are the group's answer for that query, given when the group is done.
+            Found::Uris(uris) if !uris.is_empty() => {
+                ctx.late_answers.push((done.query, Answer::Aliases(uris)));
+            }
+            Found::Uris(_) => {}
         }
         if ctx.lookups > 0 {
             return;
         }
         let targets = std::mem::take(&mut ctx.gathered);
         if targets.is_empty() {
-            let n = ctx.queries.len();
+            let answers = group_answers(ctx);
             if let Some(s) = ctx.search.as_mut() {
-                s.answer(&vec![Answer::NotFound; n]);
+                s.answer(&answers);
             }
             self.advance_search(&done.key, now).await;
         } else {
@@ -433,8 +497,11 @@ impl Service {
                         // DNS zones answer later; the rest now.
                         let (dns, now_known): (Vec<_>, Vec<_>) =
                             queries.iter().enumerate().partition(|(_, q)| {
-                                matches!(&q.target, Target::Zone(z)
-                                    if self.derived.dns_zones.contains_key(&z.to_ascii_lowercase()))
+                                matches!(&q.target, Target::Zone(z) if {
+                                    let z = z.to_ascii_lowercase();
+                                    self.derived.dns_zones.contains_key(&z)
+                                        || self.derived.enum_zones.contains_key(&z)
+                                })
                             });
                         let targets: Vec<BranchTarget> = now_known
                             .into_iter()

@@ -6,32 +6,7 @@ use super::alias::{part, strip_scheme};
 use super::ast::{AddressSwitch, Branch, Field, Location, Node, Policy, Priority, Proxy, Rule};
 use crate::cpl::Subfield;
 
-/// Zone name for calls from anywhere not otherwise known.
-pub const DEFAULT_ZONE: &str = "DefaultZone";
-
-/// Zone name for locally registered endpoints outside every configured
-/// subzone.
-pub const DEFAULT_SUBZONE: &str = "DefaultSubZone";
-
-/// Protocol of the calling side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Protocol {
-    /// SIP.
-    #[default]
-    Sip,
-    /// H.323.
-    H323,
-}
-
-impl Protocol {
-    /// The value of the `address-type` subfield.
-    pub(crate) fn address_type(self) -> &'static str {
-        match self {
-            Protocol::Sip => "sip",
-            Protocol::H323 => "h323",
-        }
-    }
-}
+pub use crate::dialplan::{Protocol, DEFAULT_SUBZONE, DEFAULT_ZONE};
 
 /// What a policy may look at. Fields that do not apply stay empty or
 /// `None`; the script then sees them as not present.
