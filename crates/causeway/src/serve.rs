@@ -227,6 +227,9 @@ async fn serve(
     engine.add_status(Arc::new(
         causeway_core::search_history::SearchHistoryStatus(sip.clone()),
     ));
+    engine.add_status(Arc::new(causeway_core::sip::monitor::ZoneStatus(
+        sip.clone(),
+    )));
     let identity = causeway_core::tls::Identity::in_dir(&data.root.join("tls"));
     let names: Vec<String> = ["SystemUnit Name", "IP DNS Hostname"]
         .iter()

@@ -515,3 +515,69 @@ fn enum_zones_turn_numbers_into_uris() {
         "{h}"
     );
 }
+
+/// Neighbor monitoring: each peer is asked with OPTIONS; one that answers is Active, one that
+/// stays silent turns Failed, and the zone shows how many of its peers are up.
+#[test]
+fn neighbor_peers_are_monitored() {
+    let (node, _port) = sip_node();
+    let alive = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let peer_port = alive.local_addr().unwrap().port();
+    let _silent = std::net::UdpSocket::bind(("127.0.0.2", peer_port)).unwrap();
+    alive
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let answering = std::thread::spawn(move || {
+        let until = std::time::Instant::now() + Duration::from_secs(30);
+        let mut buf = vec![0u8; 65536];
+        let mut answered = 0;
+        while std::time::Instant::now() < until && answered < 2 {
+            let Ok((n, from)) = alive.recv_from(&mut buf) else {
+                continue;
+            };
+            let req = String::from_utf8_lossy(&buf[..n]).to_string();
+            if !req.starts_with("OPTIONS ") {
+                continue;
+            }
+            let mut r = String::from("SIP/2.0 200 OK\r\n");
+            for l in req.lines() {
+                if ["Via:", "From:", "To:", "Call-ID:", "CSeq:"]
+                    .iter()
+                    .any(|h| l.starts_with(h))
+                {
+                    r += l.trim_end();
+                    r += "\r\n";
+                }
+            }
+            r += "Content-Length: 0\r\n\r\n";
+            alive.send_to(r.as_bytes(), from).unwrap();
+            answered += 1;
+        }
+    });
+    node.ok("xCommand ZoneAdd ZoneName: \"Pair\" Type: Neighbor");
+    for line in [
+        "xConfiguration Zones Zone 1 Neighbor Peer 1 Address: \"127.0.0.1\"".to_string(),
+        "xConfiguration Zones Zone 1 Neighbor Peer 2 Address: \"127.0.0.2\"".to_string(),
+        format!("xConfiguration Zones Zone 1 Neighbor SIP Port: {peer_port}"),
+        "xConfiguration Zones Zone 1 Neighbor SIP Transport: UDP".to_string(),
+    ] {
+        node.ok(&line);
+    }
+    // One round of asking, and the next round, which finds the silent peer overdue.
+    let mut status = String::new();
+    for _ in 0..60 {
+        std::thread::sleep(Duration::from_millis(500));
+        status = node.ok("xStatus Zones");
+        if status.contains("Peer 2 Status: Failed") {
+            break;
+        }
+    }
+    assert!(status.contains("Zone 1 Name: \"Pair\""), "{status}");
+    assert!(status.contains("Peer 1 Status: Active"), "{status}");
+    assert!(status.contains("Peer 2 Status: Failed"), "{status}");
+    assert!(
+        status.contains("SIP Status: \"Active (1 of 2)\""),
+        "{status}"
+    );
+    answering.join().unwrap();
+}

@@ -5,6 +5,7 @@
 //! message, a configuration change or the next timer, whichever comes first.
 
 mod auth;
+pub mod monitor;
 mod proxy;
 mod register;
 mod search;
@@ -47,6 +48,8 @@ enum TimerRef {
     /// Timer C of a proxied INVITE branch (RFC 3261 §16.6 step 11).
     TimerC(Key),
     Registrar,
+    /// The next round of neighbor monitoring.
+    Monitor,
 }
 
 /// What a server transaction keeps of a message: its status and its bytes. A completed
@@ -295,6 +298,14 @@ impl Service {
     async fn reconfigure(&mut self) {
         let snap = self.snap.clone();
         self.proxy.advertised.clear();
+        {
+            let mut zones = self.shared.zones.lock().unwrap();
+            let old = std::mem::take(&mut *zones);
+            *zones = monitor::zone_views(&snap, &old);
+        }
+        if !self.due.contains_key(&TimerRef::Monitor) {
+            self.schedule(TimerRef::Monitor, Some(Instant::now()));
+        }
         self.auth.set_lifetime(nonce_lifetime(&snap));
         self.own = own_names(&snap);
         self.derived = derive(&snap, &self.own);
@@ -352,6 +363,7 @@ impl Service {
                 TimerRef::Client(key) => self.proxy_client_timeout(key, now).await,
                 TimerRef::TimerC(key) => self.timer_c(key, now).await,
                 TimerRef::Registrar => self.expire_registrations(now),
+                TimerRef::Monitor => self.monitor_tick(now).await,
             }
         }
     }

@@ -507,7 +507,7 @@ impl Service {
         })
     }
 
-    fn advertised(&mut self, transport: Transport, remote: SocketAddr) -> String {
+    pub(super) fn advertised(&mut self, transport: Transport, remote: SocketAddr) -> String {
         // Finding the address the system routes from takes a socket and three system calls;
         // the answer depends only on the remote address until the listeners change.
         let k = (transport, remote.ip());
@@ -907,6 +907,9 @@ impl Service {
         };
         let key = Key::client(&branch, cseq.method.as_str());
         let now = Instant::now();
+        if branch.starts_with(super::monitor::MARK) {
+            return self.monitor_answer(&branch, now);
+        }
         if !branch.starts_with(BRANCH_MARK) {
             return; // not ours: RFC 3261 §16.7 step 1 says drop
         }

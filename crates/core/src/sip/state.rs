@@ -16,6 +16,8 @@ pub struct Shared {
     pub released: Mutex<Released>,
     /// The most recent searches.
     pub searches: Mutex<crate::search_history::SearchHistory>,
+    /// The zones and what monitoring knows of their peers.
+    pub zones: Mutex<Vec<crate::sip::monitor::ZoneView>>,
     /// Tells the SIP service what an operator did to its bindings and calls.
     pub notices: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Notice>>>,
 }
