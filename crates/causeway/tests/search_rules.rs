@@ -3,6 +3,7 @@
 
 mod common;
 use common::{request, sip_node, status, Node, Peer};
+use status as status_of;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -517,26 +518,48 @@ fn enum_zones_turn_numbers_into_uris() {
 }
 
 /// Neighbor monitoring: each peer is asked with OPTIONS; one that answers is Active, one that
-/// stays silent turns Failed, and the zone shows how many of its peers are up.
+/// stays silent turns Failed, and the zone shows how many of its peers are up. Searches then
+/// leave the failed peer out.
 #[test]
 fn neighbor_peers_are_monitored() {
-    let (node, _port) = sip_node();
+    let (node, port) = sip_node();
     let alive = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let peer_port = alive.local_addr().unwrap().port();
-    let _silent = std::net::UdpSocket::bind(("127.0.0.2", peer_port)).unwrap();
+    let silent = std::net::UdpSocket::bind(("127.0.0.2", peer_port)).unwrap();
     alive
         .set_read_timeout(Some(Duration::from_millis(500)))
         .unwrap();
-    let answering = std::thread::spawn(move || {
-        let until = std::time::Instant::now() + Duration::from_secs(30);
+    let (seen_tx, seen) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        let until = std::time::Instant::now() + Duration::from_secs(40);
         let mut buf = vec![0u8; 65536];
-        let mut answered = 0;
-        while std::time::Instant::now() < until && answered < 2 {
+        while std::time::Instant::now() < until {
             let Ok((n, from)) = alive.recv_from(&mut buf) else {
                 continue;
             };
             let req = String::from_utf8_lossy(&buf[..n]).to_string();
             if !req.starts_with("OPTIONS ") {
+                // Anything else is the test's business: answer it as its callee, and tell.
+                if !req.starts_with("ACK ") {
+                    let mut r = String::from("SIP/2.0 200 OK\r\n");
+                    for l in req.lines() {
+                        if ["Via:", "From:", "Call-ID:", "CSeq:"]
+                            .iter()
+                            .any(|h| l.starts_with(h))
+                        {
+                            r += l.trim_end();
+                            r += "\r\n";
+                        }
+                        if l.starts_with("To:") {
+                            r += &format!("{};tag=t\r\n", l.trim_end());
+                        }
+                    }
+                    r += "Content-Length: 0\r\n\r\n";
+                    alive.send_to(r.as_bytes(), from).unwrap();
+                }
+                if seen_tx.send(req).is_err() {
+                    return;
+                }
                 continue;
             }
             let mut r = String::from("SIP/2.0 200 OK\r\n");
@@ -551,7 +574,6 @@ fn neighbor_peers_are_monitored() {
             }
             r += "Content-Length: 0\r\n\r\n";
             alive.send_to(r.as_bytes(), from).unwrap();
-            answered += 1;
         }
     });
     node.ok("xCommand ZoneAdd ZoneName: \"Pair\" Type: Neighbor");
@@ -579,5 +601,29 @@ fn neighbor_peers_are_monitored() {
         status.contains("SIP Status: \"Active (1 of 2)\""),
         "{status}"
     );
-    answering.join().unwrap();
+
+    rule(&node, 2, &[("Priority", "10"), ("Target Name", "Pair")]);
+    std::thread::sleep(Duration::from_millis(300));
+    let caller = Peer::new(port);
+    caller.send(&request(
+        "MESSAGE",
+        "sip:carol@partner.example",
+        &caller,
+        "mon",
+        "",
+    ));
+    assert_eq!(status_of(&caller.recv()), 200);
+    let got = seen
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the live peer got the request");
+    assert!(got.starts_with("MESSAGE "), "{got}");
+    // The failed peer was not asked: it only ever sees the monitor's OPTIONS.
+    silent
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut buf = vec![0u8; 65536];
+    while let Ok((n, _)) = silent.recv_from(&mut buf) {
+        let text = String::from_utf8_lossy(&buf[..n]).to_string();
+        assert!(text.starts_with("OPTIONS "), "{text}");
+    }
 }

@@ -339,8 +339,25 @@ impl Service {
                     return Vec::new();
                 };
                 let alias = bare_alias(&q.alias);
+                // Peers the monitor found silent are left out while another is up.
+                let failed: Vec<SocketAddr> = self
+                    .shared
+                    .zones
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|v| v.name.eq_ignore_ascii_case(&z.name) && v.monitored)
+                    .flat_map(|v| v.peers.iter())
+                    .filter(|p| p.state == super::monitor::PeerState::Failed)
+                    .map(|p| p.addr)
+                    .collect();
+                let up = z
+                    .addrs
+                    .iter()
+                    .any(|a| !failed.contains(&SocketAddr::new(*a, z.port)));
                 z.addrs
                     .iter()
+                    .filter(|a| !up || !failed.contains(&SocketAddr::new(**a, z.port)))
                     .filter_map(|a| {
                         let remote = SocketAddr::new(*a, z.port);
                         let host = match a {
