@@ -245,6 +245,9 @@ pub fn plan(dp: &Dialplan, req: &SearchRequest, alias: &str, trace: &mut Vec<Str
             }
         }
     }
+    // Rules whose alias test fails are counted, not listed: a dial plan of thousands of rules
+    // would bury the few that mattered.
+    let mut unmatched = 0usize;
     let mut i = 0;
     while i < dp.rules.len() {
         let priority = dp.rules[i].priority;
@@ -259,6 +262,23 @@ pub fn plan(dp: &Dialplan, req: &SearchRequest, alias: &str, trace: &mut Vec<Str
             let skip = |why: &str, trace: &mut Vec<String>| {
                 trace.push(format!("rule {} ({}): {why}", rule.row, rule.name));
             };
+            let sent = match &rule.mode {
+                RuleMode::AnyAlias if ip.is_none() => alias.clone(),
+                RuleMode::AnyIpAddress if ip.is_some() => alias.clone(),
+                RuleMode::AliasPatternMatch(t) if t.pattern().matches(&alias) => {
+                    match t.apply(&alias) {
+                        Some(a) => a,
+                        None => {
+                            unmatched += 1;
+                            continue;
+                        }
+                    }
+                }
+                _ => {
+                    unmatched += 1;
+                    continue;
+                }
+            };
             if rule.protocol.is_some_and(|p| p != req.protocol) {
                 skip("other protocol", trace);
                 continue;
@@ -271,25 +291,6 @@ pub fn plan(dp: &Dialplan, req: &SearchRequest, alias: &str, trace: &mut Vec<Str
                 skip("request not authenticated", trace);
                 continue;
             }
-            let sent = match &rule.mode {
-                RuleMode::AnyAlias if ip.is_none() => alias.clone(),
-                RuleMode::AnyIpAddress if ip.is_some() => alias.clone(),
-                RuleMode::AliasPatternMatch(t) => match t.apply(&alias) {
-                    Some(a) => a,
-                    None => {
-                        skip("pattern does not match", trace);
-                        continue;
-                    }
-                },
-                RuleMode::AnyAlias => {
-                    skip("an IP address is not an alias", trace);
-                    continue;
-                }
-                RuleMode::AnyIpAddress => {
-                    skip("not an IP address", trace);
-                    continue;
-                }
-            };
             // Stop counts once the rule matched, whether or not its target can be asked.
             group.stop |= rule.stop;
             let (target, hops) = match &rule.target {
@@ -360,12 +361,19 @@ pub fn plan(dp: &Dialplan, req: &SearchRequest, alias: &str, trace: &mut Vec<Str
         if !group.queries.is_empty() || stop {
             plan.groups.push(group);
         }
+        if stop && unmatched > 0 {
+            trace.push(format!("{unmatched} rules did not match {alias}"));
+            unmatched = 0;
+        }
         if stop {
             trace.push(format!(
                 "priority {priority}: a matching rule says stop; lower priorities are not planned"
             ));
             break;
         }
+    }
+    if unmatched > 0 {
+        trace.push(format!("{unmatched} rules did not match {alias}"));
     }
     plan
 }
