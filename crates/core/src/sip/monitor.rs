@@ -135,6 +135,11 @@ pub(super) fn zone_views(snap: &causeway_config::Snapshot, old: &[ZoneView]) -> 
 impl Service {
     /// Asks every monitored peer again; peers silent since the last round have failed.
     pub(super) async fn monitor_tick(&mut self, now: Instant) {
+        self.schedule(TimerRef::Monitor, Some(now + INTERVAL));
+        // With SIP off there is nothing to send OPTIONS with.
+        if self.snap.get("SIP Mode") != Some("On") {
+            return;
+        }
         let mut sends = Vec::new();
         {
             let mut zones = self.shared.zones.lock().unwrap();
@@ -173,7 +178,6 @@ impl Service {
                 .send_to_detached(t, addr, bytes::Bytes::from(msg))
                 .await;
         }
-        self.schedule(TimerRef::Monitor, Some(now + INTERVAL));
     }
 
     /// An answer to one of our OPTIONS: its peer is alive.
