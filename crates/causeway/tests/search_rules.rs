@@ -45,6 +45,26 @@ fn rule(node: &Node, row: u32, fields: &[(&str, &str)]) {
     }
 }
 
+/// A peer registered as `user@example.com` at its own address.
+fn registered(port: u16, user: &str) -> Peer {
+    let p = Peer::new(port);
+    let me = p.addr();
+    p.send(&format!(
+        "REGISTER sip:example.com SIP/2.0\n\
+         Via: SIP/2.0/UDP {me};branch=z9hG4bKreg{user}\n\
+         Max-Forwards: 70\n\
+         From: <sip:{user}@example.com>;tag=r\n\
+         To: <sip:{user}@example.com>\n\
+         Call-ID: reg-{user}\n\
+         CSeq: 1 REGISTER\n\
+         Contact: <sip:{user}@{me}>\n\
+         Expires: 60\n\
+         Content-Length: 0\n\n"
+    ));
+    assert_eq!(status(&p.recv()), 200);
+    p
+}
+
 /// The next request a neighbor peer receives, and where it came from.
 fn incoming(p: &Peer) -> (String, SocketAddr) {
     let mut buf = vec![0u8; 65536];
@@ -271,21 +291,7 @@ fn zone_transforms_ask_for_each_form_of_the_alias() {
 #[test]
 fn local_registrations_are_found_through_the_factory_rule() {
     let (node, port) = sip_node();
-    let bob = Peer::new(port);
-    let me = bob.addr();
-    bob.send(&format!(
-        "REGISTER sip:example.com SIP/2.0\n\
-         Via: SIP/2.0/UDP {me};branch=z9hG4bKregbob\n\
-         Max-Forwards: 70\n\
-         From: <sip:bob@example.com>;tag=r\n\
-         To: <sip:bob@example.com>\n\
-         Call-ID: reg-bob\n\
-         CSeq: 1 REGISTER\n\
-         Contact: <sip:bob@{me}>\n\
-         Expires: 60\n\
-         Content-Length: 0\n\n"
-    ));
-    assert_eq!(status(&bob.recv()), 200);
+    let bob = registered(port, "bob");
     let caller = Peer::new(port);
     caller.send(&request(
         "MESSAGE",
@@ -455,21 +461,7 @@ fn dns_zones_find_the_domain_s_server() {
 #[test]
 fn enum_zones_turn_numbers_into_uris() {
     let (node, port) = sip_node();
-    let callee = Peer::new(port);
-    let me = callee.addr();
-    callee.send(&format!(
-        "REGISTER sip:example.com SIP/2.0\n\
-         Via: SIP/2.0/UDP {me};branch=z9hG4bKregnum\n\
-         Max-Forwards: 70\n\
-         From: <sip:44123456789@example.com>;tag=r\n\
-         To: <sip:44123456789@example.com>\n\
-         Call-ID: reg-num\n\
-         CSeq: 1 REGISTER\n\
-         Contact: <sip:44123456789@{me}>\n\
-         Expires: 60\n\
-         Content-Length: 0\n\n"
-    ));
-    assert_eq!(status(&callee.recv()), 200);
+    let callee = registered(port, "44123456789");
     let _dns = dnsmasq(
         78,
         &[

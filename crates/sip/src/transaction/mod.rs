@@ -35,6 +35,16 @@ pub enum Reliability {
     Unreliable,
 }
 
+/// The next queued output. A transaction outlives its last output by up to 64·T1, so a
+/// drained queue gives its room back rather than hold it that long.
+fn next_output<M>(out: &mut std::collections::VecDeque<Output<M>>) -> Option<Output<M>> {
+    let o = out.pop_front();
+    if o.is_none() && out.capacity() > 0 {
+        *out = std::collections::VecDeque::new();
+    }
+    o
+}
+
 /// What a transaction asks of its caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output<M> {

@@ -1,7 +1,7 @@
 //! Server transactions (RFC 3261 §17.2, RFC 6026 §8.5–8.7).
 
 use super::timers::{due, earliest};
-use super::{Output, Reliability, State, Timers, TxMessage};
+use super::{next_output, Output, Reliability, State, Timers, TxMessage};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -146,13 +146,7 @@ impl<M: TxMessage> ServerInvite<M> {
     }
 
     pub fn poll_output(&mut self) -> Option<Output<M>> {
-        let o = self.out.pop_front();
-        if o.is_none() && self.out.capacity() > 0 {
-            // A transaction outlives its last output by up to 64·T1: give the queue's room
-            // back rather than hold it that long.
-            self.out = VecDeque::new();
-        }
-        o
+        next_output(&mut self.out)
     }
 }
 
@@ -241,12 +235,6 @@ impl<M: TxMessage> ServerNonInvite<M> {
     }
 
     pub fn poll_output(&mut self) -> Option<Output<M>> {
-        let o = self.out.pop_front();
-        if o.is_none() && self.out.capacity() > 0 {
-            // A transaction outlives its last output by up to 64·T1: give the queue's room
-            // back rather than hold it that long.
-            self.out = VecDeque::new();
-        }
-        o
+        next_output(&mut self.out)
     }
 }
