@@ -341,7 +341,7 @@ pub fn plan(dp: &Dialplan, req: &SearchRequest, alias: &str, trace: &mut Vec<Str
                 .any(|o| o.target == q.target && o.alias.eq_ignore_ascii_case(&q.alias))
             {
                 skip(
-                    &format!("{} already asked for {}", target_name(&q.target), q.alias),
+                    &format!("{} already asked for {}", q.target, q.alias),
                     trace,
                 );
                 continue;
@@ -350,7 +350,7 @@ pub fn plan(dp: &Dialplan, req: &SearchRequest, alias: &str, trace: &mut Vec<Str
                 "rule {} ({}): ask {} for {} (hop count {}){}",
                 rule.row,
                 rule.name,
-                target_name(&q.target),
+                q.target,
                 q.alias,
                 q.hop_count,
                 if rule.stop { ", then stop" } else { "" }
@@ -387,12 +387,15 @@ fn out_hops(req: &SearchRequest, zone: u8) -> u8 {
     }
 }
 
-fn target_name(t: &Target) -> String {
-    match t {
-        Target::LocalZone => LOCAL_ZONE.to_string(),
-        Target::Zone(z) => format!("zone {z}"),
-        Target::PolicyService(s) => format!("policy service {s}"),
-        Target::Address(a) => format!("address {a}"),
+/// How a target reads in traces, the search history and the event log.
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::LocalZone => f.write_str(LOCAL_ZONE),
+            Target::Zone(z) => write!(f, "zone {z}"),
+            Target::PolicyService(s) => write!(f, "policy service {s}"),
+            Target::Address(a) => write!(f, "address {a}"),
+        }
     }
 }
 
@@ -544,21 +547,18 @@ impl Search {
         for (i, q) in group.queries.iter().enumerate() {
             match answers.get(i).unwrap_or(&Answer::NotFound) {
                 Answer::Found => {
-                    self.trace
-                        .push(format!("{} has {}", target_name(&q.target), q.alias));
+                    self.trace.push(format!("{} has {}", q.target, q.alias));
                     if self.found.is_none() {
                         self.found = Some(q.clone());
                     }
                 }
-                Answer::NotFound => self.trace.push(format!(
-                    "{} does not know {}",
-                    target_name(&q.target),
-                    q.alias
-                )),
+                Answer::NotFound => self
+                    .trace
+                    .push(format!("{} does not know {}", q.target, q.alias)),
                 Answer::Aliases(a) => {
                     self.trace.push(format!(
                         "{} answers {} with {}",
-                        target_name(&q.target),
+                        q.target,
                         q.alias,
                         a.join(", ")
                     ));

@@ -148,16 +148,6 @@ fn ends_search(status: u16) -> bool {
     status > 100 && !matches!(status, 404 | 408 | 410 | 480 | 484 | 500..=599)
 }
 
-/// How a search target reads in the history and the event log.
-pub(super) fn target_label(t: &causeway_routing::Target) -> String {
-    match t {
-        causeway_routing::Target::LocalZone => "LocalZone".into(),
-        causeway_routing::Target::Zone(z) => format!("zone {z}"),
-        causeway_routing::Target::PolicyService(p) => format!("policy service {p}"),
-        causeway_routing::Target::Address(a) => format!("address {a}"),
-    }
-}
-
 pub(super) fn reply(req: &Request, status: u16, reason: &str) -> Response {
     Response::for_request(req, status, reason)
 }
@@ -659,10 +649,7 @@ impl Service {
             let outcome = match query {
                 Some(q) => format!(
                     "found by {} as {} ({} {})",
-                    target_label(&q.target),
-                    q.alias,
-                    resp.status,
-                    resp.reason
+                    q.target, q.alias, resp.status, resp.reason
                 ),
                 None => format!("{} {}", resp.status, resp.reason),
             };

@@ -3,7 +3,7 @@
 //! a branch that rings, answers or refuses for the callee ends the search.
 
 use super::auth::Policy;
-use super::proxy::{reply, target_label, uri_hop, BranchTarget, Hop};
+use super::proxy::{reply, uri_hop, BranchTarget, Hop};
 use super::util::{self, header_str};
 use super::Service;
 use crate::listen::Transport;
@@ -562,8 +562,7 @@ impl Service {
                     }
                     Step::Found(q) => {
                         let actions = ctx.fork.release();
-                        let outcome =
-                            format!("found by {} as {}", target_label(&q.target), q.alias);
+                        let outcome = format!("found by {} as {}", q.target, q.alias);
                         self.search_finished(key, true, outcome);
                         self.run_fork(key, actions, now).await;
                         return;
