@@ -58,6 +58,55 @@ fn main() {
         true,
         0,
     );
+    // Call Policy kept in the tree rather than in a side file, so that replication, backup
+    // and every surface see it: the web page's rules, in row order, and an uploaded script.
+    let rule = "Policy AdministratorPolicy Rules Rule [1..200]";
+    let rule_words = |leaf: &str| format!("{}, Word::Lit({leaf:?})", words_with(rule, 1, 200));
+    let own: [(&str, String, &str); 6] = [
+        (
+            "SourceType",
+            "Valuespace::Enum { values: &[\"Zone\", \"From\"], quoted: false }".into(),
+            "Some(\"From\")",
+        ),
+        ("OriginatingZone", str_vs(50), "None"),
+        (
+            "Callers",
+            "Valuespace::Enum { values: &[\"Authenticated\", \"Unauthenticated\"], quoted: false }"
+                .into(),
+            "Some(\"Unauthenticated\")",
+        ),
+        ("SourcePattern", str_vs(OPEN_STRING_MAX), "None"),
+        ("DestinationPattern", str_vs(OPEN_STRING_MAX), "None"),
+        (
+            "Action",
+            "Valuespace::Enum { values: &[\"Allow\", \"Reject\"], quoted: false }".into(),
+            "Some(\"Reject\")",
+        ),
+    ];
+    for (leaf, vs, default) in own {
+        emit(
+            &mut out,
+            &format!("{rule} {leaf}"),
+            &rule_words(leaf),
+            &vs,
+            default,
+            false,
+            false,
+            true,
+            0,
+        );
+    }
+    emit(
+        &mut out,
+        "Policy AdministratorPolicy LocalCPL File",
+        &words("Policy AdministratorPolicy LocalCPL File", &Value::Null),
+        &str_vs(65535),
+        "None",
+        false,
+        false,
+        true,
+        0,
+    );
     out.push_str("];\n");
     writeln!(out, "pub const SPEC_ELEMENT_COUNT: usize = {count};").unwrap();
 
@@ -83,6 +132,24 @@ fn emit(
          restart: {restart}, peer_specific: {peer}, ours: {ours}, guide_line: {line} }},"
     )
     .unwrap();
+}
+
+fn str_vs(max: u64) -> String {
+    format!("Valuespace::Str {{ min: 0, max: {max}, secret: false }}")
+}
+
+/// The words of a path whose one index word has the range `min..=max`.
+fn words_with(path: &str, min: u64, max: u64) -> String {
+    path.split_whitespace()
+        .map(|w| {
+            if w.starts_with('[') {
+                format!("Word::Index {{ min: {min}, max: {max} }}")
+            } else {
+                format!("Word::Lit({w:?})")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn words(path: &str, indices: &Value) -> String {

@@ -49,6 +49,7 @@ impl Target {
             }
         };
         let config = Arc::new(Config::open(&data.config_db())?);
+        causeway_routing::checks::install(&config);
         let (events, configlog) = open_logs(&data)?;
         crate::serve::log_commits(&config, events, configlog);
         Ok(Target::Offline {

@@ -130,6 +130,7 @@ pub fn run(dir: &Path) -> Result<ExitCode> {
     };
     let first_start = !data.config_db().exists();
     let config = Arc::new(Config::open(&data.config_db())?);
+    causeway_routing::checks::install(&config);
     let (events, configlog) = open_logs(&data)?;
     if let Some(password) = config.with_store(accounts::ensure_admin)? {
         write_private(&data.initial_password(), &format!("{password}\n"))?;

@@ -619,3 +619,49 @@ fn neighbor_peers_are_monitored() {
         assert!(text.starts_with("OPTIONS "), "{text}");
     }
 }
+
+/// RFC 3261 §16.3 step 4: a request that comes back to the node unchanged (here through a
+/// neighbor zone that is the node itself) is a loop, answered 482 at once rather than
+/// forwarded until the hop count runs out.
+#[test]
+fn a_request_that_comes_back_is_a_loop() {
+    let (node, port) = sip_node();
+    let t = node.ok("xCommand ZoneAdd ZoneName: \"Myself\" Type: Neighbor");
+    assert!(t.contains("ZoneId: 1"), "{t}");
+    let z = "xConfiguration Zones Zone 1";
+    for line in [
+        format!("{z} Neighbor Peer 1 Address: \"127.0.0.1\""),
+        format!("{z} Neighbor SIP Port: {port}"),
+        format!("{z} Neighbor SIP Transport: UDP"),
+    ] {
+        node.ok(&line);
+    }
+    rule(
+        &node,
+        2,
+        &[
+            ("Name", "round"),
+            ("Priority", "10"),
+            ("Mode", "AliasPatternMatch"),
+            ("Pattern Type", "Suffix"),
+            ("Pattern String", "@loop.example"),
+            ("Pattern Behavior", "Leave"),
+            ("Target Name", "Myself"),
+        ],
+    );
+    let caller = Peer::new(port);
+    caller.send(&request(
+        "INVITE",
+        "sip:x@loop.example",
+        &caller,
+        "self-loop",
+        "",
+    ));
+    let resp = caller.recv();
+    assert_eq!(status_of(&resp), 482, "{resp}");
+    // One trip round: the node's own search history holds the first search and the looped
+    // request refused before any search, not a search per hop.
+    let history = node.ok("xStatus SearchHistory");
+    let searches = history.matches("Destination:").count();
+    assert!(searches <= 2, "{searches} searches:\n{history}");
+}

@@ -98,6 +98,9 @@ impl From<rusqlite::Error> for ConfigError {
 
 type AuditHook = Box<dyn Fn(&CommitRecord) + Send + Sync>;
 
+/// Checks a value's content beyond its valuespace; `None` when the path is not its concern.
+type ContentCheck = Box<dyn Fn(&str, &str) -> Option<Result<(), String>> + Send + Sync>;
+
 /// The live configuration: store, current snapshot and subscribers.
 pub struct Config {
     store: Mutex<Store>,
@@ -106,6 +109,7 @@ pub struct Config {
     boot: Values,
     events: broadcast::Sender<ChangeEvent>,
     audit: Mutex<Vec<AuditHook>>,
+    checks: Mutex<Vec<ContentCheck>>,
     /// Seals the local authentication database's passwords; made on first use.
     seal: std::sync::OnceLock<credentials::SealKey>,
     seal_path: std::path::PathBuf,
@@ -122,6 +126,7 @@ impl Config {
             boot: values,
             events: broadcast::channel(256).0,
             audit: Mutex::new(Vec::new()),
+            checks: Mutex::new(Vec::new()),
             seal: std::sync::OnceLock::new(),
             seal_path: db.with_file_name("credentials.key"),
         };
@@ -152,6 +157,16 @@ impl Config {
         self.audit.lock().unwrap().push(Box::new(hook));
     }
 
+    /// Adds a check of values whose meaning this crate does not know (a CPL script, a
+    /// regular expression): `check(path, value)` answers for the paths it cares about, and a
+    /// commit that stores a value it refuses is refused whole, naming the path.
+    pub fn add_check(
+        &self,
+        check: impl Fn(&str, &str) -> Option<Result<(), String>> + Send + Sync + 'static,
+    ) {
+        self.checks.lock().unwrap().push(Box::new(check));
+    }
+
     /// Runs `f` on a snapshot read inside the store's write lock (so it sees every earlier commit,
     /// from this process or another) and commits the changes it returns, all or nothing.
     pub fn commit_with<T>(
@@ -171,6 +186,20 @@ impl Config {
                 let (changes, out) = f(&before)?;
                 let (after, touched) = apply(before.stored(), &changes)?;
                 rules::check(&after, &touched).map_err(ConfigError::Rule)?;
+                let checks = self.checks.lock().unwrap();
+                for path in &touched {
+                    let Some(value) = after.get(path) else {
+                        continue;
+                    };
+                    for c in checks.iter() {
+                        if let Some(Err(reason)) = c(path, value) {
+                            return Err(ConfigError::Path {
+                                path: path.clone(),
+                                reason,
+                            });
+                        }
+                    }
+                }
                 let changed = diff(before.stored(), &after, &touched);
                 let writes = changed
                     .iter()

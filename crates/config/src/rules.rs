@@ -89,6 +89,11 @@ const TABLES: &[Table] = &[
         unique: None,
     },
     Table {
+        prefix: "Policy AdministratorPolicy Rules Rule",
+        required: &["DestinationPattern"],
+        unique: None,
+    },
+    Table {
         prefix: "Registration DenyList",
         required: &["Pattern String"],
         unique: None,

@@ -5,8 +5,10 @@
 //! a rule without a target) are left out and listed in [`Dialplan::problems`]; the rest of the
 //! plan still works.
 
+use crate::cpl::{self, RuleAction, RuleSource, WebRule};
 use crate::{Behavior, PatternType, Transform, Variables};
 use causeway_config::Snapshot;
+use std::sync::Arc;
 
 const TRANSFORMS: &str = "Transform";
 const RULES: &str = "Zones Policy SearchRules Rule";
@@ -135,6 +137,69 @@ pub enum UnknownIp {
     Indirect,
 }
 
+/// Call policy (`Policy AdministratorPolicy Mode`), ready to run.
+#[derive(Debug, Clone, Default)]
+pub enum CallPolicy {
+    /// No call policy.
+    #[default]
+    Off,
+    /// The uploaded script, or else the web rules (which allow everything when there are
+    /// none).
+    Local(Arc<cpl::Policy>),
+    /// An external service decides: the search asks the caller for its script.
+    Service,
+}
+
+const POLICY_RULES: &str = "Policy AdministratorPolicy Rules Rule";
+/// Where an uploaded call policy script is kept.
+pub const POLICY_FILE: &str = "Policy AdministratorPolicy LocalCPL File";
+
+/// The Call Policy rules of the configuration, in the order they are tried.
+pub fn web_rules(snap: &Snapshot) -> (Vec<WebRule>, Vec<String>) {
+    let mut rules = Vec::new();
+    let mut problems = Vec::new();
+    for r in snap.rows(POLICY_RULES) {
+        let g = |k: &str| snap.get(&format!("{POLICY_RULES} {r} {k}")).unwrap_or("");
+        let source = match g("SourceType") {
+            "Zone" => RuleSource::Zone(g("OriginatingZone").trim().to_string()),
+            _ => RuleSource::From {
+                authenticated: g("Callers") == "Authenticated",
+                pattern: g("SourcePattern").to_string(),
+            },
+        };
+        let rule = WebRule {
+            source,
+            destination: g("DestinationPattern").to_string(),
+            action: if g("Action") == "Allow" {
+                RuleAction::Allow
+            } else {
+                RuleAction::Reject
+            },
+        };
+        match rule.check() {
+            Ok(()) => rules.push(rule),
+            Err(e) => problems.push(format!("call policy rule {r}: {e}")),
+        }
+    }
+    (rules, problems)
+}
+
+/// The call policy script that runs in Local CPL mode: the uploaded one, else the web rules
+/// rendered as CPL.
+pub fn local_policy_text(snap: &Snapshot) -> (String, Vec<String>) {
+    match snap
+        .get(POLICY_FILE)
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+    {
+        Some(file) => (file.to_string(), Vec::new()),
+        None => {
+            let (rules, problems) = web_rules(snap);
+            (cpl::rules_to_cpl(&rules), problems)
+        }
+    }
+}
+
 /// The compiled dial plan.
 #[derive(Debug, Clone)]
 pub struct Dialplan {
@@ -149,6 +214,7 @@ pub struct Dialplan {
     pub fallback_alias: Option<String>,
     /// `Call Loop Detection Mode: On`.
     pub loop_detection: bool,
+    pub call_policy: CallPolicy,
     /// Rows left out, and why.
     pub problems: Vec<String>,
 }
@@ -162,6 +228,7 @@ impl Default for Dialplan {
             unknown_ip: UnknownIp::Indirect,
             fallback_alias: None,
             loop_detection: true,
+            call_policy: CallPolicy::Off,
             problems: Vec::new(),
         }
     }
@@ -205,7 +272,33 @@ impl Dialplan {
         dp.load_zones(snap);
         dp.load_transforms(snap, &vars);
         dp.load_rules(snap, &vars);
+        dp.load_call_policy(snap);
         dp
+    }
+
+    fn load_call_policy(&mut self, snap: &Snapshot) {
+        self.call_policy = match snap.get("Policy AdministratorPolicy Mode") {
+            // LocalService combines group policy, which we do not have, with the local script.
+            Some("LocalCPL") | Some("LocalService") => {
+                let (text, problems) = local_policy_text(snap);
+                self.problems.extend(problems);
+                match cpl::Policy::parse(&text) {
+                    Ok(p) => CallPolicy::Local(Arc::new(p)),
+                    Err(e) => {
+                        // Uploads are checked, so this is a script an older version accepted:
+                        // refuse calls rather than let everything through.
+                        self.problems.push(format!("call policy script: {e}"));
+                        let closed = cpl::Policy::parse(
+                            "<reject status='403' reason='Call policy script is invalid'/>",
+                        )
+                        .expect("a fixed fragment parses");
+                        CallPolicy::Local(Arc::new(closed))
+                    }
+                }
+            }
+            Some("PolicyService") => CallPolicy::Service,
+            _ => CallPolicy::Off,
+        };
     }
 
     /// The zone called `name` (case ignored).

@@ -29,12 +29,14 @@
 //! assert_eq!(r.alias, "123@example.com");
 //! ```
 
+pub mod checks;
 pub mod cpl;
 pub mod dialplan;
 mod kinds;
 mod pattern;
 mod replace;
 pub mod search;
+pub mod subzones;
 mod vars;
 
 #[cfg(test)]

@@ -7,9 +7,10 @@
 //! answers with new aliases (a policy service, an ENUM zone) starts the process again for
 //! them. Every decision is written to the trace that search history and `Locate` show.
 
+use crate::cpl;
 use crate::dialplan::{
-    Dialplan, Protocol, RuleMode, RuleTarget, SourceMode, UnknownIp, ZoneKind, DEFAULT_HOP_COUNT,
-    DEFAULT_SUBZONE, DEFAULT_ZONE, LOCAL_ZONE,
+    CallPolicy, Dialplan, Protocol, RuleMode, RuleTarget, SourceMode, UnknownIp, ZoneKind,
+    DEFAULT_HOP_COUNT, DEFAULT_SUBZONE, DEFAULT_ZONE, LOCAL_ZONE,
 };
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -33,7 +34,8 @@ impl Source {
         }
     }
 
-    fn name(&self) -> &str {
+    /// The zone or subzone name search rules and call policy know the source by.
+    pub fn name(&self) -> &str {
         match self {
             Source::LocalZone { subzone } => subzone,
             Source::Zone(z) => z,
@@ -59,6 +61,21 @@ pub struct SearchRequest {
     pub to_node: bool,
     /// The alias is an IP address that is registered here or lies in a subzone's subnet.
     pub ip_known: bool,
+    /// What call policy may look at besides the destination.
+    pub caller: Caller,
+}
+
+/// The caller, as call policy sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Caller {
+    /// The source aliases the request claims (SIP From).
+    pub source_aliases: Vec<String>,
+    /// The user name the request authenticated with.
+    pub auth_username: Option<String>,
+    /// Every alias of the caller's registration here, if it is registered.
+    pub registered_aliases: Option<Vec<String>>,
+    /// The whole request, for rules that search the message.
+    pub message: Option<String>,
 }
 
 impl SearchRequest {
@@ -73,6 +90,7 @@ impl SearchRequest {
             from_cluster_peer: false,
             to_node: false,
             ip_known: false,
+            caller: Caller::default(),
         }
     }
 }
@@ -129,8 +147,10 @@ pub struct AliasPlan {
 }
 
 /// Why a search ended without a find.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
+    /// Call policy, or a policy service a rule asked, refused the call.
+    Rejected { status: u16, reason: String },
     /// No rule matched, or no target knew the alias.
     NotFound,
     /// A matching rule said Stop and its group found nothing.
@@ -181,8 +201,23 @@ fn source_matches(mode: &SourceMode, source: &Source) -> bool {
     }
 }
 
-/// Plans the search for `alias` (the request's own alias, or one a target answered with).
+/// Plans the search for `alias` (the request's own alias, or one a target answered with),
+/// without call policy.
 pub fn plan(dp: &Dialplan, req: &SearchRequest, alias: &str, trace: &mut Vec<String>) -> AliasPlan {
+    let mut p = plan_head(dp, req, alias, trace);
+    if p.refused.is_none() {
+        plan_rules(dp, req, &mut p, trace);
+    }
+    p
+}
+
+/// The steps before call policy: the hop count and the pre-search transform.
+fn plan_head(
+    dp: &Dialplan,
+    req: &SearchRequest,
+    alias: &str,
+    trace: &mut Vec<String>,
+) -> AliasPlan {
     let mut plan = AliasPlan {
         original: alias.to_string(),
         alias: alias.to_string(),
@@ -211,6 +246,11 @@ pub fn plan(dp: &Dialplan, req: &SearchRequest, alias: &str, trace: &mut Vec<Str
         plan.transform = Some(t.0);
         plan.alias = t.1;
     }
+    plan
+}
+
+/// The steps after call policy: unknown IP addresses and the search rules.
+fn plan_rules(dp: &Dialplan, req: &SearchRequest, plan: &mut AliasPlan, trace: &mut Vec<String>) {
     let alias = bare_alias(&plan.alias).to_string();
     let ip = ip_alias(&alias);
     if ip.is_some() && !req.ip_known {
@@ -220,7 +260,7 @@ pub fn plan(dp: &Dialplan, req: &SearchRequest, alias: &str, trace: &mut Vec<Str
                     "{alias}: unknown IP address, calls to unknown IP addresses are off"
                 ));
                 plan.refused = Some(Refusal::UnknownIpOff);
-                return plan;
+                return;
             }
             UnknownIp::Direct => {
                 trace.push(format!("{alias}: unknown IP address, called directly"));
@@ -236,7 +276,7 @@ pub fn plan(dp: &Dialplan, req: &SearchRequest, alias: &str, trace: &mut Vec<Str
                     }],
                     stop: true,
                 });
-                return plan;
+                return;
             }
             UnknownIp::Indirect => {
                 trace.push(format!(
@@ -375,7 +415,6 @@ pub fn plan(dp: &Dialplan, req: &SearchRequest, alias: &str, trace: &mut Vec<Str
     if unmatched > 0 {
         trace.push(format!("{unmatched} rules did not match {alias}"));
     }
-    plan
 }
 
 /// The hop count a query carries: one less than received, and no more than the zone allows
@@ -406,6 +445,11 @@ pub enum Answer {
     NotFound,
     /// Search for these aliases instead (a policy service's or ENUM zone's answer).
     Aliases(Vec<String>),
+    /// Refuse the call (a policy service's reject).
+    Rejected {
+        status: u16,
+        reason: String,
+    },
 }
 
 /// What the caller does next.
@@ -417,12 +461,28 @@ pub enum Step {
     Found(Query),
     /// The search is over without a find.
     NotFound(Refusal),
+    /// Call policy is an external service: fetch its script for this alias and hand it to
+    /// [`Search::policy_answer`] (the service's default script when it cannot be reached).
+    AskPolicy(PolicyQuery),
+}
+
+/// The alias call policy is asked about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyQuery {
+    /// After the pre-search transform.
+    pub alias: String,
+    /// As dialled.
+    pub original: String,
 }
 
 struct Frame {
     /// The alias planned, before transforms: new aliases that lead back here are a loop.
     alias: String,
     groups: VecDeque<Group>,
+    /// Transforms, call policy and rules have run (the groups are known).
+    planned: bool,
+    /// Call policy already chose this alias: search it by the rules alone.
+    chosen: bool,
 }
 
 /// One search, from the request's alias to a find or the end.
@@ -437,6 +497,8 @@ pub struct Search {
     /// Why the search ends if nothing is found: the most telling reason seen.
     reason: Refusal,
     found: Option<Query>,
+    /// Waiting for the external call policy's script for this plan.
+    awaiting: Option<AliasPlan>,
 }
 
 /// How far a new-alias chain may go before it is taken for a loop the seen-set missed.
@@ -452,6 +514,7 @@ impl Search {
             first: None,
             reason: Refusal::NotFound,
             found: None,
+            awaiting: None,
             req,
         };
         let mut alias = s.req.alias.clone();
@@ -473,6 +536,10 @@ impl Search {
             }
         }
         s.push(&alias);
+        // Plans that need nobody's answer are made now, so they can be shown at once.
+        if !matches!(s.dp.call_policy, CallPolicy::Service) {
+            s.plan_top();
+        }
         s
     }
 
@@ -491,18 +558,150 @@ impl Search {
             }
             return false;
         }
-        let p = plan(&self.dp, &self.req, alias, &mut self.trace);
-        if let Some(r) = p.refused {
-            self.reason = r;
-        }
         self.frames.push(Frame {
             alias: alias.to_string(),
-            groups: p.groups.iter().cloned().collect(),
+            groups: VecDeque::new(),
+            planned: false,
+            chosen: false,
         });
-        if self.first.is_none() {
-            self.first = Some(p);
-        }
         true
+    }
+
+    /// Plans the alias on top of the stack: transforms, call policy, rules. Returns the step
+    /// to hand out when call policy must be fetched first.
+    fn plan_top(&mut self) -> Option<Step> {
+        let frame = self.frames.last_mut()?;
+        if frame.planned {
+            return None;
+        }
+        frame.planned = true;
+        let (alias, chosen) = (frame.alias.clone(), frame.chosen);
+        let head = if chosen {
+            AliasPlan {
+                original: alias.clone(),
+                alias,
+                transform: None,
+                groups: Vec::new(),
+                refused: None,
+            }
+        } else {
+            plan_head(&self.dp, &self.req, &alias, &mut self.trace)
+        };
+        if let Some(r) = &head.refused {
+            self.reason = r.clone();
+            self.first.get_or_insert(head);
+            return None;
+        }
+        if chosen {
+            self.finish_plan(head);
+            return None;
+        }
+        match &self.dp.call_policy {
+            CallPolicy::Off => self.finish_plan(head),
+            CallPolicy::Local(p) => {
+                let p = p.clone();
+                self.apply_policy(&p, head);
+            }
+            CallPolicy::Service => {
+                let q = PolicyQuery {
+                    alias: head.alias.clone(),
+                    original: head.original.clone(),
+                };
+                self.awaiting = Some(head);
+                return Some(Step::AskPolicy(q));
+            }
+        }
+        None
+    }
+
+    /// The search rules' part of the plan on top of the stack.
+    fn finish_plan(&mut self, mut head: AliasPlan) {
+        plan_rules(&self.dp, &self.req, &mut head, &mut self.trace);
+        if let Some(r) = &head.refused {
+            self.reason = r.clone();
+        }
+        if let Some(f) = self.frames.last_mut() {
+            f.groups = head.groups.iter().cloned().collect();
+        }
+        self.first.get_or_insert(head);
+    }
+
+    /// What call policy sees of this call when the destination is `alias`.
+    pub fn policy_context(&self, alias: &str, original: &str) -> cpl::CallContext {
+        let c = &self.req.caller;
+        cpl::CallContext {
+            protocol: self.req.protocol,
+            source_aliases: c.source_aliases.clone(),
+            authenticated: self.req.authenticated,
+            auth_username: c.auth_username.clone(),
+            registered_aliases: c.registered_aliases.clone(),
+            originating_zone: self.req.source.name().to_string(),
+            destination_aliases: vec![alias.to_string()],
+            original_destination_aliases: (!original.eq_ignore_ascii_case(alias))
+                .then(|| vec![original.to_string()]),
+            message: c.message.clone(),
+        }
+    }
+
+    /// Runs call policy on a planned head and acts on its decision.
+    fn apply_policy(&mut self, policy: &cpl::Policy, head: AliasPlan) {
+        let ctx = self.policy_context(bare_alias(&head.alias), bare_alias(&head.original));
+        let eval = policy.evaluate(&ctx);
+        self.trace.extend(eval.trace);
+        match eval.decision {
+            cpl::Decision::Allow(_) => self.finish_plan(head),
+            cpl::Decision::Reject { status, reason } => {
+                let reason = reason.unwrap_or_default();
+                self.trace.push(format!(
+                    "{}: call policy rejects the call ({status} {reason})",
+                    head.alias
+                ));
+                self.reason = Refusal::Rejected { status, reason };
+                self.frames.clear();
+                self.first.get_or_insert(head);
+            }
+            cpl::Decision::Redirect { mut targets, .. } => {
+                // Higher priorities first; the stack takes them in reverse.
+                // `random` ranks in the middle: the search has no source of randomness.
+                let rank = |t: &cpl::Target| match t.priority {
+                    cpl::Priority::Value(v) => v,
+                    cpl::Priority::Random => 0.5,
+                };
+                targets.sort_by(|a, b| rank(b).total_cmp(&rank(a)));
+                let current = bare_alias(&head.alias).to_string();
+                self.trace.push(format!(
+                    "{current}: call policy sends the call to {}",
+                    targets
+                        .iter()
+                        .map(|t| t.alias.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                self.first.get_or_insert(head);
+                for t in targets.iter().rev() {
+                    let alias = bare_alias(&t.alias);
+                    if alias.eq_ignore_ascii_case(&current) {
+                        // The policy kept this alias: search it as it is, without asking
+                        // the policy again.
+                        self.frames.push(Frame {
+                            alias: alias.to_string(),
+                            groups: VecDeque::new(),
+                            planned: false,
+                            chosen: true,
+                        });
+                    } else {
+                        self.push(alias);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The external call policy's script for the alias of the last [`Step::AskPolicy`].
+    pub fn policy_answer(&mut self, policy: &cpl::Policy) {
+        if let Some(head) = self.awaiting.take() {
+            self.apply_policy(policy, head);
+        }
     }
 
     /// The next thing to do.
@@ -513,7 +712,19 @@ impl Search {
         if let Some(g) = &self.asked {
             return Step::Ask(g.queries.clone());
         }
+        if let Some(h) = &self.awaiting {
+            return Step::AskPolicy(PolicyQuery {
+                alias: h.alias.clone(),
+                original: h.original.clone(),
+            });
+        }
         while let Some(frame) = self.frames.last_mut() {
+            if !frame.planned {
+                if let Some(step) = self.plan_top() {
+                    return step;
+                }
+                continue;
+            }
             match frame.groups.pop_front() {
                 Some(g) if g.queries.is_empty() => {
                     // A Stop rule matched but none of its group's targets could be asked.
@@ -534,7 +745,7 @@ impl Search {
                 }
             }
         }
-        Step::NotFound(self.reason)
+        Step::NotFound(self.reason.clone())
     }
 
     /// Reports the answers to the queries of the last [`Step::Ask`], in the same order.
@@ -564,9 +775,26 @@ impl Search {
                     ));
                     new_aliases.extend(a.iter().cloned());
                 }
+                Answer::Rejected { status, reason } => {
+                    self.trace.push(format!(
+                        "{} rejects {} ({status} {reason})",
+                        q.target, q.alias
+                    ));
+                    if !matches!(self.reason, Refusal::Rejected { .. }) {
+                        self.reason = Refusal::Rejected {
+                            status: *status,
+                            reason: reason.clone(),
+                        };
+                    }
+                }
             }
         }
         if self.found.is_some() {
+            return;
+        }
+        if matches!(self.reason, Refusal::Rejected { .. }) {
+            // A refusal ends the call, not just this alias's search.
+            self.frames.clear();
             return;
         }
         if group.stop {

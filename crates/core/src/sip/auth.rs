@@ -30,7 +30,8 @@ impl Policy {
 
 /// What authentication decided for a request.
 pub(super) enum Outcome {
-    Authenticated,
+    /// With the user name that proved it, when a digest did.
+    Authenticated(Option<String>),
     Unauthenticated,
     /// Answer with this (a challenge, or 403 once the retries are used up).
     Answer(Response),
@@ -94,7 +95,7 @@ impl Service {
         match policy {
             Policy::DoNotCheck => return Outcome::Unauthenticated,
             // Only a message from one of our domains can claim to be ours without proof.
-            Policy::TreatAsAuthenticated if local_origin => return Outcome::Authenticated,
+            Policy::TreatAsAuthenticated if local_origin => return Outcome::Authenticated(None),
             Policy::TreatAsAuthenticated => return Outcome::Unauthenticated,
             // Someone else's users are not ours to challenge.
             Policy::Check if !local_origin => return Outcome::Unauthenticated,
@@ -152,7 +153,7 @@ impl Service {
             match creds.verify(req.method.as_str(), &ha1, &self.auth.nonces, t) {
                 Verdict::Ok => {
                     self.auth.failures.remove(&call_id);
-                    return Outcome::Authenticated;
+                    return Outcome::Authenticated(Some(creds.username));
                 }
                 Verdict::Stale => stale = true,
                 Verdict::Denied => {}

@@ -180,6 +180,8 @@ struct Derived {
     enum_zones: HashMap<String, String>,
     /// Asks the configured DNS servers; `None` when none is configured.
     resolver: Option<Arc<causeway_dns::DnsResolver>>,
+    /// The Local Zone's subzones and the rules that place endpoints in them.
+    subzones: causeway_routing::subzones::SubZones,
     registrar: Settings,
     restriction: Restriction,
     domains: Domains,
@@ -807,6 +809,7 @@ fn derive(snap: &Snapshot, own: &[String]) -> Derived {
         dns_zones: search::dns_zones(snap),
         enum_zones: search::enum_zones(snap),
         resolver: search::resolver(snap),
+        subzones: causeway_routing::subzones::SubZones::from_snapshot(snap),
         registrar: Settings::from_config(snap),
         restriction: Restriction::from_config(snap, &vars),
         domains: Domains::from_config(snap, own),

@@ -103,7 +103,6 @@ impl ClientTx {
 
 // Boxed values: a table of calls in their 32 s tails would otherwise hold every slot at the
 // size of the largest transaction, used or not.
-#[derive(Default)]
 pub(super) struct Proxy {
     pub(super) contexts: HashMap<Key, Box<Ctx>>,
     clients: HashMap<Key, Box<ClientTx>>,
@@ -113,6 +112,22 @@ pub(super) struct Proxy {
     parties: HashMap<String, Vec<String>>,
     /// The `host:port` we put in Via and Record-Route towards a transport and remote address.
     pub(super) advertised: HashMap<(Transport, IpAddr), String>,
+    /// Mixed into the loop part of our branches, so that two nodes never take each other's
+    /// branches for their own.
+    loop_salt: u64,
+}
+
+impl Default for Proxy {
+    fn default() -> Self {
+        Proxy {
+            contexts: HashMap::new(),
+            clients: HashMap::new(),
+            calls: HashMap::new(),
+            parties: HashMap::new(),
+            advertised: HashMap::new(),
+            loop_salt: rand::random(),
+        }
+    }
 }
 
 /// The contact key of a message's first Contact.
@@ -174,10 +189,13 @@ impl Service {
                 .respond(&key, reply(&req, 483, "Too Many Hops"), now)
                 .await;
         }
-        let branch = self.branch_for(&key, &req);
+        // RFC 3261 §16.3 step 4: our branch starts with a hash of what makes the request this
+        // request; finding it already in a Via means the request came back unchanged.
+        let loop_part = self.loop_part(&req);
+        let branch = self.branch_for(&key, &loop_part);
         let loops = util::values(&req.headers, "Via")
             .filter_map(|v| Via::parse_lenient(v).ok())
-            .any(|v| v.branch().is_some_and(|b| b.starts_with(&branch)));
+            .any(|v| v.branch().is_some_and(|b| b.starts_with(&loop_part)));
         if loops {
             return self
                 .respond(&key, reply(&req, 482, "Loop Detected"), now)
@@ -225,13 +243,12 @@ impl Service {
                 .and_then(|f| util::sip_uri(f.uri()).map(|u| u.host_str().to_ascii_lowercase()))
                 .unwrap_or_default();
             let local_origin = self.derived.domains.is_local(&from_host);
-            let authenticated = match self.authenticate(&req, policy, local_origin, &from_host, now)
-            {
+            let user = match self.authenticate(&req, policy, local_origin, &from_host, now) {
                 super::auth::Outcome::Answer(r) => return self.respond(&key, r, now).await,
-                super::auth::Outcome::Authenticated => true,
-                super::auth::Outcome::Unauthenticated => false,
+                super::auth::Outcome::Authenticated(user) => Some(user),
+                super::auth::Outcome::Unauthenticated => None,
             };
-            Some(self.search_for(&fwd, source, authenticated, max_forwards))
+            Some(self.search_for(&fwd, source, user, max_forwards))
         };
         let record = search.as_ref().map(|_| self.search_started(&req, &flow));
         let dialog_forming = to_tag.is_none()
@@ -371,13 +388,35 @@ impl Service {
 
     /// A branch parameter that depends only on the request (RFC 3261 §16.6 step 8), so that a
     /// request that comes back to us is recognised as a loop.
-    fn branch_for(&self, key: &Key, req: &Request) -> String {
+    /// The loop-detection part of our branch (RFC 3261 §16.6 step 8 without the top Via, so
+    /// that a request that went round through other proxies computes the same value).
+    fn loop_part(&self, req: &Request) -> String {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.proxy.loop_salt.hash(&mut h);
+        req.uri.to_string().hash(&mut h);
+        let tag = |name: &str| {
+            header_str(&req.headers, name)
+                .and_then(|v| NameAddr::parse(v).ok())
+                .and_then(|na| na.tag().map(str::to_owned))
+        };
+        tag("From").hash(&mut h);
+        tag("To").hash(&mut h);
+        header_str(&req.headers, "Call-ID").hash(&mut h);
+        util::cseq(&req.headers).map(|c| c.seq).hash(&mut h);
+        for name in ["Proxy-Require", "Proxy-Authorization", "Route"] {
+            for v in util::values(&req.headers, name) {
+                v.hash(&mut h);
+            }
+        }
+        format!("{BRANCH_MARK}{:016x}", h.finish())
+    }
+
+    /// Our branch for a request: the loop part, and the upstream transaction's, so that two
+    /// copies of one request from different upstream branches stay apart.
+    fn branch_for(&self, key: &Key, loop_part: &str) -> String {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         key.branch.hash(&mut h);
-        req.uri.to_string().hash(&mut h);
-        header_str(&req.headers, "Call-ID").hash(&mut h);
-        header_str(&req.headers, "CSeq").hash(&mut h);
-        format!("{BRANCH_MARK}{:016x}", h.finish())
+        format!("{loop_part}{:08x}", h.finish() as u32)
     }
 
     /// Removes the top Route when it names this node.

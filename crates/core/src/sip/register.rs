@@ -49,12 +49,21 @@ impl Service {
             );
             return reject(403, "Forbidden (not a local domain)");
         }
-        // Registrations belong to the Default Subzone (subzone membership rules come later),
-        // whose policy decides whether the registrant must prove who it is.
-        let policy = auth::Policy::from_config(
-            self.snap
-                .get("Zones LocalZone DefaultSubZone Authentication Mode"),
-        );
+        // The membership rules place the registrant in a subzone, whose policy decides whether
+        // it may register at all and whether it must prove who it is.
+        let subzones = &self.derived.subzones;
+        let subzone = subzones.member(flow.remote.ip(), &[aor.as_str()]);
+        if !subzones.registrations_allowed(&subzone) {
+            self.log_registration(
+                "Registration Rejected",
+                req,
+                flow,
+                &aor,
+                &format!("registrations are not allowed in subzone {subzone}"),
+            );
+            return reject(403, "Forbidden (registrations are not allowed here)");
+        }
+        let policy = auth::Policy::from_config(Some(subzones.authentication_mode(&subzone)));
         let realm = host.to_string();
         if let auth::Outcome::Answer(r) = self.authenticate(req, policy, true, &realm, now) {
             if r.status == 403 {

@@ -10,6 +10,8 @@ use crate::listen::Transport;
 use crate::search_history::SearchRecord;
 use crate::transport::Flow;
 use causeway_config::Snapshot;
+use causeway_routing::dialplan::CallPolicy;
+use causeway_routing::search::Caller;
 use causeway_routing::search::{bare_alias, ip_alias};
 use causeway_routing::{
     Answer, Protocol, Query, Refusal, Search, SearchRequest, Source, Step, Target,
@@ -23,6 +25,9 @@ use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::time::Instant;
+
+/// What a policy service's Default CPL falls back to when it does not parse.
+const FALLBACK_CPL: &str = "<reject status='403' reason='Service Unavailable'/>";
 
 /// How a neighbor zone's peers are reached.
 #[derive(Debug, Clone)]
@@ -151,7 +156,8 @@ impl Service {
         &self,
         req: &Request,
         source: Source,
-        authenticated: bool,
+        // `Some` when the request counts as authenticated, with the digest user name if any.
+        user: Option<Option<String>>,
         max_forwards: u32,
     ) -> Search {
         let (alias, to_node) = match util::sip_uri(&req.uri) {
@@ -171,6 +177,9 @@ impl Service {
             None => (req.uri.to_string(), false),
         };
         let ip_known = ip_alias(&alias).is_some_and(|ip| {
+            if self.derived.subzones.covers_ip(ip) {
+                return true;
+            }
             let reg = self.shared.registrar.lock().unwrap();
             let known = reg.all().any(|b| {
                 Uri::parse(&b.contact)
@@ -181,11 +190,26 @@ impl Service {
             });
             known
         });
+        let from = header_str(&req.headers, "From")
+            .and_then(|f| NameAddr::parse(f).ok())
+            .map(|f| f.uri().clone());
+        let policy_on = !matches!(self.derived.dialplan.call_policy, CallPolicy::Off);
+        let caller = Caller {
+            source_aliases: from.iter().map(|u| u.to_string()).collect(),
+            auth_username: user.clone().flatten(),
+            registered_aliases: matches!(source, Source::LocalZone { .. })
+                .then(|| from.as_ref().and_then(util::aor_of))
+                .flatten()
+                .map(|aor| vec![format!("sip:{aor}")]),
+            // Rules may search the whole message; serialised only when someone may look.
+            message: policy_on.then(|| String::from_utf8_lossy(&req.to_bytes()).into_owned()),
+        };
         let request = SearchRequest {
             alias,
             source,
             protocol: Protocol::Sip,
-            authenticated,
+            authenticated: user.is_some(),
+            caller,
             hop_count: Some(max_forwards.min(255) as u8),
             from_cluster_peer: false,
             to_node,
@@ -276,7 +300,10 @@ impl Service {
         if let Some(aor) = from {
             let reg = self.shared.registrar.lock().unwrap();
             if reg.lookup(&aor).iter().any(|b| b.source.ip() == ip) {
-                return Source::local();
+                let subzone = self.derived.subzones.member(ip, &[aor.as_str()]);
+                return Source::LocalZone {
+                    subzone: subzone.name,
+                };
             }
         }
         Source::DefaultZone
@@ -301,8 +328,12 @@ impl Service {
     /// The authentication policy of the zone or subzone a request comes from.
     pub(super) fn policy_of(&self, source: &Source) -> Policy {
         let path = match source {
-            Source::LocalZone { .. } => {
-                "Zones LocalZone DefaultSubZone Authentication Mode".to_string()
+            Source::LocalZone { subzone } => {
+                let subzones = &self.derived.subzones;
+                let sz = subzones
+                    .lookup(subzone)
+                    .unwrap_or_else(causeway_routing::subzones::SubZoneRef::default_subzone);
+                return Policy::from_config(Some(subzones.authentication_mode(&sz)));
             }
             Source::DefaultZone => "Zones DefaultZone Authentication Mode".to_string(),
             Source::Zone(name) => match self.derived.dialplan.zone(name).and_then(|z| z.row) {
@@ -560,6 +591,20 @@ impl Service {
                         self.open_branches(key, targets, now).await;
                         return;
                     }
+                    Step::AskPolicy(_) => {
+                        // The external service's client comes next; until then it is
+                        // unreachable, and its Default CPL decides, as it would then.
+                        let text = self
+                            .snap
+                            .get("Policy AdministratorPolicy Service DefaultCPL")
+                            .unwrap_or("<reject status='403' reason='Service Unavailable'/>");
+                        let policy =
+                            causeway_routing::cpl::Policy::parse(text).unwrap_or_else(|_| {
+                                causeway_routing::cpl::Policy::parse(FALLBACK_CPL).unwrap()
+                            });
+                        search.policy_answer(&policy);
+                        continue;
+                    }
                     Step::Found(q) => {
                         let actions = ctx.fork.release();
                         let outcome = format!("found by {} as {}", q.target, q.alias);
@@ -583,13 +628,15 @@ impl Service {
                             return;
                         };
                         // Nothing was ever asked, or nothing answered: the answer is ours.
-                        let (status, phrase) = match reason {
+                        let (status, phrase) = match &reason {
                             Refusal::HopsExhausted => (483, "Too Many Hops"),
                             Refusal::PolicyLoop => (482, "Loop Detected"),
+                            Refusal::Rejected { status, reason } => (*status, reason.as_str()),
                             _ if ctx.unavailable => (480, "Temporarily Unavailable"),
                             _ => (404, "Not Found"),
                         };
-                        let resp = reply(&ctx.answer_to, status, phrase);
+                        let phrase = phrase.to_string();
+                        let resp = reply(&ctx.answer_to, status, &phrase);
                         let call = ctx.call;
                         self.search_finished(
                             key,

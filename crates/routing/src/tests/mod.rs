@@ -6,7 +6,9 @@ use crate::*;
 mod guide;
 mod props;
 mod search;
+mod search_policy;
 mod semantics;
+mod subzones;
 mod variables;
 
 /// A box with two SIP domains, both LANs on IPv4 and LAN 1 on IPv6.

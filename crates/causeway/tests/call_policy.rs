@@ -1,0 +1,203 @@
+//! Call policy on real calls: web rules in order, an uploaded script whose reject reaches the
+//! caller, a refused upload that keeps the old policy, and an unreachable policy service whose
+//! Default CPL decides.
+
+mod common;
+use common::{sip_node, status, Node, Peer};
+
+/// A peer registered as `user@example.com` at its own address.
+fn registered(port: u16, user: &str) -> Peer {
+    let p = Peer::new(port);
+    let me = p.addr();
+    p.send(&format!(
+        "REGISTER sip:example.com SIP/2.0\n\
+         Via: SIP/2.0/UDP {me};branch=z9hG4bKreg{user}\n\
+         Max-Forwards: 70\n\
+         From: <sip:{user}@example.com>;tag=r\n\
+         To: <sip:{user}@example.com>\n\
+         Call-ID: reg-{user}\n\
+         CSeq: 1 REGISTER\n\
+         Contact: <sip:{user}@{me}>\n\
+         Expires: 60\n\
+         Content-Length: 0\n\n"
+    ));
+    assert_eq!(status(&p.recv()), 200);
+    p
+}
+
+/// Sends an INVITE from `from@example.com` to `to` and returns the first answer that is not
+/// 100 Trying.
+fn call(caller: &Peer, from: &str, to: &str, id: &str) -> String {
+    let me = caller.addr();
+    caller.send(&format!(
+        "INVITE sip:{to} SIP/2.0\n\
+         Via: SIP/2.0/UDP {me};branch=z9hG4bK{id}\n\
+         Max-Forwards: 70\n\
+         From: <sip:{from}@example.com>;tag=f{id}\n\
+         To: <sip:{to}>\n\
+         Call-ID: {id}\n\
+         CSeq: 1 INVITE\n\
+         Contact: <sip:{from}@{me}>\n\
+         Content-Length: 0\n\n"
+    ));
+    caller.recv()
+}
+
+fn reason(resp: &str) -> &str {
+    resp.lines()
+        .next()
+        .unwrap_or("")
+        .splitn(3, ' ')
+        .nth(2)
+        .unwrap_or("")
+        .trim()
+}
+
+/// The callee got the INVITE (and answers it 486, so that the call ends).
+fn rings(callee: &Peer) -> bool {
+    let mut buf = vec![0u8; 65536];
+    callee
+        .sock
+        .set_read_timeout(Some(std::time::Duration::from_secs(3)))
+        .unwrap();
+    matches!(callee.sock.recv_from(&mut buf), Ok((n, _)) if buf[..n].starts_with(b"INVITE "))
+}
+
+fn set(node: &Node, lines: &[String]) {
+    for l in lines {
+        node.ok(l);
+    }
+}
+
+/// Notes 05 §5.10: rules are tried from the top, the first match decides, and a call that
+/// matches none is allowed.
+#[test]
+fn web_rules_decide_in_order() {
+    let (node, port) = sip_node();
+    let vip = registered(port, "vip");
+    let r = "xConfiguration Policy AdministratorPolicy Rules Rule";
+    set(
+        &node,
+        &[
+            "xConfiguration Policy AdministratorPolicy Mode: LocalCPL".to_string(),
+            format!("{r} 1 DestinationPattern: \"vip@example.com\""),
+            format!("{r} 1 SourcePattern: \"boss@example.com\""),
+            format!("{r} 1 Action: Allow"),
+            format!("{r} 2 DestinationPattern: \"vip@.*\""),
+            format!("{r} 2 Action: Reject"),
+        ],
+    );
+    let caller = Peer::new(port);
+    let resp = call(&caller, "intern", "vip@example.com", "cp-intern");
+    assert_eq!(status(&resp), 403, "{resp}");
+    assert!(!rings(&vip), "a rejected call reached the callee");
+
+    let caller = Peer::new(port);
+    call_reaches(&caller, "boss", "vip", &vip, "cp-boss");
+
+    // A destination no rule names is allowed.
+    let other = registered(port, "other");
+    let caller = Peer::new(port);
+    call_reaches(&caller, "intern", "other", &other, "cp-other");
+
+    // Without policy the intern gets through too: the rules were what stopped it.
+    node.ok("xConfiguration Policy AdministratorPolicy Mode: Off");
+    let caller = Peer::new(port);
+    call_reaches(&caller, "intern", "vip", &vip, "cp-off");
+}
+
+/// Places a call from `from@example.com` to `user@example.com` (registered at `callee`) and
+/// checks it rings there.
+fn call_reaches(caller: &Peer, from: &str, user: &str, callee: &Peer, id: &str) {
+    let me = caller.addr();
+    caller.send(&format!(
+        "INVITE sip:{user}@example.com SIP/2.0\n\
+         Via: SIP/2.0/UDP {me};branch=z9hG4bK{id}\n\
+         Max-Forwards: 70\n\
+         From: <sip:{from}@example.com>;tag=f{id}\n\
+         To: <sip:{user}@example.com>\n\
+         Call-ID: {id}\n\
+         CSeq: 1 INVITE\n\
+         Contact: <sip:{from}@{me}>\n\
+         Content-Length: 0\n\n"
+    ));
+    assert!(rings(callee), "{from} → {user} did not ring");
+}
+
+const SCRIPT: &str = "<cpl xmlns='urn:ietf:params:xml:ns:cpl' \
+    xmlns:taa='http://www.tandberg.net/cpl-extensions'><taa:routed>\
+    <address-switch field='destination'><address regex='blocked@.*'>\
+    <reject status='488' reason='Not here'/></address></address-switch>\
+    </taa:routed></cpl>";
+
+/// Notes 05 §5.10: an uploaded script runs instead of the rules and its status and reason
+/// reach the caller; a script with an element outside the supported subset is refused, naming
+/// the element, and the old script stays in force.
+#[test]
+fn an_uploaded_script_decides_and_a_bad_one_is_refused() {
+    let (node, port) = sip_node();
+    let blocked = registered(port, "blocked");
+    let file = "xConfiguration Policy AdministratorPolicy LocalCPL File";
+    node.ok("xConfiguration Policy AdministratorPolicy Mode: LocalCPL");
+    node.ok(&format!("{file}: \"{SCRIPT}\""));
+
+    let caller = Peer::new(port);
+    let resp = call(&caller, "alice", "blocked@example.com", "cpl-1");
+    assert_eq!(status(&resp), 488, "{resp}");
+    assert_eq!(reason(&resp), "Not here");
+    assert!(!rings(&blocked));
+
+    let bad = "<cpl xmlns='urn:ietf:params:xml:ns:cpl'><taa:routed \
+        xmlns:taa='http://www.tandberg.net/cpl-extensions'><time-switch/></taa:routed></cpl>";
+    let text = node.err(&format!("{file}: \"{bad}\""));
+    assert!(
+        text.contains("Policy AdministratorPolicy LocalCPL File"),
+        "{text}"
+    );
+    assert!(text.contains("time-switch"), "{text}");
+    assert_eq!(
+        node.value("Policy AdministratorPolicy LocalCPL File"),
+        format!("\"{SCRIPT}\""),
+        "the refused script replaced the old one"
+    );
+    let caller = Peer::new(port);
+    let resp = call(&caller, "alice", "blocked@example.com", "cpl-2");
+    assert_eq!(status(&resp), 488, "{resp}");
+
+    // Removing the script lets the call through.
+    node.ok(&format!("{file}: \"\""));
+    let caller = Peer::new(port);
+    call_reaches(&caller, "alice", "blocked", &blocked, "cpl-3");
+}
+
+/// Notes 05 §5.11: with the policy service unreachable, its Default CPL decides: the factory
+/// one refuses with 403 "Service Unavailable", and an edited one is used as soon as it is
+/// stored.
+#[test]
+fn an_unreachable_policy_service_runs_the_default_cpl() {
+    let (node, port) = sip_node();
+    let _bob = registered(port, "bob");
+    let closed = common::free_port();
+    let svc = "xConfiguration Policy AdministratorPolicy Service";
+    set(
+        &node,
+        &[
+            format!("{svc} Protocol: HTTP"),
+            format!("{svc} Server 1 Address: \"127.0.0.1:{closed}\""),
+            format!("{svc} Path: \"policy\""),
+            "xConfiguration Policy AdministratorPolicy Mode: PolicyService".to_string(),
+        ],
+    );
+    let caller = Peer::new(port);
+    let resp = call(&caller, "alice", "bob@example.com", "svc-1");
+    assert_eq!(status(&resp), 403, "{resp}");
+    assert_eq!(reason(&resp), "Service Unavailable");
+
+    node.ok(&format!(
+        "{svc} DefaultCPL: \"<reject status='503' reason='Policy offline'/>\""
+    ));
+    let caller = Peer::new(port);
+    let resp = call(&caller, "alice", "bob@example.com", "svc-2");
+    assert_eq!(status(&resp), 503, "{resp}");
+    assert_eq!(reason(&resp), "Policy offline");
+}
