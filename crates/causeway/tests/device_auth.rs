@@ -165,3 +165,102 @@ fn credentials_are_kept_and_deleted() {
     let db = std::fs::read(node.dir.join("config.db")).unwrap_or_default();
     assert!(!db.windows(10).any(|w| w == b"abcXYZ_123"));
 }
+
+/// A peer registered as `user@example.com` at its own address.
+fn registered(port: u16, user: &str) -> Peer {
+    let p = Peer::new(port);
+    let me = p.addr();
+    p.send(&format!(
+        "REGISTER sip:example.com SIP/2.0\n\
+         Via: SIP/2.0/UDP {me};branch=z9hG4bKreg{user}\n\
+         Max-Forwards: 70\n\
+         From: <sip:{user}@example.com>;tag=r\n\
+         To: <sip:{user}@example.com>\n\
+         Call-ID: reg-{user}\n\
+         CSeq: 1 REGISTER\n\
+         Contact: <sip:{user}@{me}>\n\
+         Expires: 60\n\
+         Content-Length: 0\n\n"
+    ));
+    assert_eq!(status(&p.recv()), 200);
+    p
+}
+
+/// The next INVITE a peer receives, if one comes within a few seconds.
+fn invite_at(p: &Peer) -> Option<String> {
+    let mut buf = vec![0u8; 65536];
+    p.sock
+        .set_read_timeout(Some(std::time::Duration::from_secs(3)))
+        .unwrap();
+    while let Ok((n, _)) = p.sock.recv_from(&mut buf) {
+        let text = String::from_utf8_lossy(&buf[..n]).to_string();
+        if text.starts_with("INVITE ") {
+            return Some(text);
+        }
+    }
+    None
+}
+
+fn pai(msg: &str) -> Option<&str> {
+    msg.lines()
+        .find_map(|l| l.strip_prefix("P-Asserted-Identity: "))
+        .map(str::trim)
+}
+
+/// Notes 03 §2.19, SIP table: a neighbor zone that does not check credentials is believed
+/// about an asserted identity only when it is trusted. Untrusted, the identity is removed and
+/// the call is unauthenticated (a rule for authenticated requests does not match); trusted,
+/// the identity passes on and the call counts as authenticated.
+#[test]
+fn a_trusted_zone_s_asserted_identity_authenticates() {
+    let (node, port) = sip_node();
+    let callee = registered(port, "callee");
+    // The neighbor's peer is this test's own address.
+    let t = node.ok("xCommand ZoneAdd ZoneName: \"Partner\" Type: Neighbor");
+    assert!(t.contains("ZoneId: 1"), "{t}");
+    node.ok("xConfiguration Zones Zone 1 Neighbor Peer 1 Address: \"127.0.0.1\"");
+    node.ok("xConfiguration Zones Zone 1 Neighbor Authentication Mode: DoNotCheckCredentials");
+    // Only authenticated requests reach local registrations.
+    node.ok("xConfiguration Zones Policy SearchRules Rule 1 Authentication: Yes");
+
+    let caller = Peer::new(port);
+    let extra = "P-Asserted-Identity: <sip:boss@partner.example>\n";
+    let inv = |id: &str| request("INVITE", "sip:callee@example.com", &caller, id, extra);
+
+    caller.send(&inv("pai-untrusted"));
+    let resp = caller.recv();
+    assert_eq!(status(&resp), 404, "{resp}");
+    assert!(invite_at(&callee).is_none());
+
+    node.ok("xConfiguration Zones Zone 1 Neighbor SIP Authentication Trust Mode: On");
+    caller.send(&inv("pai-trusted"));
+    let got = invite_at(&callee).expect("the trusted call reaches the callee");
+    assert_eq!(pai(&got), Some("<sip:boss@partner.example>"), "{got}");
+
+    // Untrusted again, with a rule that needs no authentication: the call goes through, but
+    // the identity nobody vouches for is removed.
+    node.ok("xConfiguration Zones Zone 1 Neighbor SIP Authentication Trust Mode: Off");
+    node.ok("xConfiguration Zones Policy SearchRules Rule 1 Authentication: No");
+    caller.send(&inv("pai-stripped"));
+    let got = invite_at(&callee).expect("the call reaches the callee");
+    assert_eq!(pai(&got), None, "{got}");
+}
+
+/// Treat as authenticated, for a caller in one of our domains: the node vouches for the From
+/// address itself, replacing whatever identity the request claimed.
+#[test]
+fn treat_as_authenticated_asserts_the_from_address() {
+    let (node, port) = sip_node();
+    let callee = registered(port, "callee");
+    node.ok("xConfiguration Zones DefaultZone Authentication Mode: TreatAsAuthenticated");
+    let caller = Peer::new(port);
+    caller.send(&request(
+        "INVITE",
+        "sip:callee@example.com",
+        &caller,
+        "treat-pai",
+        "P-Asserted-Identity: <sip:someone-else@example.com>\n",
+    ));
+    let got = invite_at(&callee).expect("the call reaches the callee");
+    assert_eq!(pai(&got), Some("<sip:caller@example.com>"), "{got}");
+}

@@ -28,11 +28,54 @@ impl Policy {
     }
 }
 
+/// What happens to a request's P-Asserted-Identity (RFC 3325) on its way on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Pai {
+    /// Passed on as it came (or absent, as it came).
+    Keep,
+    /// Removed: nobody vouches for it.
+    Strip,
+    /// Replaced by the identity this node vouches for (the From address).
+    Assert,
+}
+
+/// The first answer of the authentication table (notes on device authentication, SIP), before
+/// any digest is looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum First {
+    Challenge,
+    Authenticated(Pai),
+    Unauthenticated(Pai),
+}
+
+/// The SIP device authentication table: the zone's policy, whether the zone is trusted to
+/// assert identities, whether the From domain is one of ours, and whether the request carries
+/// a P-Asserted-Identity.
+pub(super) fn table(policy: Policy, trust: bool, local: bool, has_pai: bool) -> First {
+    use First::*;
+    match (policy, trust) {
+        (Policy::Check, false) if local => Challenge,
+        (Policy::Check, false) => Unauthenticated(Pai::Strip),
+        (Policy::Check, true) if has_pai => Authenticated(Pai::Keep),
+        (Policy::Check, true) if local => Challenge,
+        (Policy::Check, true) => Unauthenticated(Pai::Keep),
+        (Policy::DoNotCheck, false) => Unauthenticated(Pai::Strip),
+        (Policy::DoNotCheck, true) if has_pai => Authenticated(Pai::Keep),
+        (Policy::DoNotCheck, true) => Unauthenticated(Pai::Keep),
+        (Policy::TreatAsAuthenticated, false) if local => Authenticated(Pai::Assert),
+        (Policy::TreatAsAuthenticated, false) => Unauthenticated(Pai::Strip),
+        (Policy::TreatAsAuthenticated, true) if local && has_pai => Authenticated(Pai::Keep),
+        (Policy::TreatAsAuthenticated, true) if local => Authenticated(Pai::Assert),
+        (Policy::TreatAsAuthenticated, true) if has_pai => Authenticated(Pai::Keep),
+        (Policy::TreatAsAuthenticated, true) => Unauthenticated(Pai::Keep),
+    }
+}
+
 /// What authentication decided for a request.
 pub(super) enum Outcome {
     /// With the user name that proved it, when a digest did.
-    Authenticated(Option<String>),
-    Unauthenticated,
+    Authenticated(Option<String>, Pai),
+    Unauthenticated(Pai),
     /// Answer with this (a challenge, or 403 once the retries are used up).
     Answer(Response),
 }
@@ -82,24 +125,23 @@ fn unix_now() -> u64 {
 }
 
 impl Service {
-    /// Applies `policy` to a request from `domain_is_local` origin (the From domain is one of
-    /// ours). REGISTERs are challenged with 401, everything else with 407.
+    /// Applies `policy` to a request from `local_origin` (the From domain is one of ours),
+    /// from a zone that is (`trust`) or is not trusted to assert identities. REGISTERs are
+    /// challenged with 401, everything else with 407.
     pub(super) fn authenticate(
         &mut self,
         req: &Request,
         policy: Policy,
+        trust: bool,
         local_origin: bool,
         realm: &str,
         now: Instant,
     ) -> Outcome {
-        match policy {
-            Policy::DoNotCheck => return Outcome::Unauthenticated,
-            // Only a message from one of our domains can claim to be ours without proof.
-            Policy::TreatAsAuthenticated if local_origin => return Outcome::Authenticated(None),
-            Policy::TreatAsAuthenticated => return Outcome::Unauthenticated,
-            // Someone else's users are not ours to challenge.
-            Policy::Check if !local_origin => return Outcome::Unauthenticated,
-            Policy::Check => {}
+        let has_pai = req.headers.get("P-Asserted-Identity").is_some();
+        match table(policy, trust, local_origin, has_pai) {
+            First::Authenticated(pai) => return Outcome::Authenticated(None, pai),
+            First::Unauthenticated(pai) => return Outcome::Unauthenticated(pai),
+            First::Challenge => {}
         }
         let register = req.method == Method::Register;
         let (ask, answer) = if register {
@@ -153,7 +195,7 @@ impl Service {
             match creds.verify(req.method.as_str(), &ha1, &self.auth.nonces, t) {
                 Verdict::Ok => {
                     self.auth.failures.remove(&call_id);
-                    return Outcome::Authenticated(Some(creds.username));
+                    return Outcome::Authenticated(Some(creds.username), Pai::Assert);
                 }
                 Verdict::Stale => stale = true,
                 Verdict::Denied => {}
@@ -184,5 +226,81 @@ impl Service {
                 .push(header, digest::challenge(alg, realm, &nonce, stale));
         }
         Outcome::Answer(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use First::*;
+
+    /// Every row of the table, local and non-local origin, with and without an asserted
+    /// identity.
+    #[test]
+    fn the_authentication_table() {
+        use Policy::*;
+        let rows = [
+            // policy, trust, local, pai, expected
+            (Check, false, true, false, Challenge),
+            (Check, false, true, true, Challenge),
+            (Check, false, false, true, Unauthenticated(Pai::Strip)),
+            (Check, true, true, true, Authenticated(Pai::Keep)),
+            (Check, true, true, false, Challenge),
+            (Check, true, false, true, Authenticated(Pai::Keep)),
+            (Check, true, false, false, Unauthenticated(Pai::Keep)),
+            (DoNotCheck, false, true, true, Unauthenticated(Pai::Strip)),
+            (DoNotCheck, false, false, true, Unauthenticated(Pai::Strip)),
+            (DoNotCheck, true, true, true, Authenticated(Pai::Keep)),
+            (DoNotCheck, true, false, false, Unauthenticated(Pai::Keep)),
+            (
+                TreatAsAuthenticated,
+                false,
+                true,
+                true,
+                Authenticated(Pai::Assert),
+            ),
+            (
+                TreatAsAuthenticated,
+                false,
+                false,
+                true,
+                Unauthenticated(Pai::Strip),
+            ),
+            (
+                TreatAsAuthenticated,
+                true,
+                true,
+                true,
+                Authenticated(Pai::Keep),
+            ),
+            (
+                TreatAsAuthenticated,
+                true,
+                true,
+                false,
+                Authenticated(Pai::Assert),
+            ),
+            (
+                TreatAsAuthenticated,
+                true,
+                false,
+                true,
+                Authenticated(Pai::Keep),
+            ),
+            (
+                TreatAsAuthenticated,
+                true,
+                false,
+                false,
+                Unauthenticated(Pai::Keep),
+            ),
+        ];
+        for (policy, trust, local, pai, want) in rows {
+            assert_eq!(
+                table(policy, trust, local, pai),
+                want,
+                "{policy:?} trust {trust} local {local} pai {pai}"
+            );
+        }
     }
 }

@@ -163,6 +163,25 @@ fn ends_search(status: u16) -> bool {
     status > 100 && !matches!(status, 404 | 408 | 410 | 480 | 484 | 500..=599)
 }
 
+/// Passes on, removes or asserts a request's P-Asserted-Identity as authentication decided.
+fn apply_pai(req: &mut Request, pai: super::auth::Pai) {
+    match pai {
+        super::auth::Pai::Keep => {}
+        super::auth::Pai::Strip => {
+            req.headers.remove("P-Asserted-Identity");
+        }
+        super::auth::Pai::Assert => {
+            let from = header_str(&req.headers, "From")
+                .and_then(|f| NameAddr::parse(f).ok())
+                .map(|f| f.uri().to_string());
+            req.headers.remove("P-Asserted-Identity");
+            if let Some(uri) = from {
+                let _ = req.headers.push("P-Asserted-Identity", format!("<{uri}>"));
+            }
+        }
+    }
+}
+
 pub(super) fn reply(req: &Request, status: u16, reason: &str) -> Response {
     Response::for_request(req, status, reason)
 }
@@ -243,11 +262,14 @@ impl Service {
                 .and_then(|f| util::sip_uri(f.uri()).map(|u| u.host_str().to_ascii_lowercase()))
                 .unwrap_or_default();
             let local_origin = self.derived.domains.is_local(&from_host);
-            let user = match self.authenticate(&req, policy, local_origin, &from_host, now) {
-                super::auth::Outcome::Answer(r) => return self.respond(&key, r, now).await,
-                super::auth::Outcome::Authenticated(user) => Some(user),
-                super::auth::Outcome::Unauthenticated => None,
-            };
+            let trust = self.trusted(&source);
+            let (user, pai) =
+                match self.authenticate(&req, policy, trust, local_origin, &from_host, now) {
+                    super::auth::Outcome::Answer(r) => return self.respond(&key, r, now).await,
+                    super::auth::Outcome::Authenticated(user, pai) => (Some(user), pai),
+                    super::auth::Outcome::Unauthenticated(pai) => (None, pai),
+                };
+            apply_pai(&mut fwd, pai);
             Some(self.search_for(&fwd, source, user, max_forwards))
         };
         let record = search.as_ref().map(|_| self.search_started(&req, &flow));

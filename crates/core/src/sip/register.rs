@@ -65,7 +65,7 @@ impl Service {
         }
         let policy = auth::Policy::from_config(Some(subzones.authentication_mode(&subzone)));
         let realm = host.to_string();
-        if let auth::Outcome::Answer(r) = self.authenticate(req, policy, true, &realm, now) {
+        if let auth::Outcome::Answer(r) = self.authenticate(req, policy, false, true, &realm, now) {
             if r.status == 403 {
                 self.log_registration(
                     "Registration Rejected",

@@ -344,6 +344,24 @@ impl Service {
         Policy::from_config(self.snap.get(&path))
     }
 
+    /// Whether a source zone is trusted to assert identities (P-Asserted-Identity). Only
+    /// neighbor zones can be; traversal zones will always be.
+    pub(super) fn trusted(&self, source: &Source) -> bool {
+        let Source::Zone(name) = source else {
+            return false;
+        };
+        self.derived
+            .dialplan
+            .zone(name)
+            .and_then(|z| z.row)
+            .and_then(|r| {
+                self.snap.get(&format!(
+                    "Zones Zone {r} Neighbor SIP Authentication Trust Mode"
+                ))
+            })
+            == Some("On")
+    }
+
     /// The branches a query becomes.
     fn resolve(&self, q: &Query, fwd: &Request) -> Vec<BranchTarget> {
         let mf = Some(q.hop_count);
