@@ -201,3 +201,154 @@ fn an_unreachable_policy_service_runs_the_default_cpl() {
     assert_eq!(status(&resp), 503, "{resp}");
     assert_eq!(reason(&resp), "Policy offline");
 }
+
+/// A policy server: answers every request with `cpl` and hands each request (head and body)
+/// to the test.
+fn policy_server(cpl: &'static str) -> (u16, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                head += &line;
+            }
+            let mut body = vec![0u8; length];
+            let _ = reader.read_exact(&mut body);
+            let _ = tx.send(format!("{head}\n{}", String::from_utf8_lossy(&body)));
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{cpl}",
+                cpl.len()
+            );
+        }
+    });
+    (port, rx)
+}
+
+/// The next request that asks for a decision (status polls are skipped).
+fn decision_request(asked: &std::sync::mpsc::Receiver<String>) -> String {
+    loop {
+        let r = asked
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("the service was asked");
+        if !r.starts_with("GET /status ") {
+            return r;
+        }
+    }
+}
+
+const SEND_TO_DESK: &str = "<cpl xmlns='urn:ietf:params:xml:ns:cpl' \
+    xmlns:taa='http://www.tandberg.net/cpl-extensions'><taa:routed>\
+    <location clear='yes' url='desk@example.com'><proxy/></location>\
+    </taa:routed></cpl>";
+
+/// Notes 05 §5.11: the call policy service is asked about every call, with the guide's
+/// parameters, and its script decides: here it sends the call elsewhere.
+#[test]
+fn the_call_policy_service_redirects_a_call() {
+    let (node, port) = sip_node();
+    let desk = registered(port, "desk");
+    let (http, asked) = policy_server(SEND_TO_DESK);
+    let svc = "xConfiguration Policy AdministratorPolicy Service";
+    set(
+        &node,
+        &[
+            format!("{svc} Protocol: HTTP"),
+            format!("{svc} Server 1 Address: \"127.0.0.1:{http}\""),
+            format!("{svc} Path: \"decide\""),
+            "xConfiguration Policy AdministratorPolicy Mode: PolicyService".to_string(),
+        ],
+    );
+    let caller = Peer::new(port);
+    call_reaches(&caller, "alice", "reception", &desk, "svc-redirect");
+    let request = decision_request(&asked);
+    assert!(request.starts_with("POST /decide "), "{request}");
+    for param in [
+        "DESTINATION_ALIAS=sip%3Areception%40example.com",
+        "AUTHENTICATED=FALSE",
+        "UNAUTHENTICATED_SOURCE_ALIAS=sip%3Aalice%40example.com",
+    ] {
+        assert!(request.contains(param), "{param} missing: {request}");
+    }
+}
+
+const SEND_TO_BOB: &str = "<cpl xmlns='urn:ietf:params:xml:ns:cpl' \
+    xmlns:taa='http://www.tandberg.net/cpl-extensions'><taa:routed>\
+    <location clear='yes' url='bob@example.com'><proxy/></location>\
+    </taa:routed></cpl>";
+
+/// Notes 05 SE10: a search rule can hand an alias to a policy service; the alias it answers
+/// with is searched from the start. With the service gone, its Default CPL (504) reaches the
+/// caller.
+#[test]
+fn a_search_rule_asks_a_policy_service() {
+    let (node, port) = sip_node();
+    let bob = registered(port, "bob");
+    let (http, asked) = policy_server(SEND_TO_BOB);
+    let s = "xConfiguration Policy Services Service 1";
+    set(
+        &node,
+        &[
+            format!("{s} Name: \"Router\""),
+            format!("{s} Protocol: HTTP"),
+            format!("{s} Server 1 Address: \"127.0.0.1:{http}\""),
+            format!("{s} Path: \"route\""),
+        ],
+    );
+    node.ok("xCommand SearchRuleAdd Name: \"meetings\" ZoneName: \"LocalZone\"");
+    let r = "xConfiguration Zones Policy SearchRules Rule 2";
+    set(
+        &node,
+        &[
+            format!("{r} Priority: 10"),
+            format!("{r} Mode: AliasPatternMatch"),
+            format!("{r} Pattern Type: Suffix"),
+            format!("{r} Pattern String: \"@meet.example\""),
+            format!("{r} Pattern Behavior: Leave"),
+            format!("{r} Target Type: PolicyService"),
+            format!("{r} Target Name: \"Router\""),
+        ],
+    );
+    let caller = Peer::new(port);
+    let me = caller.addr();
+    caller.send(&format!(
+        "INVITE sip:room1@meet.example SIP/2.0\n\
+         Via: SIP/2.0/UDP {me};branch=z9hG4bKrule-svc\n\
+         Max-Forwards: 70\n\
+         From: <sip:alice@example.com>;tag=frule\n\
+         To: <sip:room1@meet.example>\n\
+         Call-ID: rule-svc\n\
+         CSeq: 1 INVITE\n\
+         Contact: <sip:alice@{me}>\n\
+         Content-Length: 0\n\n"
+    ));
+    assert!(rings(&bob), "the service's answer was searched");
+    let request = decision_request(&asked);
+    assert!(request.starts_with("POST /route "), "{request}");
+    assert!(
+        request.contains("DESTINATION_ALIAS=sip%3Aroom1%40meet.example"),
+        "{request}"
+    );
+
+    // The service goes away: nobody listens at its address any more.
+    let closed = common::free_port();
+    node.ok(&format!("{s} Server 1 Address: \"127.0.0.1:{closed}\""));
+    let caller = Peer::new(port);
+    let resp = call(&caller, "alice", "room2@meet.example", "rule-svc-down");
+    assert_eq!(status(&resp), 504, "{resp}");
+    assert_eq!(reason(&resp), "Policy Service Unavailable");
+}

@@ -294,6 +294,11 @@ pub fn free_port() -> u16 {
 /// as free can be taken by another test before the server binds it, so the node is started
 /// again on other ports until it answers OPTIONS.
 pub fn sip_node() -> (Node, u16) {
+    sip_node_for("example.com")
+}
+
+/// [`sip_node`] with another SIP domain.
+pub fn sip_node_for(domain: &str) -> (Node, u16) {
     for _ in 0..5 {
         let mut node = Node::new();
         let port = free_port();
@@ -304,7 +309,7 @@ pub fn sip_node() -> (Node, u16) {
             "xConfiguration SIP TCP Mode: On".into(),
             format!("xConfiguration SIP TCP Port: {port}"),
             format!("xConfiguration SIP TLS Port: {}", free_port()),
-            "xCommand DomainAdd Name: \"example.com\"".into(),
+            format!("xCommand DomainAdd Name: \"{domain}\""),
         ] {
             node.ok(&line);
         }
@@ -324,7 +329,7 @@ pub fn answers_options(port: u16) -> bool {
         .unwrap();
     let me = sock.local_addr().unwrap();
     let msg = format!(
-        "OPTIONS sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bKprobe{}\r\n\
+        "OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bKprobe{}\r\n\
          Max-Forwards: 70\r\nFrom: <sip:probe@example.com>;tag=p\r\nTo: <sip:example.com>\r\n\
          Call-ID: probe-{}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
         me.port(),

@@ -6,6 +6,7 @@
 
 mod auth;
 pub mod monitor;
+mod policy;
 mod proxy;
 mod register;
 mod search;
@@ -206,6 +207,9 @@ pub struct Service {
     auth: auth::Auth,
     /// Where DNS lookups started by searches report back to the loop.
     dns_tx: Option<mpsc::UnboundedSender<search::DnsDone>>,
+    /// Where policy services' scripts come back to the loop.
+    policy_tx: Option<mpsc::UnboundedSender<policy::PolicyDone>>,
+    policies: policy::Policies,
     index: BTreeSet<(Instant, TimerRef)>,
     due: HashMap<TimerRef, Instant>,
     derived: Derived,
@@ -244,6 +248,8 @@ impl Service {
                 tolerance: HashMap::new(),
                 auth: auth::Auth::new(lifetime),
                 dns_tx: None,
+                policy_tx: None,
+                policies: policy::Policies::default(),
                 index: BTreeSet::new(),
                 due: HashMap::new(),
                 rng: rand::rngs::StdRng::from_entropy(),
@@ -262,6 +268,8 @@ impl Service {
     ) {
         let (dns_tx, mut dns_rx) = mpsc::unbounded_channel();
         self.dns_tx = Some(dns_tx);
+        let (policy_tx, mut policy_rx) = mpsc::unbounded_channel();
+        self.policy_tx = Some(policy_tx);
         loop {
             let next = self.next_deadline();
             let sleep = async {
@@ -291,6 +299,7 @@ impl Service {
                     Notice::Disconnected(call_id) => self.proxy.forget_call(&call_id),
                 },
                 Some(done) = dns_rx.recv() => self.dns_done(done, Instant::now()).await,
+                Some(done) = policy_rx.recv() => self.policy_done(done, Instant::now()).await,
                 _ = sleep => self.on_timers(Instant::now()).await,
             }
         }
@@ -300,6 +309,7 @@ impl Service {
     async fn reconfigure(&mut self) {
         let snap = self.snap.clone();
         self.proxy.advertised.clear();
+        self.policies.refresh(&snap);
         {
             let mut zones = self.shared.zones.lock().unwrap();
             let old = std::mem::take(&mut *zones);

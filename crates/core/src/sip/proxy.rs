@@ -19,6 +19,8 @@ use std::time::{Instant, SystemTime};
 
 /// Branches we create start with this, after the magic cookie.
 const BRANCH_MARK: &str = "z9hG4bKcw";
+/// Marks the Path entries we add to REGISTERs we proxy.
+const PATH_MARK: &str = "cw-path";
 
 /// Where a forwarded request goes.
 #[derive(Debug, Clone, Copy)]
@@ -72,6 +74,8 @@ pub(super) struct Ctx {
     pub(super) late_answers: Vec<(usize, causeway_routing::Answer)>,
     /// What our own responses to the request copy (for a search that finds nothing).
     pub(super) answer_to: Request,
+    /// Where the request came from (policy services are told).
+    pub(super) remote: std::net::SocketAddr,
 }
 
 /// Where one branch goes.
@@ -235,13 +239,21 @@ impl Service {
         }
         // Our own Route entry (the Record-Route we put in the dialog) is consumed here.
         let mut fwd = req.clone();
-        self.strip_own_route(&mut fwd);
+        let via_path = self.strip_own_route(&mut fwd);
         let _ = fwd
             .headers
             .replace("Max-Forwards", (max_forwards - 1).to_string());
         // Requests inside a dialog or with a Route set go where they say; the rest are routed
         // by the dial plan.
-        let routed = to_tag.is_some() || fwd.headers.get("Route").is_some();
+        let preloaded = to_tag.is_none() && fwd.headers.get("Route").is_some();
+        if preloaded
+            && matches!(req.method, Method::Invite | Method::Subscribe)
+            && !self.preloaded_route_allowed(&fwd, &flow)
+        {
+            let r = reply(&req, 403, "Forbidden (pre-loaded Route set)");
+            return self.respond(&key, r, now).await;
+        }
+        let routed = to_tag.is_some() || preloaded || via_path;
         let targets = if routed {
             match self.targets(&fwd) {
                 Ok(t) => t,
@@ -326,6 +338,7 @@ impl Service {
                 gathered: Vec::new(),
                 late_answers: Vec::new(),
                 answer_to: super::answerable(&req),
+                remote: flow.remote,
             }),
         );
         if routed {
@@ -365,6 +378,14 @@ impl Service {
             }
             let Hop::Addr(transport, remote) = t.hop;
             let me = self.advertised(transport, remote);
+            if out.method == Method::Register {
+                // RFC 3327: calls to the contact come back through us.
+                let path = format!(
+                    "<sip:{me};transport={};lr;{PATH_MARK}>",
+                    transport.name().to_ascii_lowercase()
+                );
+                let _ = out.headers.insert_top("Path", path);
+            }
             if dialog_forming {
                 let rr = format!(
                     "<sip:{me};transport={};lr>",
@@ -408,8 +429,6 @@ impl Service {
         }
     }
 
-    /// A branch parameter that depends only on the request (RFC 3261 §16.6 step 8), so that a
-    /// request that comes back to us is recognised as a loop.
     /// The loop-detection part of our branch (RFC 3261 §16.6 step 8 without the top Via, so
     /// that a request that went round through other proxies computes the same value).
     fn loop_part(&self, req: &Request) -> String {
@@ -442,27 +461,32 @@ impl Service {
     }
 
     /// Removes the top Route when it names this node.
-    fn strip_own_route(&self, req: &mut Request) {
+    /// Returns whether that entry was a Path we added to a REGISTER we proxied: the request
+    /// then goes to its Request-URI, the contact registered through us.
+    fn strip_own_route(&self, req: &mut Request) -> bool {
         let Some(first) = util::values(&req.headers, "Route")
             .next()
             .map(str::to_owned)
         else {
-            return;
+            return false;
         };
-        let ours = NameAddr::parse(&first)
-            .ok()
-            .is_some_and(|na| match na.uri() {
-                Uri::Sip(s) => {
-                    self.is_own_host(s.host_str())
-                        && s.port().is_none_or(|p| {
-                            self.transports.active().iter().any(|l| l.addr.port() == p)
-                        })
-                }
-                _ => false,
-            });
+        let Some(na) = NameAddr::parse(&first).ok() else {
+            return false;
+        };
+        let (ours, path) = match na.uri() {
+            Uri::Sip(s) => (
+                self.is_own_host(s.host_str())
+                    && s.port().is_none_or(|p| {
+                        self.transports.active().iter().any(|l| l.addr.port() == p)
+                    }),
+                s.param(PATH_MARK).is_some(),
+            ),
+            _ => (false, false),
+        };
         if ours {
             req.headers.remove_first_value("Route");
         }
+        ours && path
     }
 
     /// Where a request goes: (new Request-URI, next hop, Route headers to add) per branch.
@@ -522,8 +546,17 @@ impl Service {
                 let transport = Transport::from_name(&b.transport);
                 let reuse = b.outbound
                     || (transport.reliable() && self.transports.connected(transport, b.source));
+                // A registration that came through proxies (RFC 3327 Path) is reached through
+                // them: the first Path entry is the next hop.
+                let via_path = b
+                    .path
+                    .first()
+                    .and_then(|p| NameAddr::parse(p).ok())
+                    .and_then(|na| uri_hop(na.uri()));
                 let hop = if reuse {
                     Hop::Addr(transport, b.source)
+                } else if let Some(hop) = via_path {
+                    hop
                 } else {
                     uri_hop(&uri)?
                 };

@@ -19,6 +19,21 @@ impl Service {
         flow: &Flow,
         now: Instant,
     ) {
+        // Someone else's domain: proxied on by the dial plan when the mode allows it.
+        let mode = self
+            .snap
+            .get("SIP Registration Proxy Mode")
+            .unwrap_or("Off");
+        let foreign = header_str(&req.headers, "To")
+            .and_then(|t| NameAddr::parse(t).ok())
+            .and_then(|t| util::aor_of(t.uri()))
+            .and_then(|aor| aor.rsplit_once('@').map(|(_, h)| h.to_string()))
+            .is_some_and(|host| !self.derived.domains.is_local(&host));
+        if foreign && mode != "Off" {
+            return self
+                .proxy_request(key.clone(), req.clone(), *flow, now)
+                .await;
+        }
         let resp = self.register(req, flow, now);
         self.respond(key, resp, now).await;
         let next = self.shared.registrar.lock().unwrap().poll_timeout();
@@ -48,6 +63,33 @@ impl Service {
                 "not a local domain",
             );
             return reject(403, "Forbidden (not a local domain)");
+        }
+        // A registration a neighbor proxied to us (it passed through another proxy) is
+        // accepted only when that zone accepts proxied registrations.
+        let proxied = values(&req.headers, "Via").count() > 1;
+        if proxied {
+            let ip = flow.remote.ip();
+            let deny = self
+                .derived
+                .zones
+                .values()
+                .filter(|z| z.addrs.contains(&ip))
+                .filter_map(|z| self.derived.dialplan.zone(&z.name).and_then(|d| d.row))
+                .any(|r| {
+                    self.snap
+                        .get(&format!("Zones Zone {r} Neighbor Registrations"))
+                        == Some("Deny")
+                });
+            if deny {
+                self.log_registration(
+                    "Registration Rejected",
+                    req,
+                    flow,
+                    &aor,
+                    "the zone does not accept proxied registrations",
+                );
+                return reject(403, "Forbidden (proxied registrations are not accepted)");
+            }
         }
         // The membership rules place the registrant in a subzone, whose policy decides whether
         // it may register at all and whether it must prove who it is.

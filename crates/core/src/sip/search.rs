@@ -160,7 +160,16 @@ impl Service {
         user: Option<Option<String>>,
         max_forwards: u32,
     ) -> Search {
+        // A REGISTER is searched for by its address of record, not by the registrar's domain.
+        let aor = (req.method == causeway_sip::Method::Register)
+            .then(|| {
+                header_str(&req.headers, "To")
+                    .and_then(|t| NameAddr::parse(t).ok())
+                    .and_then(|t| util::aor_of(t.uri()))
+            })
+            .flatten();
         let (alias, to_node) = match util::sip_uri(&req.uri) {
+            _ if aor.is_some() => (aor.unwrap_or_default(), false),
             Some(s) => {
                 let host = match s.port() {
                     Some(p) => format!("{}:{p}", s.host_str()),
@@ -344,6 +353,30 @@ impl Service {
         Policy::from_config(self.snap.get(&path))
     }
 
+    /// `SIP Registration Proxy Mode` for a dialog-forming request that arrives with a Route
+    /// set of its own: refused when Off, allowed from configured zones only with
+    /// ProxyToKnownOnly, always with ProxyToAny.
+    pub(super) fn preloaded_route_allowed(&self, req: &Request, flow: &Flow) -> bool {
+        match self.snap.get("SIP Registration Proxy Mode") {
+            Some("ProxyToAny") => true,
+            Some("ProxyToKnownOnly") => matches!(self.source_of(req, flow), Source::Zone(_)),
+            _ => false,
+        }
+    }
+
+    /// Whether a REGISTER for someone else's domain may be proxied to a query's target:
+    /// only to neighbor and traversal zones, and DNS and ENUM zones as well with ProxyToAny.
+    fn register_may_ask(&self, q: &Query) -> bool {
+        let Target::Zone(z) = &q.target else {
+            return false;
+        };
+        let lz = z.to_ascii_lowercase();
+        if self.derived.dns_zones.contains_key(&lz) || self.derived.enum_zones.contains_key(&lz) {
+            return self.snap.get("SIP Registration Proxy Mode") == Some("ProxyToAny");
+        }
+        self.derived.zones.contains_key(&lz)
+    }
+
     /// Whether a source zone is trusted to assert identities (P-Asserted-Identity). Only
     /// neighbor zones can be; traversal zones will always be.
     pub(super) fn trusted(&self, source: &Source) -> bool {
@@ -510,9 +543,10 @@ impl Service {
             Found::Servers(destinations) => {
                 if let (Some(d), Some(q)) = (destinations.first(), ctx.queries.get(done.query)) {
                     if let Ok(uri) = Uri::parse(&format!("sip:{}", bare_alias(&q.alias))) {
+                        let register = ctx.fwd.method == causeway_sip::Method::Register;
                         ctx.gathered.push(BranchTarget {
                             query: Some(done.query),
-                            uri: Some(uri),
+                            uri: (!register).then_some(uri),
                             hop: Hop::Addr(transport_of(d.transport), d.addr),
                             routes: Vec::new(),
                             max_forwards: Some(q.hop_count),
@@ -529,15 +563,24 @@ impl Service {
         if ctx.lookups > 0 {
             return;
         }
+        self.lookups_finished(&done.key, now).await;
+    }
+
+    /// Every lookup and policy question of the current group is back: the group goes out,
+    /// or the search moves on.
+    pub(super) async fn lookups_finished(&mut self, key: &Key, now: Instant) {
+        let Some(ctx) = self.proxy.contexts.get_mut(key) else {
+            return;
+        };
         let targets = std::mem::take(&mut ctx.gathered);
         if targets.is_empty() {
             let answers = group_answers(ctx);
             if let Some(s) = ctx.search.as_mut() {
                 s.answer(&answers);
             }
-            self.advance_search(&done.key, now).await;
+            self.advance_search(key, now).await;
         } else {
-            self.open_branches(&done.key, targets, now).await;
+            self.open_branches(key, targets, now).await;
         }
     }
 
@@ -560,25 +603,37 @@ impl Service {
                 match search.step() {
                     Step::Ask(queries) => {
                         let fwd = ctx.fwd.clone();
-                        // DNS zones answer later; the rest now.
-                        let (dns, now_known): (Vec<_>, Vec<_>) =
-                            queries.iter().enumerate().partition(|(_, q)| {
-                                matches!(&q.target, Target::Zone(z) if {
-                                    let z = z.to_ascii_lowercase();
-                                    self.derived.dns_zones.contains_key(&z)
-                                        || self.derived.enum_zones.contains_key(&z)
-                                })
+                        // A proxied REGISTER leaves unasked the targets it may not go to.
+                        let register = fwd.method == causeway_sip::Method::Register;
+                        let asks = |q: &Query| !register || self.register_may_ask(q);
+                        // DNS zones and policy services answer later; the rest now.
+                        let (later, now_known): (Vec<_>, Vec<_>) = queries
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, q)| asks(q))
+                            .partition(|(_, q)| {
+                                matches!(&q.target, Target::PolicyService(_))
+                                    || matches!(&q.target, Target::Zone(z) if {
+                                        let z = z.to_ascii_lowercase();
+                                        self.derived.dns_zones.contains_key(&z)
+                                            || self.derived.enum_zones.contains_key(&z)
+                                    })
                             });
                         let targets: Vec<BranchTarget> = now_known
                             .into_iter()
                             .flat_map(|(i, q)| {
                                 self.resolve(q, &fwd).into_iter().map(move |mut t| {
                                     t.query = Some(i);
+                                    // A REGISTER keeps addressing the registrar's domain.
+                                    if register {
+                                        t.uri = None;
+                                    }
                                     t
                                 })
                             })
                             .collect();
-                        let started = self.start_lookups(key, &dns);
+                        let started = self.start_lookups(key, &later)
+                            + self.start_policy_queries(key, &later);
                         if started > 0 {
                             if let Some(ctx) = self.proxy.contexts.get_mut(key) {
                                 ctx.queries = queries;
@@ -609,9 +664,19 @@ impl Service {
                         self.open_branches(key, targets, now).await;
                         return;
                     }
-                    Step::AskPolicy(_) => {
-                        // The external service's client comes next; until then it is
-                        // unreachable, and its Default CPL decides, as it would then.
+                    Step::AskPolicy(q) => {
+                        if self.ask_call_policy(key, &q.alias) {
+                            return;
+                        }
+                        // No service to ask: its Default CPL decides, as when it is down.
+                        let Some(search) = self
+                            .proxy
+                            .contexts
+                            .get_mut(key)
+                            .and_then(|c| c.search.as_mut())
+                        else {
+                            return;
+                        };
                         let text = self
                             .snap
                             .get("Policy AdministratorPolicy Service DefaultCPL")
