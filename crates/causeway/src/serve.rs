@@ -104,6 +104,13 @@ impl Services for Restarter {
         Ok(self.sip.find(alias))
     }
 
+    fn locate(
+        &self,
+        request: &causeway_xapi::LocateRequest,
+    ) -> Result<Vec<(String, Field)>, String> {
+        self.sip.locate(request)
+    }
+
     fn disconnect_call(&self, which: &Selector) -> Result<Vec<(String, Field)>, String> {
         let r = self.sip.disconnect(which)?;
         self.events

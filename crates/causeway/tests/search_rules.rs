@@ -665,3 +665,65 @@ fn a_request_that_comes_back_is_a_loop() {
     let searches = history.matches("Destination:").count();
     assert!(searches <= 2, "{searches} searches:\n{history}");
 }
+
+/// `xCommand Locate` runs the search a request would, from the zone named, and shows where
+/// it ended with each decision: a local registration found without ringing it, a neighbor
+/// asked by OPTIONS, a hop count of 0 refused, an unknown source zone refused.
+#[test]
+fn locate_shows_the_search() {
+    let (node, port) = sip_node();
+    let alice = registered(port, "alice");
+    let out = node.ok(
+        "xCommand Locate Alias: \"alice@example.com\" HopCount: 15 Protocol: SIP SourceZone: LocalZone",
+    );
+    assert!(out.contains("Found: True"), "{out}");
+    assert!(out.contains("Trace 1:"), "{out}");
+    assert!(
+        out.contains("LocalZoneMatch"),
+        "the factory rule shows in the trace: {out}"
+    );
+    assert!(alice.silent(), "locating a registration does not ring it");
+
+    let z = Peer::new(port);
+    neighbor(&node, 1, "Partner", &z, 15);
+    rule(
+        &node,
+        2,
+        &[
+            ("Name", "partner"),
+            ("Priority", "60"),
+            ("Mode", "AliasPatternMatch"),
+            ("Pattern Type", "Suffix"),
+            ("Pattern String", "@partner.example"),
+            ("Pattern Behavior", "Leave"),
+            ("Target Name", "Partner"),
+        ],
+    );
+    // The neighbor answers the search; the command waits for it.
+    let asker = std::thread::spawn(move || {
+        let (req, from) = incoming(&z);
+        assert!(
+            request_line(&req).starts_with("OPTIONS sip:bob@partner.example"),
+            "{req}"
+        );
+        answer(&z, &req, from, 200);
+        z
+    });
+    let out = node.ok(
+        "xCommand Locate Alias: \"bob@partner.example\" HopCount: 5 Protocol: SIP SourceZone: DefaultZone",
+    );
+    let _z = asker.join().unwrap();
+    assert!(out.contains("Found: True"), "{out}");
+    assert!(out.contains("zone Partner"), "{out}");
+
+    let out = node.ok(
+        "xCommand Locate Alias: \"alice@example.com\" HopCount: 0 Protocol: SIP SourceZone: LocalZone",
+    );
+    assert!(out.contains("Found: False"), "{out}");
+    assert!(out.contains("hop count"), "{out}");
+
+    let out = node.err(
+        "xCommand Locate Alias: \"alice@example.com\" HopCount: 5 Protocol: SIP SourceZone: Nowhere",
+    );
+    assert!(out.contains("Nowhere"), "{out}");
+}

@@ -73,6 +73,24 @@ pub trait Services: Send + Sync {
     fn disconnect_call(&self, _which: &Selector) -> Result<Vec<(String, Field)>, String> {
         Err("call handling is not running".into())
     }
+
+    /// Runs a search as if a request had arrived, and reports where it ended and why.
+    fn locate(&self, _request: &LocateRequest) -> Result<Vec<(String, Field)>, String> {
+        Err("call handling is not running".into())
+    }
+}
+
+/// What `xCommand Locate` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocateRequest {
+    pub alias: String,
+    pub hop_count: u8,
+    /// `SIP` or `H323`.
+    pub protocol: String,
+    /// The zone or subzone the search is made as if from; `None` for the Default Zone.
+    pub source_zone: Option<String>,
+    pub authenticated: bool,
+    pub source_alias: String,
 }
 
 /// The command layer.

@@ -281,3 +281,15 @@ pub fn disconnect_call(e: &Engine, a: &Args, _: &Principal) -> Result<Fields, Cm
         .disconnect_call(&which)
         .map_err(CmdError::Refused)
 }
+
+pub fn locate(e: &Engine, a: &Args, _: &Principal) -> Result<Fields, CmdError> {
+    let request = crate::LocateRequest {
+        alias: a.req("Alias").to_string(),
+        hop_count: a.int("HopCount").unwrap_or(15).clamp(0, 255) as u8,
+        protocol: a.req("Protocol").to_string(),
+        source_zone: a.get("SourceZone").map(str::to_string),
+        authenticated: a.get("Authenticated") == Some("Yes"),
+        source_alias: a.get("SourceAlias").unwrap_or("xcom-locate").to_string(),
+    };
+    online(e)?.locate(&request).map_err(CmdError::Refused)
+}

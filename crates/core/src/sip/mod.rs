@@ -5,6 +5,7 @@
 //! message, a configuration change or the next timer, whichever comes first.
 
 mod auth;
+mod locate;
 pub mod monitor;
 mod policy;
 mod proxy;
@@ -189,6 +190,8 @@ struct Derived {
     min_se: u32,
 }
 
+pub use locate::LocateOutcome;
+
 pub struct Service {
     config: Arc<Config>,
     snap: Arc<Snapshot>,
@@ -210,6 +213,8 @@ pub struct Service {
     /// Where policy services' scripts come back to the loop.
     policy_tx: Option<mpsc::UnboundedSender<policy::PolicyDone>>,
     policies: policy::Policies,
+    /// Searches run for `xCommand Locate`, and where their outcomes go.
+    locates: HashMap<Key, std::sync::mpsc::SyncSender<LocateOutcome>>,
     index: BTreeSet<(Instant, TimerRef)>,
     due: HashMap<TimerRef, Instant>,
     derived: Derived,
@@ -250,6 +255,7 @@ impl Service {
                 dns_tx: None,
                 policy_tx: None,
                 policies: policy::Policies::default(),
+                locates: HashMap::new(),
                 index: BTreeSet::new(),
                 due: HashMap::new(),
                 rng: rand::rngs::StdRng::from_entropy(),
@@ -297,6 +303,9 @@ impl Service {
                 Some(notice) = notices.recv() => match notice {
                     Notice::Removed(key) => self.drop_calls_of(&key, "Operator forced removal"),
                     Notice::Disconnected(call_id) => self.proxy.forget_call(&call_id),
+                    Notice::Locate(request, reply) => {
+                        self.locate(request, reply, Instant::now()).await
+                    }
                 },
                 Some(done) = dns_rx.recv() => self.dns_done(done, Instant::now()).await,
                 Some(done) = policy_rx.recv() => self.policy_done(done, Instant::now()).await,

@@ -18,7 +18,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Instant, SystemTime};
 
 /// Branches we create start with this, after the magic cookie.
-const BRANCH_MARK: &str = "z9hG4bKcw";
+pub(super) const BRANCH_MARK: &str = "z9hG4bKcw";
 /// Marks the Path entries we add to REGISTERs we proxy.
 const PATH_MARK: &str = "cw-path";
 
@@ -76,6 +76,39 @@ pub(super) struct Ctx {
     pub(super) answer_to: Request,
     /// Where the request came from (policy services are told).
     pub(super) remote: std::net::SocketAddr,
+}
+
+impl Ctx {
+    /// The context of a search that answers nobody on the wire (`xCommand Locate`): its
+    /// branches go out like a proxied request's, and its outcome goes to the operator.
+    pub(super) fn for_locate(
+        fwd: Request,
+        branch: String,
+        search: Search,
+        record: crate::search_history::SearchRecord,
+        fork: ResponseContext,
+    ) -> Ctx {
+        Ctx {
+            branches: Vec::new(),
+            fork,
+            invite: false,
+            call: None,
+            answer_to: fwd.clone(),
+            fwd,
+            branch,
+            dialog_forming: false,
+            search: Some(search),
+            queries: Vec::new(),
+            found: false,
+            branch_query: Vec::new(),
+            record: Some(record),
+            unavailable: false,
+            lookups: 0,
+            gathered: Vec::new(),
+            late_answers: Vec::new(),
+            remote: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
+        }
+    }
 }
 
 /// Where one branch goes.

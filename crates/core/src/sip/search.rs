@@ -293,6 +293,15 @@ impl Service {
                 ("Detail", &r.outcome),
             ],
         );
+        if let Some(reply) = self.locates.remove(key) {
+            let _ = reply.send(Ok(super::locate::Located {
+                found,
+                detail: r.outcome.clone(),
+                trace: r.trace.clone(),
+            }));
+            // Nobody waits for an answer on the wire; late branch answers find no context.
+            self.proxy.contexts.remove(key);
+        }
         self.shared.searches.lock().unwrap().add(r);
     }
 
@@ -319,7 +328,7 @@ impl Service {
     }
 
     /// Whether an alias has registrations here, reachable or not.
-    fn registered(&self, alias: &str) -> bool {
+    pub(super) fn registered(&self, alias: &str) -> bool {
         Uri::parse(&format!("sip:{}", bare_alias(alias)))
             .ok()
             .and_then(|u| util::aor_of(&u))
@@ -603,6 +612,27 @@ impl Service {
                 match search.step() {
                     Step::Ask(queries) => {
                         let fwd = ctx.fwd.clone();
+                        // A Locate finds local registrations without ringing them.
+                        if self.locates.contains_key(key) {
+                            let answers: Vec<Answer> = queries
+                                .iter()
+                                .map(|q| match q.target {
+                                    Target::LocalZone if self.registered(&q.alias) => Answer::Found,
+                                    _ => Answer::NotFound,
+                                })
+                                .collect();
+                            if answers.contains(&Answer::Found) {
+                                if let Some(s) = self
+                                    .proxy
+                                    .contexts
+                                    .get_mut(key)
+                                    .and_then(|c| c.search.as_mut())
+                                {
+                                    s.answer(&answers);
+                                }
+                                continue;
+                            }
+                        }
                         // A proxied REGISTER leaves unasked the targets it may not go to.
                         let register = fwd.method == causeway_sip::Method::Register;
                         let asks = |q: &Query| !register || self.register_may_ask(q);

@@ -23,12 +23,17 @@ pub struct Shared {
 }
 
 /// Something an operator did outside the SIP service that it must act on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Notice {
     /// The binding with this contact key was removed: its calls may have to end.
     Removed(String),
     /// The call with this Call-ID was released: the proxy forgets it.
     Disconnected(String),
+    /// Run a search for an operator and send its outcome back.
+    Locate(
+        causeway_xapi::LocateRequest,
+        std::sync::mpsc::SyncSender<crate::sip::LocateOutcome>,
+    ),
 }
 
 /// Call-IDs of calls released here without the endpoints' consent (by an operator, or with
@@ -191,6 +196,36 @@ impl Shared {
                 reg.by_serial(&s)
             }
         }
+    }
+
+    /// Runs `xCommand Locate` on the SIP service and waits for its outcome.
+    pub fn locate(
+        &self,
+        request: &causeway_xapi::LocateRequest,
+    ) -> Result<Vec<(String, Field)>, String> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        match self.notices.lock().unwrap().as_ref() {
+            Some(n) => n
+                .send(Notice::Locate(request.clone(), tx))
+                .map_err(|_| "the SIP service is not running".to_string())?,
+            None => return Err("the SIP service is not running".into()),
+        }
+        // Searches end by Timer C at worst; a search that outlives this is reported as such.
+        let outcome = rx
+            .recv_timeout(std::time::Duration::from_secs(200))
+            .map_err(|_| "the search did not finish in time".to_string())??;
+        let mut out = vec![
+            ("Alias".into(), Field::str(request.alias.clone())),
+            (
+                "Found".into(),
+                Field::bare(if outcome.found { "True" } else { "False" }),
+            ),
+            ("Detail".into(), Field::str(outcome.detail)),
+        ];
+        for (i, line) in outcome.trace.into_iter().enumerate() {
+            out.push((format!("Trace {}", i + 1), Field::str(line)));
+        }
+        Ok(out)
     }
 
     fn notify(&self, notice: Notice) {

@@ -77,6 +77,7 @@ const IMPLEMENTED: &[Impl] = &[
     Impl { name: "Restart", handler: crate::system::restart, writes: true, summary: "Restarts the server process so that restart-only settings take effect." },
     Impl { name: "RemoveRegistration", handler: crate::system::remove_registration, writes: true, summary: "Removes a registration held by this node, by its number or its serial number." },
     Impl { name: "FindRegistration", handler: crate::system::find_registration, writes: false, summary: "Shows the registrations of an alias held by this node." },
+    Impl { name: "Locate", handler: crate::system::locate, writes: false, summary: "Runs a search for an alias as if a request had arrived, and shows where it ended with every decision on the way." },
     Impl { name: "DisconnectCall", handler: crate::system::disconnect_call, writes: true, summary: "Releases a call, by its number or its serial number." },
 ];
 
