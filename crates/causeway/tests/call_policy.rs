@@ -146,6 +146,9 @@ fn an_uploaded_script_decides_and_a_bad_one_is_refused() {
     assert_eq!(status(&resp), 488, "{resp}");
     assert_eq!(reason(&resp), "Not here");
     assert!(!rings(&blocked));
+    // Changing the policy is announced.
+    let log = node.event_log(Some("Policy Change"));
+    assert!(log.contains("call policy now LocalCPL"), "{log}");
 
     let bad = "<cpl xmlns='urn:ietf:params:xml:ns:cpl'><taa:routed \
         xmlns:taa='http://www.tandberg.net/cpl-extensions'><time-switch/></taa:routed></cpl>";

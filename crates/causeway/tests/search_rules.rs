@@ -727,3 +727,113 @@ fn locate_shows_the_search() {
     );
     assert!(out.contains("Nowhere"), "{out}");
 }
+
+/// Call Loop Detection Mode: a neighbor that starts the call afresh (a new Call-ID, as a
+/// back-to-back agent does) but keeps its call tag brings it back from the same zone for the
+/// same alias while the first search still runs: that search is a loop and is refused with
+/// 482, which the RFC 3261 check alone would not see. With detection off it goes out again.
+#[test]
+fn a_call_that_comes_back_with_its_tag_is_a_loop() {
+    let (node, port) = sip_node();
+    // Loop events are level 2.
+    node.ok("xConfiguration Log Level: 2");
+    let b2b = Peer::new(port);
+    neighbor(&node, 1, "Partner", &b2b, 15);
+    rule(
+        &node,
+        2,
+        &[
+            ("Name", "partner"),
+            ("Priority", "10"),
+            ("Mode", "AliasPatternMatch"),
+            ("Pattern Type", "Suffix"),
+            ("Pattern String", "@partner.example"),
+            ("Pattern Behavior", "Leave"),
+            ("Target Name", "Partner"),
+        ],
+    );
+    // The caller is not the neighbor: it calls from another address.
+    let caller = elsewhere(port);
+    caller.send(&request(
+        "INVITE",
+        "sip:x@partner.example",
+        &caller,
+        "tag-loop",
+        "",
+    ));
+    // The neighbor re-originates whatever it gets, keeping only the call tag.
+    let reoriginate = |req: &str, n: u32| {
+        let tag = header(req, "X-Cw-Call-Tag").expect("the call tag is carried");
+        b2b.send(&format!(
+            "INVITE sip:x@partner.example SIP/2.0\n\
+             Via: SIP/2.0/UDP {me};branch=z9hG4bKb2b{n}\n\
+             Max-Forwards: 70\n\
+             From: <sip:b2b@partner.example>;tag=b{n}\n\
+             To: <sip:x@partner.example>\n\
+             Call-ID: b2b-{n}\n\
+             CSeq: 1 INVITE\n\
+             X-Cw-Call-Tag: {tag}\n\
+             Content-Length: 0\n\n",
+            me = b2b.addr()
+        ));
+    };
+    let first = incoming_call(&b2b, "tag-loop");
+    reoriginate(&first, 1);
+    let second = incoming_call(&b2b, "b2b-1");
+    reoriginate(&second, 2);
+    // The third search is the second again: refused, not forwarded.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let answer = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no answer to the looped call"
+        );
+        let m = b2b.recv();
+        if m.starts_with("SIP/2.0 ") && m.contains("Call-ID: b2b-2") {
+            break m;
+        }
+        assert!(!m.contains("Call-ID: b2b-2"), "forwarded: {m}");
+    };
+    assert_eq!(status_of(&answer), 482, "{answer}");
+    let log = node.event_log(Some("Search Loop detected"));
+    assert!(log.contains("Level=\"2\""), "{log}");
+
+    node.ok("xConfiguration Call Loop Detection Mode: Off");
+    let caller = elsewhere(port);
+    caller.send(&request(
+        "INVITE",
+        "sip:x@partner.example",
+        &caller,
+        "tag-loop-off",
+        "",
+    ));
+    let first = incoming_call(&b2b, "tag-loop-off");
+    reoriginate(&first, 3);
+    let second = incoming_call(&b2b, "b2b-3");
+    reoriginate(&second, 4);
+    incoming_call(&b2b, "b2b-4");
+}
+
+/// The next request of the call `call_id` a peer receives (retransmissions of others and
+/// responses are skipped).
+fn incoming_call(p: &Peer, call_id: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while std::time::Instant::now() < deadline {
+        let (req, _) = incoming(p);
+        if header(&req, "Call-ID") == Some(call_id) {
+            return req;
+        }
+    }
+    panic!("no request of call {call_id}");
+}
+
+/// A peer on another loopback address than the neighbor zone's peers.
+fn elsewhere(port: u16) -> Peer {
+    let sock = std::net::UdpSocket::bind("127.0.0.5:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    Peer {
+        sock,
+        server: SocketAddr::from(([127, 0, 0, 1], port)),
+    }
+}

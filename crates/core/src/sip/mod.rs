@@ -5,6 +5,7 @@
 //! message, a configuration change or the next timer, whichever comes first.
 
 mod auth;
+mod call_tag;
 mod locate;
 pub mod monitor;
 mod policy;
@@ -215,6 +216,8 @@ pub struct Service {
     policies: policy::Policies,
     /// Searches run for `xCommand Locate`, and where their outcomes go.
     locates: HashMap<Key, std::sync::mpsc::SyncSender<LocateOutcome>>,
+    /// Searches in progress, for loop detection by call tag.
+    tags: call_tag::Searches,
     index: BTreeSet<(Instant, TimerRef)>,
     due: HashMap<TimerRef, Instant>,
     derived: Derived,
@@ -256,6 +259,7 @@ impl Service {
                 policy_tx: None,
                 policies: policy::Policies::default(),
                 locates: HashMap::new(),
+                tags: call_tag::Searches::default(),
                 index: BTreeSet::new(),
                 due: HashMap::new(),
                 rng: rand::rngs::StdRng::from_entropy(),
@@ -318,7 +322,14 @@ impl Service {
     async fn reconfigure(&mut self) {
         let snap = self.snap.clone();
         self.proxy.advertised.clear();
-        self.policies.refresh(&snap);
+        if let Some(mode) = self.policies.refresh(&snap) {
+            self.log.event(
+                1,
+                "tvcs",
+                "Policy Change",
+                &[("Detail", &format!("call policy now {mode}"))],
+            );
+        }
         {
             let mut zones = self.shared.zones.lock().unwrap();
             let old = std::mem::take(&mut *zones);
@@ -699,6 +710,7 @@ impl Service {
         if done {
             self.server.remove(key);
             self.proxy.forget_server(key);
+            self.tags.finish(key);
             self.schedule(TimerRef::Server(key.clone()), None);
         } else if let (Some(until), Some(response)) = (next.filter(|_| completed), last) {
             self.server.remove(key);
@@ -714,6 +726,7 @@ impl Service {
     fn expire_completed(&mut self, now: Instant) {
         for key in self.completed.expire(now) {
             self.proxy.forget_server(&key);
+            self.tags.finish(&key);
         }
         if let Some((at, key)) = self.completed.oldest() {
             self.schedule(TimerRef::Server(key), Some(at));

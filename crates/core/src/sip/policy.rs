@@ -38,6 +38,20 @@ pub(super) struct PolicyDone {
 pub(super) struct Policies {
     admin: Option<Arc<PolicyService>>,
     by_name: HashMap<String, Arc<PolicyService>>,
+    /// The call policy in force, as text: a change is announced in the event log.
+    call_policy: Option<String>,
+}
+
+/// What decides calls, in words and script, for telling when it changes.
+fn call_policy_text(snap: &Snapshot) -> String {
+    let mode = snap.get("Policy AdministratorPolicy Mode").unwrap_or("Off");
+    match mode {
+        "LocalCPL" | "LocalService" => {
+            let (text, _) = causeway_routing::dialplan::local_policy_text(snap);
+            format!("{mode}\n{text}")
+        }
+        _ => mode.to_string(),
+    }
 }
 
 fn service(snap: &Snapshot, prefix: &str, old: Option<&Arc<PolicyService>>) -> Arc<PolicyService> {
@@ -53,8 +67,12 @@ fn service(snap: &Snapshot, prefix: &str, old: Option<&Arc<PolicyService>>) -> A
 }
 
 impl Policies {
-    /// Brings the services in line with the configuration.
-    pub(super) fn refresh(&mut self, snap: &Snapshot) {
+    /// Brings the services in line with the configuration; returns the new call policy mode
+    /// when the call policy changed (not on the first look).
+    pub(super) fn refresh(&mut self, snap: &Snapshot) -> Option<String> {
+        let text = call_policy_text(snap);
+        let changed = self.call_policy.as_ref().is_some_and(|old| *old != text);
+        self.call_policy = Some(text);
         self.admin = (snap.get("Policy AdministratorPolicy Mode") == Some("PolicyService"))
             .then(|| service(snap, ADMIN, self.admin.as_ref()));
         let mut by_name = HashMap::new();
@@ -71,6 +89,11 @@ impl Policies {
             by_name.insert(key, s);
         }
         self.by_name = by_name;
+        changed.then(|| {
+            snap.get("Policy AdministratorPolicy Mode")
+                .unwrap_or("Off")
+                .to_string()
+        })
     }
 }
 

@@ -315,7 +315,13 @@ impl Service {
                     super::auth::Outcome::Unauthenticated(pai) => (None, pai),
                 };
             apply_pai(&mut fwd, pai);
-            Some(self.search_for(&fwd, source, user, max_forwards))
+            let tag = self.call_tag(&mut fwd);
+            let search = self.search_for(&fwd, source.clone(), user, max_forwards);
+            if self.search_loops(&key, &tag, &search.request().alias, &source) {
+                let r = reply(&req, 482, "Loop Detected");
+                return self.respond(&key, r, now).await;
+            }
+            Some(search)
         };
         let record = search.as_ref().map(|_| self.search_started(&req, &flow));
         let dialog_forming = to_tag.is_none()

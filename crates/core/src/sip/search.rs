@@ -266,6 +266,7 @@ impl Service {
     /// Closes the search of `key`'s request: the history gets its entry and trace, the event
     /// log its outcome. The search itself is done with.
     pub(super) fn search_finished(&mut self, key: &Key, found: bool, outcome: String) {
+        self.tags.finish(key);
         let Some(ctx) = self.proxy.contexts.get_mut(key) else {
             return;
         };
