@@ -355,3 +355,64 @@ fn a_search_rule_asks_a_policy_service() {
     assert_eq!(status(&resp), 504, "{resp}");
     assert_eq!(reason(&resp), "Policy Service Unavailable");
 }
+
+const NO_MALLORY: &str = "<cpl xmlns='urn:ietf:params:xml:ns:cpl' \
+    xmlns:taa='http://www.tandberg.net/cpl-extensions'><taa:routed>\
+    <address-switch field='destination'><address regex='mallory@.*'>\
+    <reject status='403' reason='Not allowed here'/></address></address-switch>\
+    </taa:routed></cpl>";
+
+/// Notes 03 §2.18: with the restriction policy set to a policy service, every registration
+/// is put to the service, and its script's reject refuses it; the others register. With the
+/// service gone, its Default CPL (504) refuses everyone.
+#[test]
+fn the_registration_policy_service_decides_who_registers() {
+    let (node, port) = sip_node();
+    let (http, asked) = policy_server(NO_MALLORY);
+    let svc = "xConfiguration Registration RestrictionPolicy Service";
+    set(
+        &node,
+        &[
+            format!("{svc} Protocol: HTTP"),
+            format!("{svc} Server 1 Address: \"127.0.0.1:{http}\""),
+            format!("{svc} Path: \"register\""),
+            "xConfiguration Registration RestrictionPolicy Mode: PolicyService".to_string(),
+        ],
+    );
+    let register = |user: &str, id: &str| {
+        let p = Peer::new(port);
+        let me = p.addr();
+        p.send(&format!(
+            "REGISTER sip:example.com SIP/2.0\n\
+             Via: SIP/2.0/UDP {me};branch=z9hG4bK{id}\n\
+             Max-Forwards: 70\n\
+             From: <sip:{user}@example.com>;tag=r\n\
+             To: <sip:{user}@example.com>\n\
+             Call-ID: {id}\n\
+             CSeq: 1 REGISTER\n\
+             Contact: <sip:{user}@{me}>\n\
+             Expires: 60\n\
+             Content-Length: 0\n\n"
+        ));
+        p.recv()
+    };
+    let resp = register("mallory", "reg-mallory");
+    assert_eq!(status(&resp), 403, "{resp}");
+    assert_eq!(reason(&resp), "Not allowed here");
+    let request = decision_request(&asked);
+    assert!(request.starts_with("POST /register "), "{request}");
+    assert!(
+        request.contains("ALIAS=sip%3Amallory%40example.com"),
+        "{request}"
+    );
+
+    let resp = register("alice", "reg-alice");
+    assert_eq!(status(&resp), 200, "{resp}");
+    let found = node.ok("xCommand FindRegistration Alias: \"alice@example.com\"");
+    assert!(found.contains("alice"), "{found}");
+
+    let closed = common::free_port();
+    node.ok(&format!("{svc} Server 1 Address: \"127.0.0.1:{closed}\""));
+    let resp = register("bob", "reg-bob");
+    assert_eq!(status(&resp), 504, "{resp}");
+}

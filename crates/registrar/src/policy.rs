@@ -46,6 +46,9 @@ pub enum Restriction {
     Allow(Vec<Pattern>),
     /// Refuse when any alias matches an entry.
     Deny(Vec<Pattern>),
+    /// A policy service decides; its caller asks it before the registrar sees the request,
+    /// so the registrar lets through what reaches it.
+    Decided,
     /// A mode whose service causeway does not provide yet: every registration is refused, so
     /// that a policy the administrator chose is never silently bypassed.
     Unavailable(String),
@@ -75,6 +78,7 @@ impl Restriction {
             "AllowList" => Restriction::Allow(list("Registration AllowList")),
             "DenyList" => Restriction::Deny(list("Registration DenyList")),
             "None" => Restriction::None,
+            "PolicyService" => Restriction::Decided,
             other => Restriction::Unavailable(other.to_string()),
         }
     }
@@ -82,7 +86,7 @@ impl Restriction {
     /// `Err(reason)` when the aliases may not register.
     pub fn check(&self, aliases: &[&str]) -> Result<(), String> {
         match self {
-            Restriction::None => Ok(()),
+            Restriction::None | Restriction::Decided => Ok(()),
             Restriction::Allow(list) => {
                 if aliases.iter().any(|a| list.iter().any(|p| p.matches(a))) {
                     Ok(())

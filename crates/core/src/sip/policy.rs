@@ -4,32 +4,45 @@
 //! CPL engine. A service nobody answers for gives its Default CPL.
 
 use super::Service;
+use crate::transport::Flow;
 use causeway_config::Snapshot;
+use causeway_policy::RegFacts;
 use causeway_policy::{
     CallFacts, MessageKind, Params, PolicyService, ServiceConfig, SignalProtocol,
 };
 use causeway_routing::cpl::{self, Decision};
 use causeway_routing::{Answer, Query};
 use causeway_sip::transaction::Key;
+use causeway_sip::{Request, Response};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 const ADMIN: &str = "Policy AdministratorPolicy Service";
 const SERVICES: &str = "Policy Services Service";
+const REGISTRATION: &str = "Registration RestrictionPolicy Service";
 
 /// Used when a service's Default CPL itself does not parse (the configuration refuses such
 /// values, so only a store written by something else gets here).
 const LAST_RESORT: &str = "<reject status='403' reason='Service Unavailable'/>";
 
-/// A script a policy service sent, or its default, for the search of `key`.
+/// A script a policy service sent, or its default, for the request of `key`.
 pub(super) struct PolicyDone {
     key: Key,
-    /// The query of the current group it answers; `None` for call policy.
-    query: Option<usize>,
+    purpose: Purpose,
     cpl: String,
     /// What to run if `cpl` does not parse.
     default_cpl: String,
+}
+
+/// What a policy service was asked about.
+enum Purpose {
+    /// Call policy, for the search's current alias.
+    Call,
+    /// The query of the current search group with this index.
+    Rule(usize),
+    /// A REGISTER (with where it came from, and whether it authenticated).
+    Register(Box<(Request, Flow, bool)>),
 }
 
 /// The configured policy services, kept across configuration changes that leave them alone
@@ -37,6 +50,7 @@ pub(super) struct PolicyDone {
 #[derive(Default)]
 pub(super) struct Policies {
     admin: Option<Arc<PolicyService>>,
+    registration: Option<Arc<PolicyService>>,
     by_name: HashMap<String, Arc<PolicyService>>,
     /// The call policy in force, as text: a change is announced in the event log.
     call_policy: Option<String>,
@@ -75,6 +89,9 @@ impl Policies {
         self.call_policy = Some(text);
         self.admin = (snap.get("Policy AdministratorPolicy Mode") == Some("PolicyService"))
             .then(|| service(snap, ADMIN, self.admin.as_ref()));
+        self.registration = (snap.get("Registration RestrictionPolicy Mode")
+            == Some("PolicyService"))
+        .then(|| service(snap, REGISTRATION, self.registration.as_ref()));
         let mut by_name = HashMap::new();
         for r in snap.rows(SERVICES) {
             let Some(name) = snap.get(&format!("{SERVICES} {r} Name")) else {
@@ -144,7 +161,7 @@ impl Service {
             let reply = svc.query(&params).await;
             let _ = tx.send(PolicyDone {
                 key,
-                query: None,
+                purpose: Purpose::Call,
                 cpl: reply.cpl,
                 default_cpl: svc.config().default_cpl.clone(),
             });
@@ -178,7 +195,7 @@ impl Service {
                         let reply = svc.query(&params).await;
                         let _ = tx.send(PolicyDone {
                             key,
-                            query: Some(query),
+                            purpose: Purpose::Rule(query),
                             cpl: reply.cpl,
                             default_cpl: svc.config().default_cpl.clone(),
                         });
@@ -189,7 +206,7 @@ impl Service {
                 None => {
                     let _ = tx.send(PolicyDone {
                         key,
-                        query: Some(query),
+                        purpose: Purpose::Rule(query),
                         cpl: causeway_policy::POLICY_SERVICE_DEFAULT_CPL.to_string(),
                         default_cpl: causeway_policy::POLICY_SERVICE_DEFAULT_CPL.to_string(),
                     });
@@ -205,15 +222,32 @@ impl Service {
         let policy = cpl::Policy::parse(&done.cpl)
             .or_else(|_| cpl::Policy::parse(&done.default_cpl))
             .unwrap_or_else(|_| cpl::Policy::parse(LAST_RESORT).expect("a fixed fragment parses"));
+        let i = match done.purpose {
+            Purpose::Register(what) => {
+                let (req, flow, authenticated) = *what;
+                return self
+                    .registration_decided(&done.key, &req, &flow, authenticated, &policy, now)
+                    .await;
+            }
+            Purpose::Call => {
+                if let Some(search) = self
+                    .proxy
+                    .contexts
+                    .get_mut(&done.key)
+                    .and_then(|c| c.search.as_mut())
+                {
+                    search.policy_answer(&policy);
+                    self.advance_search(&done.key, now).await;
+                }
+                return;
+            }
+            Purpose::Rule(i) => i,
+        };
         let Some(ctx) = self.proxy.contexts.get_mut(&done.key) else {
             return;
         };
         let Some(search) = ctx.search.as_mut() else {
             return;
-        };
-        let Some(i) = done.query else {
-            search.policy_answer(&policy);
-            return self.advance_search(&done.key, now).await;
         };
         if ctx.lookups == 0 {
             return;
@@ -241,5 +275,95 @@ impl Service {
             return;
         }
         self.lookups_finished(&done.key, now).await;
+    }
+}
+
+impl Service {
+    /// Sends a REGISTER's question to the registration policy service; the registration
+    /// goes on when the answer comes back.
+    pub(super) fn ask_registration_policy(
+        &mut self,
+        key: &Key,
+        req: &Request,
+        flow: &Flow,
+        authenticated: bool,
+    ) {
+        let Some(tx) = self.policy_tx.clone() else {
+            return;
+        };
+        let Some(svc) = self.policies.registration.clone() else {
+            // Not configured after all: the services' default decides, as if it were down.
+            let _ = tx.send(PolicyDone {
+                key: key.clone(),
+                purpose: Purpose::Register(Box::new((req.clone(), *flow, authenticated))),
+                cpl: causeway_policy::POLICY_SERVICE_DEFAULT_CPL.to_string(),
+                default_cpl: causeway_policy::POLICY_SERVICE_DEFAULT_CPL.to_string(),
+            });
+            return;
+        };
+        let aor = super::util::header_str(&req.headers, "To")
+            .and_then(|t| causeway_sip::header::NameAddr::parse(t).ok())
+            .and_then(|t| super::util::aor_of(t.uri()))
+            .unwrap_or_default();
+        let facts = RegFacts {
+            protocol: Some(SignalProtocol::Sip),
+            method: Some(MessageKind::Register),
+            aliases: vec![format!("sip:{aor}")],
+            authenticated,
+            source_ip: Some(flow.remote.ip()),
+            source_port: Some(flow.remote.port()),
+            utc_time: Some(std::time::SystemTime::now()),
+            ..RegFacts::default()
+        };
+        let params = Params::registration(&facts);
+        let (key, what) = (key.clone(), Box::new((req.clone(), *flow, authenticated)));
+        tokio::spawn(async move {
+            let reply = svc.query(&params).await;
+            let _ = tx.send(PolicyDone {
+                key,
+                purpose: Purpose::Register(what),
+                cpl: reply.cpl,
+                default_cpl: svc.config().default_cpl.clone(),
+            });
+        });
+    }
+
+    /// The registration policy service answered for a REGISTER: a reject refuses it with the
+    /// script's status, anything else lets the registrar decide.
+    async fn registration_decided(
+        &mut self,
+        key: &Key,
+        req: &Request,
+        flow: &Flow,
+        authenticated: bool,
+        policy: &cpl::Policy,
+        now: Instant,
+    ) {
+        let aor = super::util::header_str(&req.headers, "To")
+            .and_then(|t| causeway_sip::header::NameAddr::parse(t).ok())
+            .and_then(|t| super::util::aor_of(t.uri()))
+            .unwrap_or_default();
+        let alias = format!("sip:{aor}");
+        let mut ctx = cpl::CallContext::new(alias.clone(), alias);
+        ctx.authenticated = authenticated;
+        let resp = match policy.evaluate(&ctx).decision {
+            Decision::Reject { status, reason } => {
+                self.log_registration(
+                    "Registration Rejected",
+                    req,
+                    flow,
+                    &aor,
+                    "the registration policy service refused it",
+                );
+                Response::for_request(req, status, reason.as_deref().unwrap_or(""))
+            }
+            _ => match self.register(req, flow, now, true) {
+                Ok(r) => r,
+                Err(_) => Response::for_request(req, 500, ""),
+            },
+        };
+        self.respond(key, resp, now).await;
+        let next = self.shared.registrar.lock().unwrap().poll_timeout();
+        self.schedule(super::TimerRef::Registrar, next);
     }
 }

@@ -34,19 +34,32 @@ impl Service {
                 .proxy_request(key.clone(), req.clone(), *flow, now)
                 .await;
         }
-        let resp = self.register(req, flow, now);
+        let resp = match self.register(req, flow, now, false) {
+            Ok(resp) => resp,
+            Err(authenticated) => {
+                return self.ask_registration_policy(key, req, flow, authenticated);
+            }
+        };
         self.respond(key, resp, now).await;
         let next = self.shared.registrar.lock().unwrap().poll_timeout();
         self.schedule(TimerRef::Registrar, next);
     }
 
-    fn register(&mut self, req: &Request, flow: &Flow, now: Instant) -> Response {
+    /// Registers, or refuses; `Err(authenticated)` when the registration policy service must
+    /// be asked first (`policy_said_yes` is false and the request adds bindings).
+    pub(super) fn register(
+        &mut self,
+        req: &Request,
+        flow: &Flow,
+        now: Instant,
+        policy_said_yes: bool,
+    ) -> Result<Response, bool> {
         let reject = |status: u16, reason: &str| {
             let mut r = Response::for_request(req, status, "");
             if !reason.is_empty() {
                 r.reason = causeway_sip::ByteStr::from(reason.to_string());
             }
-            r
+            Ok(r)
         };
         let to = header_str(&req.headers, "To").and_then(|t| NameAddr::parse(t).ok());
         let Some(aor) = to.as_ref().and_then(|t| util::aor_of(t.uri())) else {
@@ -107,7 +120,9 @@ impl Service {
         }
         let policy = auth::Policy::from_config(Some(subzones.authentication_mode(&subzone)));
         let realm = host.to_string();
-        if let auth::Outcome::Answer(r) = self.authenticate(req, policy, false, true, &realm, now) {
+        let outcome = self.authenticate(req, policy, false, true, &realm, now);
+        let authenticated = matches!(outcome, auth::Outcome::Authenticated(..));
+        if let auth::Outcome::Answer(r) = outcome {
             if r.status == 403 {
                 self.log_registration(
                     "Registration Rejected",
@@ -117,7 +132,7 @@ impl Service {
                     "authentication failed",
                 );
             }
-            return r;
+            return Ok(r);
         }
         let mut star = false;
         let mut contacts = Vec::new();
@@ -169,6 +184,22 @@ impl Service {
                 .unwrap_or("")
                 .to_string(),
         };
+        // A policy service decides on registrations that add bindings, once the registrant
+        // has authenticated as far as its subzone asks.
+        let adds = !star
+            && regreq.contacts.as_ref().is_some_and(|c| {
+                c.iter()
+                    .any(|c| c.expires.or(regreq.expires).is_none_or(|e| e > 0))
+            });
+        if adds
+            && !policy_said_yes
+            && matches!(
+                self.derived.restriction,
+                causeway_registrar::Restriction::Decided
+            )
+        {
+            return Err(authenticated);
+        }
         let decision = {
             let mut reg = self.shared.registrar.lock().unwrap();
             reg.register(
@@ -230,7 +261,7 @@ impl Service {
                     let _ = r.headers.push("Require", "outbound");
                 }
                 let _ = r.headers.push("Supported", super::SUPPORTED);
-                r
+                Ok(r)
             }
             Err(Refusal::TooBrief { min_expires }) => {
                 self.log_registration(
@@ -242,7 +273,7 @@ impl Service {
                 );
                 let mut r = Response::for_request(req, 423, "Interval Too Brief");
                 let _ = r.headers.push("Min-Expires", min_expires.to_string());
-                r
+                Ok(r)
             }
             Err(Refusal::Forbidden(why)) => {
                 self.log_registration("Registration Rejected", req, flow, &aor, &why);
@@ -258,7 +289,14 @@ impl Service {
         }
     }
 
-    fn log_registration(&self, event: &str, req: &Request, flow: &Flow, aor: &str, detail: &str) {
+    pub(super) fn log_registration(
+        &self,
+        event: &str,
+        req: &Request,
+        flow: &Flow,
+        aor: &str,
+        detail: &str,
+    ) {
         self.log_registration_at(1, event, req, flow, aor, detail)
     }
 
