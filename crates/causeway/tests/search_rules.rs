@@ -837,3 +837,123 @@ fn elsewhere(port: u16) -> Peer {
         server: SocketAddr::from(([127, 0, 0, 1], port)),
     }
 }
+
+/// A UDP agent on its own loopback address, which nothing here knows.
+fn stranger(port: u16, ip: [u8; 4]) -> Peer {
+    let sock = std::net::UdpSocket::bind(SocketAddr::from((ip, 0))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    Peer {
+        sock,
+        server: SocketAddr::from(([127, 0, 0, 1], port)),
+    }
+}
+
+/// Notes 05 §5.3 and §5.14: a call to an IP address nobody registered from. Off refuses it;
+/// Direct sends it to the address; Indirect searches the rules, where only an AnyIPAddress
+/// rule (not AnyAlias) takes it, and that rule takes no ordinary alias.
+#[test]
+fn calls_to_unknown_ip_addresses() {
+    let (node, port) = sip_node();
+    let target = stranger(port, [127, 0, 0, 9]);
+    let gateway = Peer::new(port);
+    neighbor(&node, 1, "Gateway", &gateway, 15);
+    let uri = format!("sip:{}", target.addr());
+    let caller = Peer::new(port);
+    let call = |id: &str, uri: &str| {
+        caller.send(&request("INVITE", uri, &caller, id, ""));
+    };
+    let final_answer = |id: &str| loop {
+        let r = caller.recv();
+        if r.contains(&format!("Call-ID: {id}")) && status_of(&r) >= 200 {
+            return r;
+        }
+    };
+
+    node.ok("xConfiguration Call Services CallsToUnknownIPAddresses: Off");
+    call("ip-off", &uri);
+    let r = final_answer("ip-off");
+    assert!(status_of(&r) >= 400, "{r}");
+    assert!(
+        !receives(&target, "ip-off") && !receives(&gateway, "ip-off"),
+        "Off sends nothing anywhere"
+    );
+
+    node.ok("xConfiguration Call Services CallsToUnknownIPAddresses: Direct");
+    call("ip-direct", &uri);
+    let (req, _) = incoming(&target);
+    assert!(
+        request_line(&req).starts_with(&format!("INVITE {uri}")),
+        "{req}"
+    );
+
+    // Indirect: the factory AnyAlias rule does not take an address...
+    node.ok("xConfiguration Call Services CallsToUnknownIPAddresses: Indirect");
+    call("ip-indirect-1", &uri);
+    let r = final_answer("ip-indirect-1");
+    assert_eq!(status_of(&r), 404, "{r}");
+    // ...an AnyIPAddress rule does, and it takes nothing else.
+    rule(
+        &node,
+        2,
+        &[
+            ("Name", "addresses"),
+            ("Priority", "10"),
+            ("Mode", "AnyIPAddress"),
+            ("Target Name", "Gateway"),
+        ],
+    );
+    call("ip-indirect-2", &uri);
+    let (req, _) = incoming(&gateway);
+    assert!(req.contains("Call-ID: ip-indirect-2"), "{req}");
+    call("alias-not-ip", "sip:nobody@example.com");
+    let r = final_answer("alias-not-ip");
+    assert_eq!(status_of(&r), 404, "{r}");
+    assert!(
+        !receives(&gateway, "alias-not-ip"),
+        "an alias is not an IP address"
+    );
+}
+
+/// Notes 05 §5.15: a call addressed to the node itself goes to the fallback alias; without
+/// one it is refused.
+#[test]
+fn calls_to_the_node_itself_use_the_fallback_alias() {
+    let (node, port) = sip_node();
+    let reception = registered(port, "reception");
+    let caller = Peer::new(port);
+    let own = format!("sip:127.0.0.1:{port}");
+    caller.send(&request("INVITE", &own, &caller, "to-node-1", ""));
+    let r = loop {
+        let r = caller.recv();
+        if status_of(&r) >= 200 {
+            break r;
+        }
+    };
+    assert_eq!(status_of(&r), 404, "{r}");
+    assert!(reception.silent());
+
+    node.ok("xConfiguration Call Services Fallback Alias: \"reception@example.com\"");
+    caller.send(&request("INVITE", &own, &caller, "to-node-2", ""));
+    let (req, _) = incoming(&reception);
+    assert!(req.contains("Call-ID: to-node-2"), "{req}");
+}
+
+/// Whether a request of the call `call_id` reaches the peer within a second.
+fn receives(p: &Peer, call_id: &str) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    let mut buf = vec![0u8; 65536];
+    p.sock
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut seen = false;
+    while std::time::Instant::now() < deadline {
+        if let Ok((n, _)) = p.sock.recv_from(&mut buf) {
+            let text = String::from_utf8_lossy(&buf[..n]);
+            seen |= !text.starts_with("SIP/2.0 ") && header(&text, "Call-ID") == Some(call_id);
+        }
+    }
+    p.sock
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    seen
+}

@@ -178,7 +178,11 @@ impl Service {
                 match s.user() {
                     Some(u) => (format!("{u}@{host}"), false),
                     None => {
-                        let own = self.is_own_host(s.host_str());
+                        // Another port on one of our addresses is someone else.
+                        let own = self.is_own_host(s.host_str())
+                            && s.port().is_none_or(|p| {
+                                self.transports.active().iter().any(|l| l.addr.port() == p)
+                            });
                         (host, own)
                     }
                 }
