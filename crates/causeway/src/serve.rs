@@ -235,6 +235,9 @@ async fn serve(
     engine.add_status(Arc::new(
         causeway_core::search_history::SearchHistoryStatus(sip.clone()),
     ));
+    engine.add_status(Arc::new(causeway_core::sip::state::PolicyStatus(
+        sip.clone(),
+    )));
     engine.add_status(Arc::new(causeway_core::sip::monitor::ZoneStatus(
         sip.clone(),
     )));

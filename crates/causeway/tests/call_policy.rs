@@ -195,6 +195,8 @@ fn an_unreachable_policy_service_runs_the_default_cpl() {
     let resp = call(&caller, "alice", "bob@example.com", "svc-1");
     assert_eq!(status(&resp), 403, "{resp}");
     assert_eq!(reason(&resp), "Service Unavailable");
+    let shown = node.ok("xStatus Policy");
+    assert!(shown.contains("Status: Failed"), "{shown}");
 
     node.ok(&format!(
         "{svc} DefaultCPL: \"<reject status='503' reason='Policy offline'/>\""
@@ -287,6 +289,17 @@ fn the_call_policy_service_redirects_a_call() {
     ] {
         assert!(request.contains(param), "{param} missing: {request}");
     }
+    // The status shows the service, the server it asks and when it was last used.
+    let status = node.ok("xStatus Policy");
+    assert!(
+        status.contains("Service 1 Name: \"Call Policy\""),
+        "{status}"
+    );
+    assert!(
+        status.contains(&format!("URL: \"http://127.0.0.1:{http}/decide\"")),
+        "{status}"
+    );
+    assert!(!status.contains("LastUsed: \"\""), "{status}");
 }
 
 const SEND_TO_BOB: &str = "<cpl xmlns='urn:ietf:params:xml:ns:cpl' \

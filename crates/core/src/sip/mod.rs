@@ -322,7 +322,7 @@ impl Service {
     async fn reconfigure(&mut self) {
         let snap = self.snap.clone();
         self.proxy.advertised.clear();
-        if let Some(mode) = self.policies.refresh(&snap) {
+        if let Some(mode) = self.policies.refresh(&snap, &self.shared) {
             self.log.event(
                 1,
                 "tvcs",

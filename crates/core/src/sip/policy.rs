@@ -83,7 +83,11 @@ fn service(snap: &Snapshot, prefix: &str, old: Option<&Arc<PolicyService>>) -> A
 impl Policies {
     /// Brings the services in line with the configuration; returns the new call policy mode
     /// when the call policy changed (not on the first look).
-    pub(super) fn refresh(&mut self, snap: &Snapshot) -> Option<String> {
+    pub(super) fn refresh(
+        &mut self,
+        snap: &Snapshot,
+        shared: &super::state::Shared,
+    ) -> Option<String> {
         let text = call_policy_text(snap);
         let changed = self.call_policy.as_ref().is_some_and(|old| *old != text);
         self.call_policy = Some(text);
@@ -106,6 +110,23 @@ impl Policies {
             by_name.insert(key, s);
         }
         self.by_name = by_name;
+        let mut shown = Vec::new();
+        if let Some(s) = &self.admin {
+            shown.push(("Call Policy".to_string(), s.clone()));
+        }
+        if let Some(s) = &self.registration {
+            shown.push(("Registration Policy".to_string(), s.clone()));
+        }
+        for r in snap.rows(SERVICES) {
+            let name = snap
+                .get(&format!("{SERVICES} {r} Name"))
+                .unwrap_or("")
+                .trim();
+            if let Some(s) = self.by_name.get(&name.to_ascii_lowercase()) {
+                shown.push((name.to_string(), s.clone()));
+            }
+        }
+        *shared.policy_services.lock().unwrap() = shown;
         changed.then(|| {
             snap.get("Policy AdministratorPolicy Mode")
                 .unwrap_or("Off")

@@ -18,6 +18,8 @@ pub struct Shared {
     pub searches: Mutex<crate::search_history::SearchHistory>,
     /// The zones and what monitoring knows of their peers.
     pub zones: Mutex<Vec<crate::sip::monitor::ZoneView>>,
+    /// The policy services in use, by the name the status shows.
+    pub policy_services: Mutex<Vec<(String, Arc<causeway_policy::PolicyService>)>>,
     /// Tells the SIP service what an operator did to its bindings and calls.
     pub notices: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Notice>>>,
 }
@@ -283,6 +285,54 @@ impl Shared {
             v.extend(binding_fields(&format!("Registration {} ", b.id), b, now));
         }
         v.push(("Count".into(), Field::bare(found.len())));
+        v
+    }
+}
+
+/// `xStatus Policy`: each policy service in use, the server it would ask now, and how that
+/// server answered its last status poll.
+pub struct PolicyStatus(pub Arc<Shared>);
+
+impl StatusSource for PolicyStatus {
+    fn group(&self) -> &'static str {
+        "Policy"
+    }
+
+    fn collect(&self) -> Vec<(String, Field)> {
+        let services = self.0.policy_services.lock().unwrap();
+        let mut v = Vec::new();
+        for (i, (name, svc)) in services.iter().enumerate() {
+            let p = format!("Service {} ", i + 1);
+            let cfg = svc.config();
+            let status = svc.status();
+            let states: Vec<_> = status.iter().map(|s| s.state).collect();
+            let current = causeway_policy::attempt_order(&states)
+                .first()
+                .and_then(|&i| status.get(i));
+            let url = current.map_or(String::new(), |s| {
+                format!(
+                    "{}://{}/{}",
+                    cfg.protocol.scheme(),
+                    s.address,
+                    cfg.path.trim_start_matches('/')
+                )
+            });
+            let state = current.map_or("Inactive", |s| match s.state {
+                causeway_policy::ServerState::Active => "Active",
+                causeway_policy::ServerState::Failed => "Failed",
+                causeway_policy::ServerState::Unknown => "Checking",
+            });
+            v.push((format!("{p}Name"), Field::str(name.as_str())));
+            v.push((format!("{p}URL"), Field::str(url)));
+            v.push((format!("{p}Status"), Field::bare(state)));
+            let used = svc.last_used().map_or(String::new(), |t| {
+                chrono::DateTime::<chrono::Utc>::from(t)
+                    .format("%Y-%m-%d %H:%M:%S UTC")
+                    .to_string()
+            });
+            v.push((format!("{p}LastUsed"), Field::str(used)));
+        }
+        v.push(("Count".into(), Field::bare(services.len())));
         v
     }
 }
