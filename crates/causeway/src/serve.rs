@@ -100,6 +100,10 @@ impl Services for Restarter {
         ])
     }
 
+    fn settle(&self, revision: u64) {
+        self.sip.settle(revision);
+    }
+
     fn find_registration(&self, alias: &str) -> Result<Vec<(String, Field)>, String> {
         Ok(self.sip.find(alias))
     }
@@ -257,8 +261,20 @@ async fn serve(
             None
         }
     };
-    let sip_task =
-        causeway_core::sip::Service::spawn(config.clone(), sip.clone(), events.clone(), tls);
+    let client_tls = match identity.client_tls() {
+        Ok(c) => Some(c),
+        Err(e) => {
+            eprintln!("causeway: TLS trust store unusable, no outgoing TLS: {e:#}");
+            None
+        }
+    };
+    let sip_task = causeway_core::sip::Service::spawn(
+        config.clone(),
+        sip.clone(),
+        events.clone(),
+        tls,
+        client_tls,
+    );
     engine.add_status(Arc::new(SystemUnit {
         started: Instant::now(),
         config: config.clone(),

@@ -50,7 +50,12 @@ fn register(
             "-nostdin",
             "-trace_msg",
         ])
-        .args(["-t", if transport == "TCP" { "t1" } else { "u1" }])
+        .args([
+            "-t",
+            if transport == "TCP" { "t1" } else { "u1" },
+            "-p",
+            "0",
+        ])
         .args(["-timeout", "10s", "-timeout_error", "-recv_timeout", "5000"])
         .arg("-message_file")
         .arg(dir.path().join("msg.log"))

@@ -11,6 +11,9 @@ use std::sync::Arc;
 pub struct Identity {
     pub cert: PathBuf,
     pub key: PathBuf,
+    /// The trust store: PEM certificates of the authorities whose servers outgoing TLS
+    /// connections accept when a zone verifies its peers.
+    pub trusted: PathBuf,
 }
 
 impl Identity {
@@ -18,6 +21,7 @@ impl Identity {
         Identity {
             cert: dir.join("server-cert.pem"),
             key: dir.join("server-key.pem"),
+            trusted: dir.join("trusted-ca.pem"),
         }
     }
 
@@ -66,6 +70,149 @@ impl Identity {
             .with_single_cert(certs, key)?;
         Ok(Arc::new(config))
     }
+
+    /// What outgoing TLS connections use: the trust store (empty when the file is missing,
+    /// so that verifying zones then trust nobody) and this identity as the client
+    /// certificate, for neighbors that ask for one.
+    pub fn client_tls(&self) -> Result<Arc<ClientTls>> {
+        let trusted: Vec<CertificateDer<'static>> = if self.trusted.exists() {
+            CertificateDer::pem_file_iter(&self.trusted)
+                .with_context(|| format!("reading {}", self.trusted.display()))?
+                .collect::<Result<_, _>>()
+                .with_context(|| format!("parsing {}", self.trusted.display()))?
+        } else {
+            Vec::new()
+        };
+        let own = CertificateDer::pem_file_iter(&self.cert)
+            .ok()
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>().ok())
+            .zip(PrivateKeyDer::from_pem_file(&self.key).ok());
+        Ok(Arc::new(ClientTls::new(trusted, own)?))
+    }
+}
+
+/// The TLS client side of the node: one configuration that verifies servers against the
+/// trust store and one that accepts any certificate (a zone's `TLS Verify Mode: Off`).
+#[derive(Debug)]
+pub struct ClientTls {
+    verifying: Arc<rustls::ClientConfig>,
+    trusting: Arc<rustls::ClientConfig>,
+}
+
+/// Where an outgoing TLS connection goes and how it checks the server.
+#[derive(Debug, Clone)]
+pub struct TlsTarget {
+    pub config: Arc<rustls::ClientConfig>,
+    /// The name the certificate must carry (also sent as SNI when it is a host name).
+    pub name: rustls_pki_types::ServerName<'static>,
+    /// Connections are reused only for the same name and verification.
+    pub id: String,
+}
+
+impl ClientTls {
+    /// `trusted` are the authorities to verify against; `own` is the certificate chain and
+    /// key offered to servers that ask for a client certificate.
+    pub fn new(
+        trusted: Vec<CertificateDer<'static>>,
+        own: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+    ) -> Result<ClientTls> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        for c in trusted {
+            roots
+                .add(c)
+                .context("a trusted certificate is not a usable authority")?;
+        }
+        let versions = [&rustls::version::TLS12, &rustls::version::TLS13];
+        let verifying = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&versions)?
+            .with_root_certificates(roots);
+        let trusting = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&versions)?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAny(provider)));
+        let (verifying, trusting) = match own {
+            Some((certs, key)) => (
+                verifying.with_client_auth_cert(certs.clone(), key.clone_key())?,
+                trusting.with_client_auth_cert(certs, key)?,
+            ),
+            None => (
+                verifying.with_no_client_auth(),
+                trusting.with_no_client_auth(),
+            ),
+        };
+        Ok(ClientTls {
+            verifying: Arc::new(verifying),
+            trusting: Arc::new(trusting),
+        })
+    }
+
+    /// A connection to a server that must (with `verify`) present a certificate for `name`,
+    /// a host name or an IP address. `None` when `name` is neither.
+    pub fn target(&self, verify: bool, name: &str) -> Option<TlsTarget> {
+        let name = name.trim().trim_start_matches('[').trim_end_matches(']');
+        let server = rustls_pki_types::ServerName::try_from(name.to_ascii_lowercase()).ok()?;
+        let (config, mode) = if verify {
+            (self.verifying.clone(), "verify")
+        } else {
+            (self.trusting.clone(), "any")
+        };
+        Some(TlsTarget {
+            config,
+            name: server,
+            id: format!("{mode}:{}", name.to_ascii_lowercase()),
+        })
+    }
+}
+
+/// `TLS Verify Mode: Off`: any certificate is accepted, but the handshake's signatures are
+/// still checked, so the connection is at least with the holder of the certificate shown.
+#[derive(Debug)]
+struct AcceptAny(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAny {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &rustls_pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls_pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 #[cfg(test)]
@@ -82,5 +229,13 @@ mod tests {
         assert!(!id.ensure(&[]).unwrap(), "kept on the next start");
         assert_eq!(fs::read_to_string(&id.cert).unwrap(), pem);
         id.server_config().unwrap();
+        let client = id.client_tls().unwrap();
+        let t = client.target(true, "Peer.Example.com").unwrap();
+        assert_eq!(t.id, "verify:peer.example.com");
+        assert!(matches!(
+            client.target(false, "[::1]").unwrap().name,
+            rustls_pki_types::ServerName::IpAddress(_)
+        ));
+        assert!(client.target(true, "not a name").is_none());
     }
 }

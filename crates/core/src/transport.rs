@@ -6,6 +6,7 @@
 //! connection (RFC 3261 §18.2.2, RFC 5626).
 
 use crate::listen::{Listener, Transport};
+use crate::tls::TlsTarget;
 use bytes::{Bytes, BytesMut};
 use std::collections::HashMap;
 use std::io;
@@ -113,6 +114,14 @@ struct Shared {
     next_port: AtomicU64,
     limits: Mutex<Limits>,
     framer: Framer,
+    /// Outgoing TLS connections by remote address and [`TlsTarget::id`]: open ones, and those
+    /// still connecting with the messages waiting for them.
+    tls_out: Mutex<HashMap<(SocketAddr, String), TlsOut>>,
+}
+
+enum TlsOut {
+    Open(u64),
+    Connecting(Vec<Bytes>),
 }
 
 /// The running transports.
@@ -122,6 +131,8 @@ pub struct Transports {
     udp: HashMap<Listener, (Arc<UdpSocket>, SocketAddr, JoinHandle<()>)>,
     streams: HashMap<Listener, JoinHandle<()>>,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    /// For outgoing TLS connections.
+    client_tls: Option<Arc<crate::tls::ClientTls>>,
 }
 
 impl Transports {
@@ -140,11 +151,24 @@ impl Transports {
                 next_port: AtomicU64::new(0),
                 limits: Mutex::new(Limits::default()),
                 framer,
+                tls_out: Mutex::new(HashMap::new()),
             }),
             udp: HashMap::new(),
             streams: HashMap::new(),
             tls: tls.map(tokio_rustls::TlsAcceptor::from),
+            client_tls: None,
         }
+    }
+
+    /// Transports that can open TLS connections with `client` (none without it).
+    pub fn with_client_tls(mut self, client: Option<Arc<crate::tls::ClientTls>>) -> Transports {
+        self.client_tls = client;
+        self
+    }
+
+    /// What outgoing TLS connections are made with.
+    pub fn client_tls(&self) -> Option<&Arc<crate::tls::ClientTls>> {
+        self.client_tls.as_ref()
     }
 
     pub fn set_limits(&self, limits: Limits) {
@@ -332,8 +356,9 @@ impl Transports {
     }
 
     /// Sends to an address: over UDP from the listening socket, over TCP on the newest
-    /// connection to it or a new one from the outbound port range. (Outgoing TLS connections
-    /// come with zones, which know how to verify the peer.)
+    /// connection to it or a new one from the outbound port range. TLS only over an open
+    /// connection: new ones need to know how to check the server
+    /// ([`Transports::send_tls_detached`]).
     pub async fn send_to(
         &self,
         transport: Transport,
@@ -439,8 +464,135 @@ impl Transports {
     }
 }
 
+impl Transports {
+    /// Sends over an outgoing TLS connection that checks its server as `target` says: the
+    /// open one made for the same target, or a new one from the outbound port range, set up
+    /// on a task of its own. A connection or handshake that fails (a certificate that does not
+    /// verify, say) comes back as [`Event::Unreachable`], once for every message that waited.
+    pub fn send_tls_detached(&self, remote: SocketAddr, target: &TlsTarget, bytes: Bytes) {
+        let k = (remote, target.id.clone());
+        let open = {
+            let mut out = self.shared.tls_out.lock().unwrap();
+            match out.get_mut(&k) {
+                Some(TlsOut::Open(c)) => match self.flow_of(*c) {
+                    Some(flow) => Some(flow),
+                    None => {
+                        out.insert(k.clone(), TlsOut::Connecting(vec![bytes.clone()]));
+                        None
+                    }
+                },
+                Some(TlsOut::Connecting(waiting)) => {
+                    waiting.push(bytes);
+                    return;
+                }
+                None => {
+                    out.insert(k.clone(), TlsOut::Connecting(vec![bytes.clone()]));
+                    None
+                }
+            }
+        };
+        if let Some(flow) = open {
+            let tx = self
+                .shared
+                .conns
+                .lock()
+                .unwrap()
+                .get(&flow.conn)
+                .map(|c| c.tx.clone());
+            if tx.is_some_and(|tx| tx.try_send(Command::Send(bytes)).is_ok()) {
+                return;
+            }
+            let shared = self.shared.clone();
+            tokio::spawn(async move {
+                let _ = shared
+                    .events
+                    .send(Event::Unreachable {
+                        transport: Transport::Tls,
+                        remote,
+                    })
+                    .await;
+            });
+            return;
+        }
+        let shared = self.shared.clone();
+        let target = target.clone();
+        tokio::spawn(async move {
+            let flow = connect_tls(shared.clone(), remote, &target).await;
+            let waiting = {
+                let mut out = shared.tls_out.lock().unwrap();
+                let waiting = match out.remove(&k) {
+                    Some(TlsOut::Connecting(w)) => w,
+                    _ => Vec::new(),
+                };
+                if let Ok(flow) = &flow {
+                    out.insert(k, TlsOut::Open(flow.conn));
+                }
+                waiting
+            };
+            let tx = flow.as_ref().ok().and_then(|f| {
+                shared
+                    .conns
+                    .lock()
+                    .unwrap()
+                    .get(&f.conn)
+                    .map(|c| c.tx.clone())
+            });
+            for bytes in waiting {
+                let sent = match &tx {
+                    Some(tx) => tx.send(Command::Send(bytes)).await.is_ok(),
+                    None => false,
+                };
+                if !sent {
+                    let _ = shared
+                        .events
+                        .send(Event::Unreachable {
+                            transport: Transport::Tls,
+                            remote,
+                        })
+                        .await;
+                }
+            }
+        });
+    }
+}
+
+/// Connects over TLS from a port of the outbound range; the handshake must end within the
+/// connect timeout.
+async fn connect_tls(
+    shared: Arc<Shared>,
+    remote: SocketAddr,
+    target: &TlsTarget,
+) -> io::Result<Flow> {
+    let limit = shared.limits.lock().unwrap().connect_timeout;
+    let stream = tcp_stream(&shared, remote).await?;
+    let local = stream.local_addr()?;
+    let connector = tokio_rustls::TlsConnector::from(target.config.clone());
+    let tls =
+        match tokio::time::timeout(limit, connector.connect(target.name.clone(), stream)).await {
+            Ok(r) => r?,
+            Err(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "TLS handshake timed out",
+                ))
+            }
+        };
+    let (flow, ready) = register_conn(&shared, Transport::Tls, local, remote);
+    tokio::spawn(drive_conn(shared.clone(), tls, flow, ready));
+    Ok(flow)
+}
+
 /// Connects over TCP from a port of the outbound range.
 async fn connect(shared: Arc<Shared>, remote: SocketAddr) -> io::Result<Flow> {
+    let stream = tcp_stream(&shared, remote).await?;
+    let local = stream.local_addr()?;
+    let (flow, ready) = register_conn(&shared, Transport::Tcp, local, remote);
+    tokio::spawn(drive_conn(shared.clone(), stream, flow, ready));
+    Ok(flow)
+}
+
+/// A TCP connection to `remote` from a port of the outbound range.
+async fn tcp_stream(shared: &Arc<Shared>, remote: SocketAddr) -> io::Result<tokio::net::TcpStream> {
     {
         let limits = *shared.limits.lock().unwrap();
         let (lo, hi) = limits.outbound_ports;
@@ -474,10 +626,7 @@ async fn connect(shared: Arc<Shared>, remote: SocketAddr) -> io::Result<Flow> {
                     }
                 };
             let _ = stream.set_nodelay(true);
-            let local = stream.local_addr()?;
-            let (flow, ready) = register_conn(&shared, Transport::Tcp, local, remote);
-            tokio::spawn(drive_conn(shared.clone(), stream, flow, ready));
-            return Ok(flow);
+            return Ok(stream);
         }
         Err(last)
     }

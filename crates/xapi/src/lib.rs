@@ -74,6 +74,10 @@ pub trait Services: Send + Sync {
         Err("call handling is not running".into())
     }
 
+    /// Returns once the running services apply configuration `revision` (or soon after, if
+    /// they are slow), so that a change is in force when the command that made it answers.
+    fn settle(&self, _revision: u64) {}
+
     /// Runs a search as if a request had arrived, and reports where it ended and why.
     fn locate(&self, _request: &LocateRequest) -> Result<Vec<(String, Field)>, String> {
         Err("call handling is not running".into())
@@ -134,8 +138,21 @@ impl Engine {
         self.services.is_some()
     }
 
-    /// Executes one line.
+    /// Executes one line. A line that changed the configuration answers once the running
+    /// services have taken the change in.
     pub fn execute(&self, line: &str, who: &Principal) -> Response {
+        let before = self.config.snapshot().revision;
+        let out = self.execute_line(line, who);
+        let after = self.config.snapshot().revision;
+        if after != before {
+            if let Some(s) = &self.services {
+                s.settle(after);
+            }
+        }
+        out
+    }
+
+    fn execute_line(&self, line: &str, who: &Principal) -> Response {
         let req = match parse::parse(line) {
             Ok(r) => r,
             Err(e) => return Out::default().error("", &e.0, &[]),

@@ -8,12 +8,15 @@ mod auth;
 mod call_tag;
 mod locate;
 pub mod monitor;
+mod neighbors;
+mod outbound_auth;
 mod policy;
 mod proxy;
 mod register;
 mod search;
 pub mod state;
 pub mod util;
+pub mod zone_rules;
 
 use crate::listen::{listeners, Transport};
 use crate::transport::{Event, Flow, Frame, Limits, Transports};
@@ -189,6 +192,8 @@ struct Derived {
     restriction: Restriction,
     domains: Domains,
     min_se: u32,
+    /// Neighbor and DNS zones' advanced settings (zone profiles).
+    zone_rules: zone_rules::Rules,
 }
 
 pub use locate::LocateOutcome;
@@ -227,12 +232,14 @@ pub struct Service {
 }
 
 impl Service {
-    /// Starts the service; it runs until the task is dropped.
+    /// Starts the service; it runs until the task is dropped. `tls` serves the TLS
+    /// listeners, `client_tls` makes outgoing TLS connections (to zones).
     pub fn spawn(
         config: Arc<Config>,
         shared: Arc<Shared>,
         log: Arc<EventLog>,
         tls: Option<Arc<rustls::ServerConfig>>,
+        client_tls: Option<Arc<crate::tls::ClientTls>>,
     ) -> tokio::task::JoinHandle<()> {
         let changes = config.subscribe();
         let (notice_tx, notices) = mpsc::unbounded_channel();
@@ -248,7 +255,7 @@ impl Service {
                 snap,
                 shared,
                 log,
-                transports: Transports::new(framer, tx, tls),
+                transports: Transports::new(framer, tx, tls).with_client_tls(client_tls),
                 timers: Timers::default(),
                 server: HashMap::new(),
                 completed: Completed::default(),
@@ -341,6 +348,7 @@ impl Service {
         self.auth.set_lifetime(nonce_lifetime(&snap));
         self.own = own_names(&snap);
         self.derived = derive(&snap, &self.own);
+        self.neighbors_reconfigured(Instant::now());
         let max = snap.int("SIP Advanced SipMaxSize").unwrap_or(32768) as usize;
         self.transports.set_limits(Limits {
             max_message: max,
@@ -359,6 +367,9 @@ impl Service {
             self.log
                 .event(1, "tvcs", "Application Warning", &[("Detail", &detail)]);
         }
+        self.shared
+            .applied
+            .store(snap.revision, std::sync::atomic::Ordering::Release);
     }
 
     fn next_deadline(&self) -> Option<Instant> {
@@ -456,8 +467,9 @@ impl Service {
     /// The connection policy for malformed messages on `flow`'s connection. Messages from
     /// endpoints arrive in the Default Zone, which has no setting of its own: it keeps the
     /// zones' default, DropAll.
-    fn retain_mode(&self, _flow: &Flow) -> RetainMode {
-        RetainMode::DropAll
+    fn retain_mode(&self, flow: &Flow) -> RetainMode {
+        // A neighbor zone's peers follow the zone's own mode (zone_rules).
+        self.zone_retain_mode(flow.remote.ip())
     }
 
     /// A malformed message came on `flow` (its error response, if any, already sent): a TCP
@@ -616,6 +628,9 @@ impl Service {
                 invite: (req.method == Method::Invite).then(|| answerable(&req)),
             }),
         );
+        if let Some(r) = self.poison_answer(&req) {
+            return self.respond(&key, r, now).await;
+        }
         match req.method {
             Method::Register => self.on_register(&key, &req, &flow, now).await,
             Method::Options if self.is_for_us(&req) => {
@@ -654,7 +669,8 @@ impl Service {
     }
 
     /// Sends a response through the server transaction `key`.
-    async fn respond(&mut self, key: &Key, resp: Response, now: Instant) {
+    async fn respond(&mut self, key: &Key, mut resp: Response, now: Instant) {
+        self.response_to_zone(key, &mut resp);
         if let Some(tx) = self.server.get_mut(key) {
             let msg = Wire {
                 status: Some(resp.status),
@@ -846,6 +862,7 @@ fn derive(snap: &Snapshot, own: &[String]) -> Derived {
         restriction: Restriction::from_config(snap, &vars),
         domains: Domains::from_config(snap, own),
         min_se: snap.int("SIP Session Refresh Minimum").unwrap_or(500) as u32,
+        zone_rules: zone_rules::Rules::from_snapshot(snap),
     }
 }
 

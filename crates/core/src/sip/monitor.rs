@@ -96,7 +96,7 @@ pub(super) fn zone_views(snap: &causeway_config::Snapshot, old: &[ZoneView]) -> 
             .int(&format!("Zones Zone {r} Neighbor SIP Port"))
             .unwrap_or(5061) as u16;
         let previous = old.iter().find(|z| z.name == name);
-        let peers = if neighbor {
+        let mut peers: Vec<PeerView> = if neighbor {
             (1..=6)
                 .filter_map(|p| g(&format!("Neighbor Peer {p} Address")).trim().parse().ok())
                 .map(|ip| {
@@ -121,11 +121,24 @@ pub(super) fn zone_views(snap: &causeway_config::Snapshot, old: &[ZoneView]) -> 
         } else {
             Vec::new()
         };
+        // Peers found through DNS stay with what is known of them until the service has
+        // matched them against the new settings (`Service::sync_monitored_peers`).
+        if let Some(z) = previous.filter(|_| neighbor) {
+            for p in &z.peers {
+                if !peers
+                    .iter()
+                    .any(|q| q.addr == p.addr && q.transport == p.transport)
+                {
+                    peers.push(p.clone());
+                }
+            }
+        }
         out.push(ZoneView {
             name,
             kind,
             sip: g("SIP Mode") != "Off",
-            monitored: neighbor && g("Neighbor Monitor") != "No",
+            // The zone profile decides (Monitor peer status), see zone_rules.
+            monitored: neighbor && super::zone_rules::effective(snap, r).is_none_or(|z| z.monitor),
             peers,
         });
     }
@@ -133,9 +146,39 @@ pub(super) fn zone_views(snap: &causeway_config::Snapshot, old: &[ZoneView]) -> 
 }
 
 impl Service {
+    /// Makes each neighbor zone's peers those it has now (configured addresses and what their
+    /// names resolved to), keeping what is known of the peers it had.
+    pub(super) fn sync_monitored_peers(&self) {
+        let mut zones = self.shared.zones.lock().unwrap();
+        for z in zones.iter_mut().filter(|z| z.kind == "Neighbor") {
+            let Some(d) = self.derived.zones.get(&z.name.to_ascii_lowercase()) else {
+                continue;
+            };
+            let old = std::mem::take(&mut z.peers);
+            z.peers = d
+                .dests
+                .iter()
+                .map(|dest| {
+                    old.iter()
+                        .find(|p| p.addr == dest.addr && p.transport == dest.transport)
+                        .cloned()
+                        .unwrap_or(PeerView {
+                            addr: dest.addr,
+                            transport: dest.transport,
+                            state: PeerState::Checking,
+                            sent: None,
+                            heard: None,
+                        })
+                })
+                .collect();
+        }
+    }
+
     /// Asks every monitored peer again; peers silent since the last round have failed.
+    /// Peer names that are due are looked up again too.
     pub(super) async fn monitor_tick(&mut self, now: Instant) {
         self.schedule(TimerRef::Monitor, Some(now + INTERVAL));
+        self.refresh_peer_names(now);
         // With SIP off there is nothing to send OPTIONS with.
         if self.snap.get("SIP Mode") != Some("On") {
             return;
@@ -159,7 +202,14 @@ impl Service {
                 }
             }
         }
+        let zones = self.shared.zones.lock().unwrap().clone();
         for (zi, pi, t, addr) in sends {
+            // A TLS peer is checked as the zone's calls check it.
+            let tls = zones
+                .get(zi)
+                .and_then(|z| self.derived.zones.get(&z.name.to_ascii_lowercase()))
+                .and_then(|d| d.dests.iter().find(|d| d.addr == addr && d.transport == t))
+                .and_then(|d| d.tls.clone());
             let me = self.advertised(t, addr);
             let branch = format!("{MARK}{zi}x{pi}x{:x}", rand::random::<u32>());
             let msg = format!(
@@ -173,10 +223,12 @@ impl Service {
                  Content-Length: 0\r\n\r\n",
                 t.name()
             );
-            let _ = self
-                .transports
-                .send_to_detached(t, addr, bytes::Bytes::from(msg))
-                .await;
+            self.send_dest(
+                super::proxy::Hop::Addr(t, addr),
+                tls.as_ref(),
+                bytes::Bytes::from(msg),
+            )
+            .await;
         }
     }
 

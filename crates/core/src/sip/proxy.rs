@@ -2,6 +2,7 @@
 //! in-dialog requests follow their Route set, and responses come back through the server
 //! transaction with the best final response chosen as §16.7 says.
 
+use super::neighbors::{retry_after, DownList, Failover, Outcome, PeerCache, TlsCheck};
 use super::util::{self, header_str};
 use super::{Service, TimerRef};
 use crate::listen::Transport;
@@ -30,7 +31,7 @@ pub(super) enum Hop {
 
 // Both machines hold a whole request; boxing one would only add an allocation per branch.
 #[allow(clippy::large_enum_variant)]
-enum ClientMachine {
+pub(super) enum ClientMachine {
     Invite(ClientInvite<Message>),
     NonInvite(ClientNonInvite<Message>),
 }
@@ -39,9 +40,36 @@ struct ClientTx {
     machine: ClientMachine,
     server: Key,
     hop: Hop,
+    /// How a TLS hop checks its server (zones' destinations).
+    tls: Option<TlsCheck>,
     /// The branch's number in its response context; `None` for a CANCEL we sent.
     branch: Option<usize>,
     finished: bool,
+    /// Where the branch goes next if this destination fails (RFC 3263 §4.3).
+    retry: Option<Box<Retry>>,
+    /// A provisional response above 100 came: the destination has the request, and its
+    /// failures are its own.
+    heard: bool,
+}
+
+/// What a branch's later attempts rebuild their request from.
+struct Retry {
+    alternates: Alternates,
+    uri: Option<Uri>,
+    routes: Vec<String>,
+    max_forwards: Option<u8>,
+    query: Option<usize>,
+    /// This attempt's number in the branch (0 for the first).
+    attempt: usize,
+}
+
+/// The destinations a branch may fail over to, and how its Request-URI follows them.
+#[derive(Debug, Clone)]
+pub(super) struct Alternates {
+    pub(super) failover: Failover,
+    /// An alias without a domain, addressed to each destination's own address
+    /// (`sip:alias@ip`); `None` keeps the branch's Request-URI.
+    pub(super) alias_at: Option<String>,
 }
 
 /// One proxied request: its branches and the response context that decides for them.
@@ -122,6 +150,27 @@ pub(super) struct BranchTarget {
     pub(super) routes: Vec<String>,
     /// A Max-Forwards of its own (the search's hop count).
     pub(super) max_forwards: Option<u8>,
+    /// Zones' branches: the destinations to fail over to, `hop` being the first.
+    pub(super) alternates: Option<Box<Alternates>>,
+}
+
+impl BranchTarget {
+    /// Keeps the request's own Request-URI on every attempt (a proxied REGISTER).
+    pub(super) fn keep_uri(&mut self) {
+        self.uri = None;
+        if let Some(a) = self.alternates.as_mut() {
+            a.alias_at = None;
+        }
+    }
+}
+
+/// `sip:alias@addr`, the address in URI form (IPv6 in brackets).
+pub(super) fn uri_at(alias: &str, addr: SocketAddr) -> Option<Uri> {
+    let host = match addr.ip() {
+        IpAddr::V6(v6) => format!("[{v6}]"),
+        v4 => v4.to_string(),
+    };
+    Uri::parse(&format!("sip:{alias}@{host}")).ok()
 }
 
 impl ClientTx {
@@ -152,6 +201,10 @@ pub(super) struct Proxy {
     /// Mixed into the loop part of our branches, so that two nodes never take each other's
     /// branches for their own.
     loop_salt: u64,
+    /// What DNS said about neighbor peers' names.
+    pub(super) peer_dns: PeerCache,
+    /// Destinations that answered 503 with Retry-After, until then.
+    pub(super) down: DownList,
 }
 
 impl Default for Proxy {
@@ -163,6 +216,8 @@ impl Default for Proxy {
             parties: HashMap::new(),
             advertised: HashMap::new(),
             loop_salt: rand::random(),
+            peer_dns: PeerCache::default(),
+            down: DownList::default(),
         }
     }
 }
@@ -175,6 +230,65 @@ fn contact_key_of(h: &causeway_sip::Headers) -> Option<String> {
 }
 
 impl Proxy {
+    /// What a live branch transaction sent and where: its server transaction, branch number,
+    /// request, hop and TLS check, and whether it is an INVITE.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn client_branch(
+        &self,
+        key: &Key,
+    ) -> Option<(Key, usize, Request, Hop, Option<TlsCheck>, bool)> {
+        let c = self.clients.get(key)?;
+        if c.finished {
+            return None;
+        }
+        let invite = matches!(c.machine, ClientMachine::Invite(_));
+        Some((
+            c.server.clone(),
+            c.branch?,
+            c.request().clone(),
+            c.hop,
+            c.tls.clone(),
+            invite,
+        ))
+    }
+
+    /// Replaces branch `i`'s transaction `old` by a new attempt `ck`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn add_attempt(
+        &mut self,
+        old: &Key,
+        ck: Key,
+        machine: ClientMachine,
+        server: Key,
+        hop: Hop,
+        tls: Option<TlsCheck>,
+        i: usize,
+    ) {
+        if let Some(c) = self.clients.get_mut(old) {
+            c.finished = true;
+        }
+        if let Some(slot) = self
+            .contexts
+            .get_mut(&server)
+            .and_then(|ctx| ctx.branches.get_mut(i))
+        {
+            *slot = ck.clone();
+        }
+        self.clients.insert(
+            ck,
+            Box::new(ClientTx {
+                machine,
+                server,
+                hop,
+                tls,
+                branch: Some(i),
+                finished: false,
+                retry: None,
+                heard: false,
+            }),
+        );
+    }
+
     /// A call that ended outside the proxy's sight.
     pub(super) fn forget_call(&mut self, call_id: &str) {
         self.calls.remove(call_id);
@@ -272,6 +386,7 @@ impl Service {
         }
         // Our own Route entry (the Record-Route we put in the dialog) is consumed here.
         let mut fwd = req.clone();
+        self.incoming_from_zone(&mut fwd, &flow);
         let via_path = self.strip_own_route(&mut fwd);
         let _ = fwd
             .headers
@@ -398,66 +513,12 @@ impl Service {
             return;
         };
         let (first, arm) = ctx.fork.add_branches(targets.len(), now);
-        let fwd = ctx.fwd.clone();
-        let (branch, dialog_forming, invite) = (ctx.branch.clone(), ctx.dialog_forming, ctx.invite);
         let mut opened = Vec::with_capacity(targets.len());
         ctx.branch_query.extend(targets.iter().map(|t| t.query));
         for (j, t) in targets.into_iter().enumerate() {
-            let i = first + j;
-            let mut out = fwd.clone();
-            out.headers.reserve_exact(t.routes.len() + 2);
-            if let Some(u) = t.uri {
-                out.uri = u;
+            if let Some(ck) = self.open_attempt(key, first + j, t, 0, now) {
+                opened.push(ck);
             }
-            if let Some(mf) = t.max_forwards {
-                let _ = out.headers.replace("Max-Forwards", mf.to_string());
-            }
-            for r in t.routes.iter().rev() {
-                let _ = out.headers.insert_top("Route", r);
-            }
-            let Hop::Addr(transport, remote) = t.hop;
-            let me = self.advertised(transport, remote);
-            if out.method == Method::Register {
-                // RFC 3327: calls to the contact come back through us.
-                let path = format!(
-                    "<sip:{me};transport={};lr;{PATH_MARK}>",
-                    transport.name().to_ascii_lowercase()
-                );
-                let _ = out.headers.insert_top("Path", path);
-            }
-            if dialog_forming {
-                let rr = format!(
-                    "<sip:{me};transport={};lr>",
-                    transport.name().to_ascii_lowercase()
-                );
-                let _ = out.headers.insert_top("Record-Route", rr);
-            }
-            let b = format!("{branch}.{i}");
-            let via = format!("SIP/2.0/{} {me};branch={b};rport", transport.name());
-            let _ = out.headers.insert_top("Via", via);
-            let ck = Key::client(&b, out.method.as_str());
-            let rel = if transport.reliable() {
-                Reliability::Reliable
-            } else {
-                Reliability::Unreliable
-            };
-            let msg = Message::Request(out);
-            let machine = if invite {
-                ClientMachine::Invite(ClientInvite::new(msg, rel, self.timers, now))
-            } else {
-                ClientMachine::NonInvite(ClientNonInvite::new(msg, rel, self.timers, now))
-            };
-            self.proxy.clients.insert(
-                ck.clone(),
-                Box::new(ClientTx {
-                    machine,
-                    server: key.clone(),
-                    hop: t.hop,
-                    branch: Some(i),
-                    finished: false,
-                }),
-            );
-            opened.push(ck);
         }
         if let Some(ctx) = self.proxy.contexts.get_mut(key) {
             ctx.branches.extend(opened.iter().cloned());
@@ -466,6 +527,164 @@ impl Service {
         for ck in opened {
             self.drain_client(&ck, now).await;
         }
+    }
+
+    /// Builds attempt `attempt` of branch `i` of `server`'s request, to `t`, and its client
+    /// transaction (not started yet). Returns the transaction's key.
+    fn open_attempt(
+        &mut self,
+        server: &Key,
+        i: usize,
+        t: BranchTarget,
+        attempt: usize,
+        now: Instant,
+    ) -> Option<Key> {
+        let ctx = self.proxy.contexts.get(server)?;
+        let mut out = ctx.fwd.clone();
+        let (branch, dialog_forming, invite) = (&ctx.branch, ctx.dialog_forming, ctx.invite);
+        let b = match attempt {
+            0 => format!("{branch}.{i}"),
+            n => format!("{branch}.{i}.{n}"),
+        };
+        out.headers.reserve_exact(t.routes.len() + 2);
+        if let Some(u) = &t.uri {
+            out.uri = u.clone();
+        }
+        if let Some(mf) = t.max_forwards {
+            let _ = out.headers.replace("Max-Forwards", mf.to_string());
+        }
+        for r in t.routes.iter().rev() {
+            let _ = out.headers.insert_top("Route", r);
+        }
+        let Hop::Addr(transport, remote) = t.hop;
+        let me = self.advertised(transport, remote);
+        if out.method == Method::Register {
+            // RFC 3327: calls to the contact come back through us.
+            let path = format!(
+                "<sip:{me};transport={};lr;{PATH_MARK}>",
+                transport.name().to_ascii_lowercase()
+            );
+            let _ = out.headers.insert_top("Path", path);
+        }
+        if dialog_forming {
+            let rr = format!(
+                "<sip:{me};transport={};lr>",
+                transport.name().to_ascii_lowercase()
+            );
+            let _ = out.headers.insert_top("Record-Route", rr);
+        }
+        let via = format!("SIP/2.0/{} {me};branch={b};rport", transport.name());
+        let _ = out.headers.insert_top("Via", via);
+        self.outgoing_to_zone(server, t.query, t.hop, &me, &mut out);
+        let ck = Key::client(&b, out.method.as_str());
+        let rel = if transport.reliable() {
+            Reliability::Reliable
+        } else {
+            Reliability::Unreliable
+        };
+        let msg = Message::Request(out);
+        let machine = if invite {
+            ClientMachine::Invite(ClientInvite::new(msg, rel, self.timers, now))
+        } else {
+            ClientMachine::NonInvite(ClientNonInvite::new(msg, rel, self.timers, now))
+        };
+        let tls = t
+            .alternates
+            .as_ref()
+            .and_then(|a| a.failover.current().tls.clone());
+        let retry = t.alternates.map(|a| {
+            Box::new(Retry {
+                alternates: *a,
+                uri: t.uri,
+                routes: t.routes,
+                max_forwards: t.max_forwards,
+                query: t.query,
+                attempt,
+            })
+        });
+        self.proxy.clients.insert(
+            ck.clone(),
+            Box::new(ClientTx {
+                machine,
+                server: server.clone(),
+                hop: t.hop,
+                tls,
+                branch: Some(i),
+                finished: false,
+                retry,
+                heard: false,
+            }),
+        );
+        Some(ck)
+    }
+
+    /// Branch transaction `key` failed as `outcome` says. When its destination has a next one
+    /// to try (RFC 3263 §4.3: after a transport error, a timeout or a 503, and before anything
+    /// but 100 came from it), the request goes there on a new transaction that takes over
+    /// the branch, and this returns true; the failure then goes no further.
+    async fn fail_over(&mut self, key: &Key, outcome: Outcome, now: Instant) -> bool {
+        let proxy = &mut self.proxy;
+        let Some(c) = proxy.clients.get_mut(key) else {
+            return false;
+        };
+        let Some(i) = c.branch else { return false };
+        if c.finished || c.heard {
+            return false;
+        }
+        let Some(retry) = c.retry.as_mut() else {
+            return false;
+        };
+        if retry
+            .alternates
+            .failover
+            .failed(outcome, &mut proxy.down, now)
+            .is_none()
+        {
+            return false;
+        }
+        // Not when the request is answered or cancelled meanwhile.
+        let wanted = proxy
+            .contexts
+            .get(&c.server)
+            .is_some_and(|ctx| !ctx.fork.answered() && ctx.branches.get(i) == Some(key));
+        if !wanted {
+            return false;
+        }
+        let (Some(retry), server) = (c.retry.take(), c.server.clone()) else {
+            return false;
+        };
+        c.finished = true;
+        let dest = retry.alternates.failover.current().clone();
+        let uri = match &retry.alternates.alias_at {
+            Some(a) => uri_at(a, dest.addr),
+            None => retry.uri,
+        };
+        let t = BranchTarget {
+            uri,
+            query: retry.query,
+            hop: dest.hop(),
+            routes: retry.routes,
+            max_forwards: retry.max_forwards,
+            alternates: Some(Box::new(retry.alternates)),
+        };
+        let Some(ck) = self.open_attempt(&server, i, t, retry.attempt + 1, now) else {
+            return false;
+        };
+        if let Some(slot) = self
+            .proxy
+            .contexts
+            .get_mut(&server)
+            .and_then(|ctx| ctx.branches.get_mut(i))
+        {
+            *slot = ck.clone();
+        }
+        // The branch's Timer C carries on with the new transaction.
+        if let Some(at) = self.due.get(&TimerRef::TimerC(key.clone())).copied() {
+            self.schedule(TimerRef::TimerC(key.clone()), None);
+            self.schedule(TimerRef::TimerC(ck.clone()), Some(at));
+        }
+        self.drain_client(&ck, now).await;
+        true
     }
 
     /// The loop-detection part of our branch (RFC 3261 §16.6 step 8 without the top Via, so
@@ -538,6 +757,7 @@ impl Service {
             hop,
             routes: Vec::new(),
             max_forwards: None,
+            alternates: None,
         };
         // A remaining Route set decides the next hop (loose routing).
         if let Some(route) = util::values(&req.headers, "Route").next() {
@@ -605,6 +825,7 @@ impl Service {
                     hop,
                     routes: b.path.clone(),
                     max_forwards,
+                    alternates: None,
                 })
             })
             .collect()
@@ -627,6 +848,7 @@ impl Service {
             hop,
             routes: Vec::new(),
             max_forwards: None,
+            alternates: None,
         })
     }
 
@@ -670,20 +892,19 @@ impl Service {
     }
 
     async fn send_hop(&mut self, hop: Hop, bytes: bytes::Bytes) -> bool {
-        let Hop::Addr(t, a) = hop;
-        self.transports.send_to_detached(t, a, bytes).await.is_ok()
+        self.send_dest(hop, None, bytes).await
     }
 
     /// Carries out what a client transaction asks for. Boxed: a response can cancel other
     /// branches, which drains their transactions in turn.
-    fn drain_client<'a>(
+    pub(super) fn drain_client<'a>(
         &'a mut self,
         key: &'a Key,
         now: Instant,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
         Box::pin(async move {
             let mut outs = Vec::new();
-            let (hop, next) = {
+            let (hop, tls, next) = {
                 let Some(c) = self.proxy.clients.get_mut(key) else {
                     return;
                 };
@@ -701,13 +922,13 @@ impl Service {
                     ClientMachine::Invite(m) => m.poll_timeout(),
                     ClientMachine::NonInvite(m) => m.poll_timeout(),
                 };
-                (c.hop, next)
+                (c.hop, c.tls.clone(), next)
             };
             self.schedule(TimerRef::Client(key.clone()), next);
             for o in outs {
                 match o {
                     Output::Transmit(m) => {
-                        if !self.send_hop(hop, m.to_bytes()).await {
+                        if !self.send_dest(hop, tls.as_ref(), m.to_bytes()).await {
                             if let Some(c) = self.proxy.clients.get_mut(key) {
                                 match &mut c.machine {
                                     ClientMachine::Invite(m) => m.transport_error(),
@@ -718,8 +939,29 @@ impl Service {
                             return;
                         }
                     }
-                    Output::ToTu(Message::Response(r)) => self.branch_response(key, r, now).await,
+                    Output::ToTu(Message::Response(r)) => {
+                        if (101..200).contains(&r.status) {
+                            if let Some(c) = self.proxy.clients.get_mut(key) {
+                                c.heard = true;
+                            }
+                        }
+                        if matches!(r.status, 401 | 407)
+                            && self.answer_challenge(key, &r, now).await
+                        {
+                            continue;
+                        }
+                        if r.status == 503 {
+                            let ra = retry_after(header_str(&r.headers, "Retry-After"));
+                            if self.fail_over(key, Outcome::Status(503, ra), now).await {
+                                continue;
+                            }
+                        }
+                        self.branch_response(key, r, now).await
+                    }
                     Output::Timeout => {
+                        if self.fail_over(key, Outcome::Timeout, now).await {
+                            continue;
+                        }
                         let req = self.proxy.clients.get(key).map(|c| c.request().clone());
                         if let Some(req) = req {
                             self.branch_response(key, reply(&req, 408, "Request Timeout"), now)
@@ -727,6 +969,9 @@ impl Service {
                         }
                     }
                     Output::TransportError => {
+                        if self.fail_over(key, Outcome::TransportError, now).await {
+                            continue;
+                        }
                         let req = self.proxy.clients.get(key).map(|c| c.request().clone());
                         if let Some(req) = req {
                             self.branch_response(key, reply(&req, 503, "Service Unavailable"), now)
@@ -756,8 +1001,9 @@ impl Service {
         if resp.status >= 200 {
             c.finished = true;
         }
-        let server = c.server.clone();
+        let (server, hop) = (c.server.clone(), c.hop);
         resp.headers.remove_first_value("Via");
+        self.response_from_zone(&server, i, hop, &mut resp);
         let Some(ctx) = self.proxy.contexts.get_mut(&server) else {
             // The request's transaction is gone: a late 2xx still reaches the caller.
             if (200..300).contains(&resp.status) {
@@ -980,7 +1226,7 @@ impl Service {
         }
         let _ = cancel.headers.push("Max-Forwards", "70");
         let _ = cancel.headers.push("Content-Length", "0");
-        let hop = c.hop;
+        let (hop, tls) = (c.hop, c.tls.clone());
         let server = c.server.clone();
         let branch = Via::parse_lenient(
             std::str::from_utf8(inv.headers.values("Via").next().unwrap_or_default()).unwrap_or(""),
@@ -1008,8 +1254,11 @@ impl Service {
                 machine,
                 server,
                 hop,
+                tls,
                 branch: None,
                 finished: true,
+                retry: None,
+                heard: false,
             }),
         );
         self.drain_client(&ck, now).await;
@@ -1161,6 +1410,12 @@ impl Service {
                     .await;
             }
             return;
+        }
+        // A cancelled request tries no further destinations.
+        for b in &branches {
+            if let Some(c) = self.proxy.clients.get_mut(b) {
+                c.retry = None;
+            }
         }
         let actions = match self.proxy.contexts.get_mut(&k) {
             Some(ctx) => ctx.fork.on_cancel(),

@@ -3,7 +3,8 @@
 //! a branch that rings, answers or refuses for the callee ends the search.
 
 use super::auth::Policy;
-use super::proxy::{reply, uri_hop, BranchTarget, Hop};
+use super::neighbors::{Dest, Failover, PeerAddr};
+use super::proxy::{reply, uri_hop, Alternates, BranchTarget};
 use super::util::{self, header_str};
 use super::Service;
 use crate::listen::Transport;
@@ -35,22 +36,36 @@ pub(super) struct ZonePeers {
     pub name: String,
     pub transport: Transport,
     pub port: u16,
+    /// Every address the zone's peers are known at (configured or resolved): requests from
+    /// them come from the zone.
     pub addrs: Vec<IpAddr>,
+    /// The peers as configured, in order.
+    pub peers: Vec<PeerAddr>,
+    /// `Neighbor SIP TLS Verify Mode: On`.
+    pub verify: bool,
+    /// Where the peers are reached, in the order to try them (names as last resolved).
+    pub dests: Vec<Dest>,
 }
 
-/// A DNS lookup a search started, reported back to the loop.
-pub(super) struct DnsDone {
-    key: Key,
-    /// The query's index in the group.
-    query: usize,
-    found: Found,
+/// A DNS lookup, reported back to the loop.
+pub(super) enum DnsDone {
+    /// One a search started, for the query `query` of its group.
+    Search {
+        key: Key,
+        query: usize,
+        found: Found,
+    },
+    /// Neighbor peer names asked again in the background.
+    Peers(Vec<(PeerAddr, Result<Vec<SocketAddr>, String>)>),
 }
 
-enum Found {
-    /// Where a DNS zone's domain is served.
-    Servers(Vec<causeway_dns::Destination>),
+pub(super) enum Found {
+    /// Where a DNS zone's domain is served, and the host that was looked up.
+    Servers(Vec<causeway_dns::Destination>, String),
     /// The URIs an ENUM zone turned the number into.
     Uris(Vec<String>),
+    /// A neighbor zone's peer names, resolved for a search that waits for them.
+    Peers(Vec<(PeerAddr, Result<Vec<SocketAddr>, String>)>),
 }
 
 /// ENUM zones' DNS suffixes, by lower-case zone name.
@@ -123,8 +138,8 @@ fn transport_of(t: causeway_dns::Transport) -> Transport {
     }
 }
 
-/// Neighbor zones by lower-case name. Peers given by host name need DNS and are left out
-/// until DNS lookups come.
+/// Neighbor zones by lower-case name. Peers given by host name or SRV name get their
+/// addresses from DNS later (`Service::apply_peer_dns`); until then only IP addresses count.
 pub(super) fn zone_peers(snap: &Snapshot) -> HashMap<String, ZonePeers> {
     let mut out = HashMap::new();
     for r in snap.rows("Zones Zone") {
@@ -132,18 +147,31 @@ pub(super) fn zone_peers(snap: &Snapshot) -> HashMap<String, ZonePeers> {
         if g("Type") != "Neighbor" || g("Name").is_empty() {
             continue;
         }
-        let addrs = (1..=6)
-            .filter_map(|p| g(&format!("Neighbor Peer {p} Address")).trim().parse().ok())
+        let peers: Vec<PeerAddr> = (1..=6)
+            .filter_map(|p| PeerAddr::parse(g(&format!("Neighbor Peer {p} Address"))))
             .collect();
+        let transport = Transport::from_name(g("Neighbor SIP Transport"));
+        let port = snap
+            .int(&format!("Zones Zone {r} Neighbor SIP Port"))
+            .unwrap_or(5061) as u16;
+        let verify = g("Neighbor SIP TLS Verify Mode") == "On";
+        let dests = super::neighbors::zone_dests(
+            &peers,
+            transport,
+            port,
+            verify,
+            &super::neighbors::PeerCache::default(),
+        );
         out.insert(
             g("Name").to_ascii_lowercase(),
             ZonePeers {
                 name: g("Name").to_string(),
-                transport: Transport::from_name(g("Neighbor SIP Transport")),
-                port: snap
-                    .int(&format!("Zones Zone {r} Neighbor SIP Port"))
-                    .unwrap_or(5061) as u16,
-                addrs,
+                transport,
+                port,
+                addrs: dests.iter().map(|d| d.addr.ip()).collect(),
+                peers,
+                verify,
+                dests,
             },
         );
     }
@@ -436,7 +464,7 @@ impl Service {
                 };
                 let alias = bare_alias(&q.alias);
                 // Peers the monitor found silent are left out while another is up.
-                let failed: Vec<SocketAddr> = self
+                let failed: Vec<(Transport, SocketAddr)> = self
                     .shared
                     .zones
                     .lock()
@@ -445,34 +473,19 @@ impl Service {
                     .filter(|v| v.name.eq_ignore_ascii_case(&z.name) && v.monitored)
                     .flat_map(|v| v.peers.iter())
                     .filter(|p| p.state == super::monitor::PeerState::Failed)
-                    .map(|p| p.addr)
+                    .map(|p| (p.transport, p.addr))
                     .collect();
-                let up = z
-                    .addrs
+                let is_failed = |d: &Dest| failed.contains(&(d.transport, d.addr));
+                let up = z.dests.iter().any(|d| !is_failed(d));
+                // One branch, trying the peers in turn (RFC 3263 §4.3 failover).
+                let dests: Vec<Dest> = z
+                    .dests
                     .iter()
-                    .any(|a| !failed.contains(&SocketAddr::new(*a, z.port)));
-                z.addrs
-                    .iter()
-                    .filter(|a| !up || !failed.contains(&SocketAddr::new(**a, z.port)))
-                    .filter_map(|a| {
-                        let remote = SocketAddr::new(*a, z.port);
-                        let host = match a {
-                            IpAddr::V6(v6) => format!("[{v6}]"),
-                            v4 => v4.to_string(),
-                        };
-                        let text = if alias.contains('@') {
-                            format!("sip:{alias}")
-                        } else {
-                            format!("sip:{alias}@{host}")
-                        };
-                        Some(BranchTarget {
-                            query: None,
-                            uri: Some(Uri::parse(&text).ok()?),
-                            hop: Hop::Addr(z.transport, remote),
-                            routes: Vec::new(),
-                            max_forwards: mf,
-                        })
-                    })
+                    .filter(|d| !up || !is_failed(d))
+                    .cloned()
+                    .collect();
+                self.failover_target(dests, alias, true, mf)
+                    .into_iter()
                     .collect()
             }
             Target::Address(_) => uri_hop(&fwd.uri)
@@ -482,6 +495,7 @@ impl Service {
                     hop,
                     routes: Vec::new(),
                     max_forwards: mf,
+                    alternates: None,
                 })
                 .into_iter()
                 .collect(),
@@ -490,7 +504,35 @@ impl Service {
         }
     }
 
-    /// Starts a lookup for each DNS-zone query of a group; returns how many are out.
+    /// One branch that tries `dests` in turn, skipping those that asked to be left alone
+    /// (503 with Retry-After). With `at_host`, an alias without a domain is addressed to each
+    /// destination's own address (`sip:alias@ip`).
+    fn failover_target(
+        &self,
+        dests: Vec<Dest>,
+        alias: &str,
+        at_host: bool,
+        mf: Option<u8>,
+    ) -> Option<BranchTarget> {
+        let failover = Failover::start(dests, &self.proxy.down, Instant::now())?;
+        let alias_at = (at_host && !alias.contains('@')).then(|| alias.to_string());
+        let first = failover.current().clone();
+        let uri = match &alias_at {
+            Some(a) => super::proxy::uri_at(a, first.addr)?,
+            None => Uri::parse(&format!("sip:{alias}")).ok()?,
+        };
+        Some(BranchTarget {
+            query: None,
+            uri: Some(uri),
+            hop: first.hop(),
+            routes: Vec::new(),
+            max_forwards: mf,
+            alternates: Some(Box::new(Alternates { failover, alias_at })),
+        })
+    }
+
+    /// Starts a lookup for each DNS-zone query of a group, and for each neighbor zone whose
+    /// peer names were never resolved; returns how many are out.
     fn start_lookups(&self, key: &Key, queries: &[(usize, &Query)]) -> usize {
         let (Some(resolver), Some(tx)) = (&self.derived.resolver, &self.dns_tx) else {
             return 0;
@@ -499,6 +541,23 @@ impl Service {
         for (i, q) in queries {
             let Target::Zone(z) = &q.target else { continue };
             let (resolver, tx, key, query) = (resolver.clone(), tx.clone(), key.clone(), *i);
+            let names = self.unsettled_peers(z);
+            if !names.is_empty() {
+                tokio::spawn(async move {
+                    let mut found = Vec::with_capacity(names.len());
+                    for p in names {
+                        let r = super::neighbors::lookup(&resolver, &p).await;
+                        found.push((p, r));
+                    }
+                    let _ = tx.send(DnsDone::Search {
+                        key,
+                        query,
+                        found: Found::Peers(found),
+                    });
+                });
+                n += 1;
+                continue;
+            }
             if let Some(suffix) = self.derived.enum_zones.get(&z.to_ascii_lowercase()) {
                 // The number is the alias without any domain.
                 let alias = bare_alias(&q.alias);
@@ -509,7 +568,7 @@ impl Service {
                         .resolve_enum(&number, &suffix, causeway_dns::EnumServices::SIP)
                         .await;
                     let uris = r.uris.into_iter().map(|u| u.uri).collect();
-                    let _ = tx.send(DnsDone {
+                    let _ = tx.send(DnsDone::Search {
                         key,
                         query,
                         found: Found::Uris(uris),
@@ -529,12 +588,13 @@ impl Service {
                 }
                 _ => causeway_dns::SipTarget::new(host.trim_matches(['[', ']'])),
             };
+            let domain = target.host.clone();
             tokio::spawn(async move {
                 let r = resolver.resolve_sip(&target, &cfg).await;
-                let _ = tx.send(DnsDone {
+                let _ = tx.send(DnsDone::Search {
                     key,
                     query,
-                    found: Found::Servers(r.destinations),
+                    found: Found::Servers(r.destinations, domain),
                 });
             });
             n += 1;
@@ -542,42 +602,95 @@ impl Service {
         n
     }
 
-    /// A DNS lookup of a search came back: its first destination becomes the zone's branch
-    /// (RFC 3263 failover to the others is not built yet). Once the group's lookups are all
-    /// back, the group goes out, or the search moves on.
+    /// The TLS check of a DNS zone's destinations: `DNS SIP TLS Verify Mode`, against
+    /// `DNS SIP TLS Verify Subject Name` or, when that is empty, the domain looked up.
+    fn dns_zone_tls(&self, zone: &str, domain: &str) -> (bool, String) {
+        let row = self.derived.dialplan.zone(zone).and_then(|z| z.row);
+        let get = |k: &str| {
+            row.and_then(|r| self.snap.get(&format!("Zones Zone {r} DNS SIP TLS {k}")))
+                .unwrap_or("")
+        };
+        let subject = get("Verify Subject Name").trim();
+        let name = if subject.is_empty() { domain } else { subject };
+        (get("Verify Mode") == "On", name.to_string())
+    }
+
+    /// A DNS lookup came back. For a search: a DNS zone's destinations become one branch
+    /// that fails over from each to the next (RFC 3263 §4.3), an ENUM zone's URIs the
+    /// query's answer, a neighbor zone's resolved peers its branch. Once the group's lookups
+    /// are all back, the group goes out, or the search moves on.
     pub(super) async fn dns_done(&mut self, done: DnsDone, now: Instant) {
-        let Some(ctx) = self.proxy.contexts.get_mut(&done.key) else {
+        let (key, query, found) = match done {
+            DnsDone::Peers(found) => return self.peers_resolved(found, now),
+            DnsDone::Search { key, query, found } => (key, query, found),
+        };
+        // What DNS said about peer names is worth keeping even if the search is gone.
+        let found = match found {
+            Found::Peers(peers) => {
+                self.peers_resolved(peers, now);
+                None
+            }
+            other => Some(other),
+        };
+        let Some(ctx) = self.proxy.contexts.get_mut(&key) else {
             return;
         };
         if ctx.lookups == 0 || ctx.search.is_none() {
             return;
         }
-        ctx.lookups -= 1;
-        match done.found {
-            Found::Servers(destinations) => {
-                if let (Some(d), Some(q)) = (destinations.first(), ctx.queries.get(done.query)) {
-                    if let Ok(uri) = Uri::parse(&format!("sip:{}", bare_alias(&q.alias))) {
-                        let register = ctx.fwd.method == causeway_sip::Method::Register;
-                        ctx.gathered.push(BranchTarget {
-                            query: Some(done.query),
-                            uri: (!register).then_some(uri),
-                            hop: Hop::Addr(transport_of(d.transport), d.addr),
-                            routes: Vec::new(),
-                            max_forwards: Some(q.hop_count),
-                        });
-                    }
-                }
+        let Some(q) = ctx.queries.get(query).cloned() else {
+            return;
+        };
+        let register = ctx.fwd.method == causeway_sip::Method::Register;
+        let mut target = None;
+        match found {
+            Some(Found::Servers(destinations, domain)) => {
+                let zone = match &q.target {
+                    Target::Zone(z) => z.clone(),
+                    _ => String::new(),
+                };
+                let (verify, name) = self.dns_zone_tls(&zone, &domain);
+                let dests = destinations
+                    .iter()
+                    .map(|d| {
+                        Dest::new(
+                            transport_of(d.transport),
+                            d.addr,
+                            Some((verify, name.clone())),
+                        )
+                    })
+                    .collect();
+                target =
+                    self.failover_target(dests, bare_alias(&q.alias), false, Some(q.hop_count));
             }
             // New aliases are the group's answer for that query, given when the group is done.
-            Found::Uris(uris) if !uris.is_empty() => {
-                ctx.late_answers.push((done.query, Answer::Aliases(uris)));
+            Some(Found::Uris(uris)) if !uris.is_empty() => {
+                if let Some(ctx) = self.proxy.contexts.get_mut(&key) {
+                    ctx.late_answers.push((query, Answer::Aliases(uris)));
+                }
             }
-            Found::Uris(_) => {}
+            Some(Found::Uris(_)) => {}
+            Some(Found::Peers(_)) => {}
+            None => {
+                let fwd = self.proxy.contexts.get(&key).map(|c| c.fwd.clone());
+                target = fwd.and_then(|fwd| self.resolve(&q, &fwd).into_iter().next());
+            }
         }
+        let Some(ctx) = self.proxy.contexts.get_mut(&key) else {
+            return;
+        };
+        if let Some(mut t) = target {
+            t.query = Some(query);
+            if register {
+                t.keep_uri();
+            }
+            ctx.gathered.push(t);
+        }
+        ctx.lookups -= 1;
         if ctx.lookups > 0 {
             return;
         }
-        self.lookups_finished(&done.key, now).await;
+        self.lookups_finished(&key, now).await;
     }
 
     /// Every lookup and policy question of the current group is back: the group goes out,
@@ -652,6 +765,7 @@ impl Service {
                                         let z = z.to_ascii_lowercase();
                                         self.derived.dns_zones.contains_key(&z)
                                             || self.derived.enum_zones.contains_key(&z)
+                                            || !self.unsettled_peers(&z).is_empty()
                                     })
                             });
                         let targets: Vec<BranchTarget> = now_known
@@ -661,7 +775,7 @@ impl Service {
                                     t.query = Some(i);
                                     // A REGISTER keeps addressing the registrar's domain.
                                     if register {
-                                        t.uri = None;
+                                        t.keep_uri();
                                     }
                                     t
                                 })

@@ -18,6 +18,8 @@ pub struct Shared {
     pub searches: Mutex<crate::search_history::SearchHistory>,
     /// The zones and what monitoring knows of their peers.
     pub zones: Mutex<Vec<crate::sip::monitor::ZoneView>>,
+    /// The configuration revision the SIP service last applied.
+    pub applied: std::sync::atomic::AtomicU64,
     /// The policy services in use, by the name the status shows.
     pub policy_services: Mutex<Vec<(String, Arc<causeway_policy::PolicyService>)>>,
     /// Tells the SIP service what an operator did to its bindings and calls.
@@ -228,6 +230,19 @@ impl Shared {
             out.push((format!("Trace {}", i + 1), Field::str(line)));
         }
         Ok(out)
+    }
+
+    /// Waits (at most two seconds) until the SIP service has applied `revision`.
+    pub fn settle(&self, revision: u64) {
+        use std::sync::atomic::Ordering;
+        // Only a running service moves this on; without one there is nothing to wait for.
+        if self.notices.lock().unwrap().is_none() {
+            return;
+        }
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while self.applied.load(Ordering::Acquire) < revision && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 
     fn notify(&self, notice: Notice) {
