@@ -429,3 +429,22 @@ fn the_registration_policy_service_decides_who_registers() {
     let resp = register("bob", "reg-bob");
     assert_eq!(status(&resp), 504, "{resp}");
 }
+
+/// A script whose `proxy` has a `failure` branch: when the callee is nowhere to be found the
+/// call goes where the branch says (voicemail here).
+#[test]
+fn a_script_s_failure_branch_catches_a_call_nobody_takes() {
+    let (node, port) = sip_node();
+    let voicemail = registered(port, "voicemail");
+    let script = "<cpl xmlns='urn:ietf:params:xml:ns:cpl' \
+        xmlns:taa='http://www.tandberg.net/cpl-extensions'><taa:routed>\
+        <address-switch field='destination'><address is='bob@example.com'>\
+        <proxy><failure><location clear='yes' url='voicemail@example.com'><proxy/></location>\
+        </failure></proxy></address></address-switch></taa:routed></cpl>";
+    node.ok("xConfiguration Policy AdministratorPolicy Mode: LocalCPL");
+    node.ok(&format!(
+        "xConfiguration Policy AdministratorPolicy LocalCPL File: \"{script}\""
+    ));
+    let caller = Peer::new(port);
+    call_reaches(&caller, "alice", "bob", &voicemail, "cpl-failure");
+}

@@ -499,6 +499,16 @@ pub struct Search {
     found: Option<Query>,
     /// Waiting for the external call policy's script for this plan.
     awaiting: Option<AliasPlan>,
+    /// Policy decisions that continue if their locations are not found, innermost last.
+    follow_ups: Vec<FollowUp>,
+}
+
+/// A policy script waiting at a `proxy` node for the outcome of the frames above `floor`.
+struct FollowUp {
+    policy: cpl::Policy,
+    ctx: cpl::CallContext,
+    resume: cpl::Resume,
+    floor: usize,
 }
 
 /// How far a new-alias chain may go before it is taken for a loop the seen-set missed.
@@ -515,6 +525,7 @@ impl Search {
             reason: Refusal::NotFound,
             found: None,
             awaiting: None,
+            follow_ups: Vec::new(),
             req,
         };
         let mut alias = s.req.alias.clone();
@@ -648,6 +659,22 @@ impl Search {
         let ctx = self.policy_context(bare_alias(&head.alias), bare_alias(&head.original));
         let eval = policy.evaluate(&ctx);
         self.trace.extend(eval.trace);
+        // The script goes on if what it proxied to is not found (its `failure` branch): it
+        // waits until the frames its decision leaves on the stack are done.
+        let resume = match &eval.decision {
+            cpl::Decision::Allow(o) | cpl::Decision::Redirect { options: o, .. } => {
+                o.resume.clone()
+            }
+            cpl::Decision::Reject { .. } => None,
+        };
+        if let Some(resume) = resume {
+            self.follow_ups.push(FollowUp {
+                policy: policy.clone(),
+                ctx,
+                resume,
+                floor: self.frames.len().saturating_sub(1),
+            });
+        }
         match eval.decision {
             cpl::Decision::Allow(_) => self.finish_plan(head),
             cpl::Decision::Reject { status, reason } => {
@@ -697,6 +724,45 @@ impl Search {
         }
     }
 
+    /// The frames of a policy decision that waits for its outcome are done and nothing was
+    /// found: the script's `failure` branch decides what happens next.
+    fn follow_up(&mut self) {
+        let Some(f) = self.follow_ups.pop() else {
+            return;
+        };
+        let Some(eval) = f
+            .policy
+            .resume(&f.ctx, &f.resume, cpl::ProxyOutcome::Failure)
+        else {
+            return;
+        };
+        self.trace.extend(eval.trace);
+        match eval.decision {
+            cpl::Decision::Reject { status, reason } => {
+                let reason = reason.unwrap_or_default();
+                self.trace.push(format!(
+                    "call policy rejects the call after a failure ({status} {reason})"
+                ));
+                self.reason = Refusal::Rejected { status, reason };
+                self.frames.clear();
+            }
+            cpl::Decision::Redirect { targets, .. } => {
+                self.trace.push(format!(
+                    "call policy tries {} after a failure",
+                    targets
+                        .iter()
+                        .map(|t| t.alias.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                for t in targets.iter().rev() {
+                    self.push(bare_alias(&t.alias));
+                }
+            }
+            cpl::Decision::Allow(_) => {}
+        }
+    }
+
     /// The external call policy's script for the alias of the last [`Step::AskPolicy`].
     pub fn policy_answer(&mut self, policy: &cpl::Policy) {
         if let Some(head) = self.awaiting.take() {
@@ -742,6 +808,13 @@ impl Search {
                 }
                 None => {
                     self.frames.pop();
+                    let done = self
+                        .follow_ups
+                        .last()
+                        .is_some_and(|f| self.frames.len() <= f.floor);
+                    if done && self.found.is_none() {
+                        self.follow_up();
+                    }
                 }
             }
         }

@@ -228,3 +228,30 @@ fn a_policy_service_reject_ends_the_call() {
     }]);
     assert_eq!(rejected(&s.step()).0, 504);
 }
+
+/// A script whose `proxy` has a `failure` branch goes on when its destination is not found:
+/// here the call goes to voicemail, searched from the start.
+#[test]
+fn a_proxy_failure_branch_runs_when_nothing_is_found() {
+    let script = "<cpl xmlns='urn:ietf:params:xml:ns:cpl' \
+        xmlns:taa='http://www.tandberg.net/cpl-extensions'><taa:routed>\
+        <address-switch field='destination'><address is='bob@example.com'>\
+        <proxy><failure><location clear='yes' url='voicemail@example.com'><proxy/></location>\
+        </failure></proxy></address></address-switch></taa:routed></cpl>";
+    let dp = dialplan(&[
+        ("Policy AdministratorPolicy Mode", "LocalCPL"),
+        ("Policy AdministratorPolicy LocalCPL File", script),
+    ]);
+    let mut s = Search::new(dp.clone(), call("bob@example.com", "x@example.com"));
+    assert_eq!(asked(&s.step()), vec!["bob@example.com"]);
+    s.answer(&[Answer::NotFound]);
+    assert_eq!(asked(&s.step()), vec!["voicemail@example.com"]);
+    s.answer(&[Answer::Found]);
+    assert!(matches!(s.step(), Step::Found(q) if q.alias == "voicemail@example.com"));
+
+    // Found at once: the failure branch never runs.
+    let mut s = Search::new(dp, call("bob@example.com", "x@example.com"));
+    s.step();
+    s.answer(&[Answer::Found]);
+    assert!(matches!(s.step(), Step::Found(q) if q.alias == "bob@example.com"));
+}
