@@ -264,3 +264,65 @@ fn treat_as_authenticated_asserts_the_from_address() {
     let got = invite_at(&callee).expect("the call reaches the callee");
     assert_eq!(pai(&got), Some("<sip:caller@example.com>"), "{got}");
 }
+
+fn md5_hex(s: &str) -> String {
+    use md5::{Digest, Md5};
+    Md5::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `SIP Authentication Digest Nonce Maximum Use Count`: a nonce authenticates that many
+/// requests; the next one using it is challenged again as stale (the client need not ask its
+/// user again). `… Length` sets the nonce's length.
+#[test]
+fn a_nonce_is_good_for_the_maximum_use_count() {
+    let (node, port) = sip_node();
+    check_credentials(&node);
+    node.ok("xConfiguration SIP Authentication Digest Nonce Maximum Use Count: 1");
+    node.ok("xConfiguration SIP Authentication Digest Nonce Length: 80");
+    let p = Peer::new(port);
+    let me = p.addr();
+    let register = |n: u32, auth: &str| {
+        p.send(&format!(
+            "REGISTER sip:example.com SIP/2.0\n\
+             Via: SIP/2.0/UDP {me};branch=z9hG4bKnonce{n}\n\
+             Max-Forwards: 70\n\
+             From: <sip:alice@example.com>;tag=r\n\
+             To: <sip:alice@example.com>\n\
+             Call-ID: nonce-uses\n\
+             CSeq: {n} REGISTER\n\
+             Contact: <sip:alice@{me}>\n\
+             {auth}Expires: 60\n\
+             Content-Length: 0\n\n"
+        ));
+        p.recv()
+    };
+    let challenge = register(1, "");
+    assert_eq!(status(&challenge), 401, "{challenge}");
+    let nonce = challenge
+        .lines()
+        .find(|l| l.starts_with("WWW-Authenticate:") && l.contains("MD5"))
+        .and_then(|l| l.split("nonce=\"").nth(1))
+        .and_then(|r| r.split('"').next())
+        .expect("a nonce")
+        .to_string();
+    assert_eq!(nonce.len(), 80, "{nonce}");
+    let password = "abcXYZ_123";
+    let answer = |nc: &str| {
+        let ha1 = md5_hex(&format!("alice:example.com:{password}"));
+        let ha2 = md5_hex("REGISTER:sip:example.com");
+        let response = md5_hex(&format!("{ha1}:{nonce}:{nc}:c0ffee:auth:{ha2}"));
+        format!(
+            "Authorization: Digest username=\"alice\", realm=\"example.com\", nonce=\"{nonce}\", \
+             uri=\"sip:example.com\", response=\"{response}\", algorithm=MD5, qop=auth, \
+             nc={nc}, cnonce=\"c0ffee\"\n"
+        )
+    };
+    let ok = register(2, &answer("00000001"));
+    assert_eq!(status(&ok), 200, "{ok}");
+    let again = register(3, &answer("00000002"));
+    assert_eq!(status(&again), 401, "{again}");
+    assert!(again.contains("stale=true"), "{again}");
+}

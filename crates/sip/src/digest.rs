@@ -107,57 +107,114 @@ fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// Issues and checks nonces: `<issue time, hex>` followed by an HMAC of it and the realm.
+/// Issues and checks nonces. A nonce is `<issue time, 16 hex><random padding><MAC, 16 hex>`,
+/// the MAC covering time, padding and realm, `length` characters in all. The issued nonces
+/// are remembered (at most `limit`, the oldest forgotten first) with how often they were
+/// used, so that one is good for `max_uses` requests and no more.
 #[derive(Clone)]
 pub struct Nonces {
     secret: Vec<u8>,
     /// How long a nonce stays fresh, in seconds.
     pub lifetime: u64,
+    /// Characters in a nonce (at least 32).
+    pub length: usize,
+    /// Nonces remembered at once.
+    pub limit: usize,
+    /// Requests one nonce may authenticate.
+    pub max_uses: u32,
+    issued: std::collections::HashMap<String, u32>,
+    order: std::collections::VecDeque<String>,
+    counter: u64,
 }
 
 /// What a nonce check found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NonceCheck {
     Fresh,
-    /// Genuine but expired: challenge again with `stale=true`, the client need not re-prompt.
+    /// Genuine but expired, used up or forgotten: challenge again with `stale=true`, the
+    /// client need not re-prompt.
     Stale,
     Forged,
 }
+
+/// The shortest nonce: the issue time and the MAC.
+const STAMP: usize = 16;
+const MAC: usize = 16;
 
 impl Nonces {
     pub fn new(secret: &[u8], lifetime: u64) -> Nonces {
         Nonces {
             secret: secret.to_vec(),
             lifetime,
+            length: 60,
+            limit: 10_000,
+            max_uses: 128,
+            issued: std::collections::HashMap::new(),
+            order: std::collections::VecDeque::new(),
+            counter: 0,
         }
     }
 
-    fn mac(&self, stamp: &str, realm: &str) -> String {
+    fn mac(&self, body: &str, realm: &str) -> String {
         let mut m = Hmac::<Sha256>::new_from_slice(&self.secret).expect("any key length");
-        m.update(stamp.as_bytes());
+        m.update(body.as_bytes());
         m.update(b":");
         m.update(realm.as_bytes());
-        hex(&m.finalize().into_bytes()[..16])
+        hex(&m.finalize().into_bytes()[..MAC / 2])
     }
 
     /// A nonce issued at `now` (seconds since the epoch).
-    pub fn issue(&self, realm: &str, now: u64) -> String {
-        let stamp = format!("{now:x}");
-        format!("{stamp}{}", self.mac(&stamp, realm))
+    pub fn issue(&mut self, realm: &str, now: u64) -> String {
+        let length = self.length.max(STAMP + MAC);
+        // The padding only has to differ between nonces; the MAC makes them unforgeable.
+        self.counter = self.counter.wrapping_add(1);
+        let mut pad = String::new();
+        let mut n = 0u64;
+        while pad.len() < length - STAMP - MAC {
+            let mut m = Hmac::<Sha256>::new_from_slice(&self.secret).expect("any key length");
+            m.update(&self.counter.to_be_bytes());
+            m.update(&n.to_be_bytes());
+            pad.push_str(&hex(&m.finalize().into_bytes()));
+            n += 1;
+        }
+        pad.truncate(length - STAMP - MAC);
+        let body = format!("{now:016x}{pad}");
+        let nonce = format!("{body}{}", self.mac(&body, realm));
+        while self.order.len() >= self.limit.max(1) {
+            if let Some(old) = self.order.pop_front() {
+                self.issued.remove(&old);
+            }
+        }
+        self.issued.insert(nonce.clone(), 0);
+        self.order.push_back(nonce.clone());
+        nonce
     }
 
+    /// Checks a nonce without using it up.
     pub fn check(&self, nonce: &str, realm: &str, now: u64) -> NonceCheck {
-        if nonce.len() <= 32 || !nonce.is_ascii() {
+        if nonce.len() < STAMP + MAC || !nonce.is_ascii() {
             return NonceCheck::Forged;
         }
-        let (stamp, mac) = nonce.split_at(nonce.len() - 32);
-        if !same(mac, &self.mac(stamp, realm)) {
+        let (body, mac) = nonce.split_at(nonce.len() - MAC);
+        if !same(mac, &self.mac(body, realm)) {
             return NonceCheck::Forged;
         }
-        match u64::from_str_radix(stamp, 16) {
-            Ok(t) if t <= now && now - t <= self.lifetime => NonceCheck::Fresh,
-            Ok(_) => NonceCheck::Stale,
-            Err(_) => NonceCheck::Forged,
+        let fresh = match u64::from_str_radix(&body[..STAMP], 16) {
+            Ok(t) => t <= now && now - t <= self.lifetime,
+            Err(_) => return NonceCheck::Forged,
+        };
+        let usable = self.issued.get(nonce).is_some_and(|&n| n < self.max_uses);
+        if fresh && usable {
+            NonceCheck::Fresh
+        } else {
+            NonceCheck::Stale
+        }
+    }
+
+    /// Counts one use of a nonce that authenticated a request.
+    pub fn used(&mut self, nonce: &str) {
+        if let Some(n) = self.issued.get_mut(nonce) {
+            *n += 1;
         }
     }
 }
@@ -224,7 +281,8 @@ impl Credentials {
     }
 
     /// Checks the answer for `method` against the stored HA1 (computed with the same algorithm).
-    pub fn verify(&self, method: &str, ha1: &str, nonces: &Nonces, now: u64) -> Verdict {
+    /// Checks the answer, and counts the nonce's use when it is good.
+    pub fn verify(&self, method: &str, ha1: &str, nonces: &mut Nonces, now: u64) -> Verdict {
         let Some(alg) = Algorithm::parse(self.algorithm.as_deref()) else {
             return Verdict::Denied;
         };
@@ -242,7 +300,10 @@ impl Credentials {
             return Verdict::Denied;
         }
         match nonces.check(&self.nonce, &self.realm, now) {
-            NonceCheck::Fresh => Verdict::Ok,
+            NonceCheck::Fresh => {
+                nonces.used(&self.nonce);
+                Verdict::Ok
+            }
             NonceCheck::Stale => Verdict::Stale,
             NonceCheck::Forged => Verdict::Denied,
         }
@@ -306,8 +367,9 @@ mod tests {
 
     #[test]
     fn nonces_expire_and_resist_forgery() {
-        let n = Nonces::new(b"secret", 300);
+        let mut n = Nonces::new(b"secret", 300);
         let nonce = n.issue("example.com", 1_000);
+        assert_eq!(nonce.len(), 60, "the factory length");
         assert_eq!(n.check(&nonce, "example.com", 1_100), NonceCheck::Fresh);
         assert_eq!(n.check(&nonce, "example.com", 1_301), NonceCheck::Stale);
         assert_eq!(n.check(&nonce, "other.com", 1_100), NonceCheck::Forged);
@@ -323,7 +385,7 @@ mod tests {
 
     #[test]
     fn verify_round_trip() {
-        let nonces = Nonces::new(b"k", 60);
+        let mut nonces = Nonces::new(b"k", 60);
         let realm = "example.com";
         let nonce = nonces.issue(realm, 50);
         let stored = ha1(Algorithm::Md5, "alice", realm, "pw");
@@ -349,13 +411,25 @@ mod tests {
             "sip:example.com",
             Some(&qop),
         );
-        assert_eq!(c.verify("REGISTER", &stored, &nonces, 60), Verdict::Ok);
-        assert_eq!(c.verify("REGISTER", &stored, &nonces, 200), Verdict::Stale);
-        assert_eq!(c.verify("INVITE", &stored, &nonces, 60), Verdict::Denied);
+        assert_eq!(c.verify("REGISTER", &stored, &mut nonces, 60), Verdict::Ok);
+        assert_eq!(
+            c.verify("REGISTER", &stored, &mut nonces, 200),
+            Verdict::Stale
+        );
+        assert_eq!(
+            c.verify("INVITE", &stored, &mut nonces, 60),
+            Verdict::Denied
+        );
         let wrong = ha1(Algorithm::Md5, "alice", realm, "guess");
-        assert_eq!(c.verify("REGISTER", &wrong, &nonces, 60), Verdict::Denied);
+        assert_eq!(
+            c.verify("REGISTER", &wrong, &mut nonces, 60),
+            Verdict::Denied
+        );
         c.algorithm = Some("SHA-512-256".into());
-        assert_eq!(c.verify("REGISTER", &stored, &nonces, 60), Verdict::Denied);
+        assert_eq!(
+            c.verify("REGISTER", &stored, &mut nonces, 60),
+            Verdict::Denied
+        );
         // Without qop (RFC 2069 style) for plain MD5.
         let mut c2 = c.clone();
         c2.algorithm = None;
@@ -368,7 +442,29 @@ mod tests {
             "sip:example.com",
             None,
         );
-        assert_eq!(c2.verify("REGISTER", &stored, &nonces, 60), Verdict::Ok);
+        assert_eq!(c2.verify("REGISTER", &stored, &mut nonces, 60), Verdict::Ok);
         assert!(challenge(Algorithm::Md5, realm, &nonce, true).ends_with("stale=true"));
+    }
+
+    /// A nonce is good for `max_uses` requests; only `limit` nonces are remembered (the
+    /// oldest forgotten first), and a forgotten one is stale; the length is as set.
+    #[test]
+    fn nonces_are_used_up_and_forgotten() {
+        let mut n = Nonces::new(b"k", 300);
+        n.max_uses = 2;
+        n.limit = 2;
+        n.length = 100;
+        let a = n.issue("r", 10);
+        assert_eq!(a.len(), 100);
+        assert_eq!(n.check(&a, "r", 11), NonceCheck::Fresh);
+        n.used(&a);
+        assert_eq!(n.check(&a, "r", 11), NonceCheck::Fresh);
+        n.used(&a);
+        assert_eq!(n.check(&a, "r", 11), NonceCheck::Stale, "used up");
+        let b = n.issue("r", 12);
+        let _c = n.issue("r", 13);
+        assert_eq!(n.check(&a, "r", 14), NonceCheck::Stale, "forgotten");
+        assert_eq!(n.check(&b, "r", 14), NonceCheck::Fresh);
+        assert_ne!(b, _c, "two nonces of one second differ");
     }
 }

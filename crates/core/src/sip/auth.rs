@@ -98,8 +98,17 @@ impl Auth {
         }
     }
 
-    pub(super) fn set_lifetime(&mut self, lifetime: u64) {
-        self.nonces.lifetime = lifetime;
+    /// `SIP Authentication Digest Nonce …`: lifetime, length, how many are remembered, and
+    /// how often one may be used.
+    pub(super) fn set_nonces(&mut self, snap: &causeway_config::Snapshot) {
+        let int = |k: &str, d: i64| {
+            snap.int(&format!("SIP Authentication Digest Nonce {k}"))
+                .unwrap_or(d)
+        };
+        self.nonces.lifetime = int("ExpireDelta", 300).max(1) as u64;
+        self.nonces.length = int("Length", 60).clamp(32, 512) as usize;
+        self.nonces.limit = int("Limit", 10_000).max(1) as usize;
+        self.nonces.max_uses = int("Maximum Use Count", 128).max(1) as u32;
     }
 
     fn failed(&mut self, call_id: &str, now: Instant) -> u32 {
@@ -192,7 +201,7 @@ impl Service {
                 continue;
             };
             let ha1 = digest::ha1(alg, &creds.username, realm, &password);
-            match creds.verify(req.method.as_str(), &ha1, &self.auth.nonces, t) {
+            match creds.verify(req.method.as_str(), &ha1, &mut self.auth.nonces, t) {
                 Verdict::Ok => {
                     self.auth.failures.remove(&call_id);
                     return Outcome::Authenticated(Some(creds.username), Pai::Assert);

@@ -345,7 +345,7 @@ impl Service {
         if !self.due.contains_key(&TimerRef::Monitor) {
             self.schedule(TimerRef::Monitor, Some(Instant::now()));
         }
-        self.auth.set_lifetime(nonce_lifetime(&snap));
+        self.auth.set_nonces(&snap);
         self.own = own_names(&snap);
         self.derived = derive(&snap, &self.own);
         self.neighbors_reconfigured(Instant::now());
