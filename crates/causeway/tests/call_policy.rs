@@ -448,3 +448,71 @@ fn a_script_s_failure_branch_catches_a_call_nobody_takes() {
     let caller = Peer::new(port);
     call_reaches(&caller, "alice", "bob", &voicemail, "cpl-failure");
 }
+
+/// A script's `busy` branch: a callee that answers 486 does not end the call; it goes where
+/// the branch says (voicemail here), and the caller never sees the busy answer.
+#[test]
+fn a_script_s_busy_branch_catches_a_busy_callee() {
+    let (node, port) = sip_node();
+    let bob = registered(port, "bob");
+    let voicemail = registered(port, "voicemail");
+    let script = "<cpl xmlns='urn:ietf:params:xml:ns:cpl' \
+        xmlns:taa='http://www.tandberg.net/cpl-extensions'><taa:routed>\
+        <address-switch field='destination'><address is='bob@example.com'>\
+        <proxy><busy><location clear='yes' url='voicemail@example.com'><proxy/></location>\
+        </busy></proxy></address></address-switch></taa:routed></cpl>";
+    node.ok("xConfiguration Policy AdministratorPolicy Mode: LocalCPL");
+    node.ok(&format!(
+        "xConfiguration Policy AdministratorPolicy LocalCPL File: \"{script}\""
+    ));
+    let caller = Peer::new(port);
+    let me = caller.addr();
+    caller.send(&format!(
+        "INVITE sip:bob@example.com SIP/2.0\n\
+         Via: SIP/2.0/UDP {me};branch=z9hG4bKbusy1\n\
+         Max-Forwards: 70\n\
+         From: <sip:alice@example.com>;tag=fbusy\n\
+         To: <sip:bob@example.com>\n\
+         Call-ID: cpl-busy\n\
+         CSeq: 1 INVITE\n\
+         Contact: <sip:alice@{me}>\n\
+         Content-Length: 0\n\n"
+    ));
+    // Bob is busy.
+    let mut buf = vec![0u8; 65536];
+    let (n, from) = bob.sock.recv_from(&mut buf).expect("bob is called");
+    let invite = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(invite.starts_with("INVITE "), "{invite}");
+    let mut busy = String::from("SIP/2.0 486 Busy Here\r\n");
+    for l in invite.lines() {
+        if ["Via: ", "From: ", "Call-ID: ", "CSeq: "]
+            .iter()
+            .any(|h| l.starts_with(h))
+        {
+            busy += l.trim_end();
+            busy += "\r\n";
+        }
+        if l.starts_with("To: ") {
+            busy += &format!("{};tag=bob\r\n", l.trim_end());
+        }
+    }
+    busy += "Content-Length: 0\r\n\r\n";
+    bob.sock.send_to(busy.as_bytes(), from).unwrap();
+    assert!(
+        rings(&voicemail),
+        "the busy branch sends the call to voicemail"
+    );
+    // The caller has seen nothing final yet.
+    caller
+        .sock
+        .set_read_timeout(Some(std::time::Duration::from_millis(500)))
+        .unwrap();
+    let mut buf = vec![0u8; 65536];
+    while let Ok((n, _)) = caller.sock.recv_from(&mut buf) {
+        let text = String::from_utf8_lossy(&buf[..n]);
+        assert!(
+            !text.starts_with("SIP/2.0 486"),
+            "the busy answer reached the caller"
+        );
+    }
+}

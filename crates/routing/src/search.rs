@@ -509,6 +509,8 @@ struct FollowUp {
     ctx: cpl::CallContext,
     resume: cpl::Resume,
     floor: usize,
+    /// How the call failed, when the caller said (busy, no answer); otherwise a failure.
+    outcome: Option<cpl::ProxyOutcome>,
 }
 
 /// How far a new-alias chain may go before it is taken for a loop the seen-set missed.
@@ -673,6 +675,7 @@ impl Search {
                 ctx,
                 resume,
                 floor: self.frames.len().saturating_sub(1),
+                outcome: None,
             });
         }
         match eval.decision {
@@ -730,10 +733,8 @@ impl Search {
         let Some(f) = self.follow_ups.pop() else {
             return;
         };
-        let Some(eval) = f
-            .policy
-            .resume(&f.ctx, &f.resume, cpl::ProxyOutcome::Failure)
-        else {
+        let outcome = f.outcome.unwrap_or(cpl::ProxyOutcome::Failure);
+        let Some(eval) = f.policy.resume(&f.ctx, &f.resume, outcome) else {
             return;
         };
         self.trace.extend(eval.trace);
@@ -760,6 +761,26 @@ impl Search {
                 }
             }
             cpl::Decision::Allow(_) => {}
+        }
+    }
+
+    /// Whether call policy has something to do if the call ends this way (a `busy` or
+    /// `noanswer` branch of the `proxy` node it waits at): the caller should then report the
+    /// outcome with [`Search::outcome`] and treat the answer as not found.
+    pub fn takes(&self, outcome: &cpl::ProxyOutcome) -> bool {
+        self.follow_ups.last().is_some_and(|f| {
+            f.policy
+                .resume(&f.ctx, &f.resume, outcome.clone())
+                .is_some()
+        })
+    }
+
+    /// How the locations of the waiting policy decision ended.
+    pub fn outcome(&mut self, outcome: cpl::ProxyOutcome) {
+        if let Some(f) = self.follow_ups.last_mut() {
+            self.trace
+                .push(format!("call policy hears the call ended: {outcome:?}"));
+            f.outcome = Some(outcome);
         }
     }
 

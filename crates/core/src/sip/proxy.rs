@@ -1012,7 +1012,18 @@ impl Service {
             return;
         };
         let mut actions = Vec::new();
-        if ctx.search.is_some() && !ctx.found && ends_search(resp.status) {
+        // Busy, when call policy has a `busy` branch waiting for it, is not the callee's last
+        // word: the search goes on where the script says.
+        let busy = causeway_routing::cpl::ProxyOutcome::Busy;
+        let policy_takes = matches!(resp.status, 486 | 600)
+            && !ctx.found
+            && ctx.search.as_ref().is_some_and(|s| s.takes(&busy));
+        if policy_takes {
+            if let Some(s) = ctx.search.as_mut() {
+                s.outcome(busy);
+            }
+        }
+        if ctx.search.is_some() && !ctx.found && ends_search(resp.status) && !policy_takes {
             // Someone has the alias: no lower-priority group will be needed, so the best
             // response may go up as soon as every branch is done.
             ctx.found = true;
@@ -1054,6 +1065,10 @@ impl Service {
         let Some(ctx) = self.proxy.contexts.get_mut(&server) else {
             return;
         };
+        let no_answer = causeway_routing::cpl::ProxyOutcome::NoAnswer;
+        if let Some(s) = ctx.search.as_mut().filter(|s| s.takes(&no_answer)) {
+            s.outcome(no_answer);
+        }
         let actions = ctx.fork.on_timer(i, now);
         self.run_fork(&server, actions, now).await;
     }

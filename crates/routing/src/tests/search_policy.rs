@@ -255,3 +255,29 @@ fn a_proxy_failure_branch_runs_when_nothing_is_found() {
     s.answer(&[Answer::Found]);
     assert!(matches!(s.step(), Step::Found(q) if q.alias == "bob@example.com"));
 }
+
+/// A `busy` branch: the caller says the call ended busy, and the script's branch decides;
+/// a script without one does not take the outcome.
+#[test]
+fn a_busy_branch_takes_a_busy_callee() {
+    let script = "<cpl xmlns='urn:ietf:params:xml:ns:cpl' \
+        xmlns:taa='http://www.tandberg.net/cpl-extensions'><taa:routed>\
+        <address-switch field='destination'><address is='bob@example.com'>\
+        <proxy><busy><location clear='yes' url='voicemail@example.com'><proxy/></location>\
+        </busy></proxy></address></address-switch></taa:routed></cpl>";
+    let dp = dialplan(&[
+        ("Policy AdministratorPolicy Mode", "LocalCPL"),
+        ("Policy AdministratorPolicy LocalCPL File", script),
+    ]);
+    let mut s = Search::new(dp, call("bob@example.com", "x@example.com"));
+    assert_eq!(asked(&s.step()), vec!["bob@example.com"]);
+    assert!(s.takes(&crate::cpl::ProxyOutcome::Busy));
+    assert!(!s.takes(&crate::cpl::ProxyOutcome::NoAnswer));
+    s.outcome(crate::cpl::ProxyOutcome::Busy);
+    s.answer(&[Answer::NotFound]);
+    assert_eq!(asked(&s.step()), vec!["voicemail@example.com"]);
+
+    let dp = dialplan(&[("Policy AdministratorPolicy Mode", "LocalCPL")]);
+    let s = Search::new(dp, call("bob@example.com", "x@example.com"));
+    assert!(!s.takes(&crate::cpl::ProxyOutcome::Busy));
+}
