@@ -449,18 +449,24 @@ fn a_script_s_failure_branch_catches_a_call_nobody_takes() {
     call_reaches(&caller, "alice", "bob", &voicemail, "cpl-failure");
 }
 
-/// A script's `busy` branch: a callee that answers 486 does not end the call; it goes where
-/// the branch says (voicemail here), and the caller never sees the busy answer.
-#[test]
-fn a_script_s_busy_branch_catches_a_busy_callee() {
+/// Bob answers the call with `status` (and `extra` header lines); the script's branch for
+/// that outcome sends it to voicemail, and the caller never sees bob's answer.
+fn branch_catches(branch: &str, status_line: &str, extra: &str, id: &str) {
     let (node, port) = sip_node();
     let bob = registered(port, "bob");
     let voicemail = registered(port, "voicemail");
-    let script = "<cpl xmlns='urn:ietf:params:xml:ns:cpl' \
-        xmlns:taa='http://www.tandberg.net/cpl-extensions'><taa:routed>\
-        <address-switch field='destination'><address is='bob@example.com'>\
-        <proxy><busy><location clear='yes' url='voicemail@example.com'><proxy/></location>\
-        </busy></proxy></address></address-switch></taa:routed></cpl>";
+    let script = format!(
+        "<cpl xmlns='urn:ietf:params:xml:ns:cpl' \
+         xmlns:taa='http://www.tandberg.net/cpl-extensions'><taa:routed>\
+         <address-switch field='destination'><address is='bob@example.com'>\
+         <proxy><{branch}>{inner}</{branch}></proxy></address></address-switch>\
+         </taa:routed></cpl>",
+        inner = if branch == "redirection" {
+            "<proxy/>".to_string()
+        } else {
+            "<location clear='yes' url='voicemail@example.com'><proxy/></location>".to_string()
+        }
+    );
     node.ok("xConfiguration Policy AdministratorPolicy Mode: LocalCPL");
     node.ok(&format!(
         "xConfiguration Policy AdministratorPolicy LocalCPL File: \"{script}\""
@@ -469,50 +475,106 @@ fn a_script_s_busy_branch_catches_a_busy_callee() {
     let me = caller.addr();
     caller.send(&format!(
         "INVITE sip:bob@example.com SIP/2.0\n\
-         Via: SIP/2.0/UDP {me};branch=z9hG4bKbusy1\n\
+         Via: SIP/2.0/UDP {me};branch=z9hG4bK{id}\n\
          Max-Forwards: 70\n\
-         From: <sip:alice@example.com>;tag=fbusy\n\
+         From: <sip:alice@example.com>;tag=f{id}\n\
          To: <sip:bob@example.com>\n\
-         Call-ID: cpl-busy\n\
+         Call-ID: {id}\n\
          CSeq: 1 INVITE\n\
          Contact: <sip:alice@{me}>\n\
          Content-Length: 0\n\n"
     ));
-    // Bob is busy.
     let mut buf = vec![0u8; 65536];
     let (n, from) = bob.sock.recv_from(&mut buf).expect("bob is called");
     let invite = String::from_utf8_lossy(&buf[..n]).to_string();
     assert!(invite.starts_with("INVITE "), "{invite}");
-    let mut busy = String::from("SIP/2.0 486 Busy Here\r\n");
+    let mut answer = format!("SIP/2.0 {status_line}\r\n");
     for l in invite.lines() {
         if ["Via: ", "From: ", "Call-ID: ", "CSeq: "]
             .iter()
             .any(|h| l.starts_with(h))
         {
-            busy += l.trim_end();
-            busy += "\r\n";
+            answer += l.trim_end();
+            answer += "\r\n";
         }
         if l.starts_with("To: ") {
-            busy += &format!("{};tag=bob\r\n", l.trim_end());
+            answer += &format!("{};tag=bob\r\n", l.trim_end());
         }
     }
-    busy += "Content-Length: 0\r\n\r\n";
-    bob.sock.send_to(busy.as_bytes(), from).unwrap();
+    answer += extra;
+    answer += "Content-Length: 0\r\n\r\n";
+    bob.sock.send_to(answer.as_bytes(), from).unwrap();
     assert!(
         rings(&voicemail),
-        "the busy branch sends the call to voicemail"
+        "the {branch} branch sends the call to voicemail"
     );
     // The caller has seen nothing final yet.
     caller
         .sock
         .set_read_timeout(Some(std::time::Duration::from_millis(500)))
         .unwrap();
-    let mut buf = vec![0u8; 65536];
+    let code = &status_line[..3];
     while let Ok((n, _)) = caller.sock.recv_from(&mut buf) {
         let text = String::from_utf8_lossy(&buf[..n]);
         assert!(
-            !text.starts_with("SIP/2.0 486"),
-            "the busy answer reached the caller"
+            !text.starts_with(&format!("SIP/2.0 {code}")),
+            "bob's answer reached the caller"
         );
     }
+}
+
+/// A script's `busy` branch: a callee that answers 486 does not end the call.
+#[test]
+fn a_script_s_busy_branch_catches_a_busy_callee() {
+    branch_catches("busy", "486 Busy Here", "", "cpl-busy");
+}
+
+/// A script's `redirection` branch: the contacts of a callee's 302 are where the call goes.
+#[test]
+fn a_script_s_redirection_branch_follows_a_redirect() {
+    branch_catches(
+        "redirection",
+        "302 Moved Temporarily",
+        "Contact: <sip:voicemail@example.com>\r\n",
+        "cpl-redirect",
+    );
+}
+
+/// `source-url-for-message`: the script presents the caller as someone else; the callee sees
+/// the new identity in From (the tag kept, so the dialog is still the caller's).
+#[test]
+fn a_script_can_present_the_caller_as_someone_else() {
+    let (node, port) = sip_node();
+    let bob = registered(port, "bob");
+    let script = "<cpl xmlns='urn:ietf:params:xml:ns:cpl' \
+        xmlns:taa='http://www.tandberg.net/cpl-extensions'><taa:routed>\
+        <taa:location source-url-for-message='reception@example.com'><proxy/></taa:location>\
+        </taa:routed></cpl>";
+    node.ok("xConfiguration Policy AdministratorPolicy Mode: LocalCPL");
+    node.ok(&format!(
+        "xConfiguration Policy AdministratorPolicy LocalCPL File: \"{script}\""
+    ));
+    let caller = Peer::new(port);
+    let me = caller.addr();
+    caller.send(&format!(
+        "INVITE sip:bob@example.com SIP/2.0\n\
+         Via: SIP/2.0/UDP {me};branch=z9hG4bKsrc1\n\
+         Max-Forwards: 70\n\
+         From: \"Alice\" <sip:alice@example.com>;tag=falice\n\
+         To: <sip:bob@example.com>\n\
+         Call-ID: cpl-source\n\
+         CSeq: 1 INVITE\n\
+         Contact: <sip:alice@{me}>\n\
+         Content-Length: 0\n\n"
+    ));
+    let mut buf = vec![0u8; 65536];
+    let (n, _) = bob.sock.recv_from(&mut buf).expect("bob is called");
+    let invite = String::from_utf8_lossy(&buf[..n]).to_string();
+    let from = invite
+        .lines()
+        .find(|l| l.starts_with("From: "))
+        .unwrap_or("")
+        .to_string();
+    assert!(from.contains("<sip:reception@example.com>"), "{from}");
+    assert!(from.contains("tag=falice"), "{from}");
 }

@@ -501,6 +501,8 @@ pub struct Search {
     awaiting: Option<AliasPlan>,
     /// Policy decisions that continue if their locations are not found, innermost last.
     follow_ups: Vec<FollowUp>,
+    /// The caller's identity as call policy last rewrote it.
+    source: Option<Vec<cpl::SourceAlias>>,
 }
 
 /// A policy script waiting at a `proxy` node for the outcome of the frames above `floor`.
@@ -528,6 +530,7 @@ impl Search {
             found: None,
             awaiting: None,
             follow_ups: Vec::new(),
+            source: None,
             req,
         };
         let mut alias = s.req.alias.clone();
@@ -661,6 +664,9 @@ impl Search {
         let ctx = self.policy_context(bare_alias(&head.alias), bare_alias(&head.original));
         let eval = policy.evaluate(&ctx);
         self.trace.extend(eval.trace);
+        if eval.source.is_some() {
+            self.source = eval.source.clone();
+        }
         // The script goes on if what it proxied to is not found (its `failure` branch): it
         // waits until the frames its decision leaves on the stack are done.
         let resume = match &eval.decision {
@@ -738,6 +744,9 @@ impl Search {
             return;
         };
         self.trace.extend(eval.trace);
+        if eval.source.is_some() {
+            self.source = eval.source.clone();
+        }
         match eval.decision {
             cpl::Decision::Reject { status, reason } => {
                 let reason = reason.unwrap_or_default();
@@ -762,6 +771,12 @@ impl Search {
             }
             cpl::Decision::Allow(_) => {}
         }
+    }
+
+    /// The source aliases call policy wants the call to present from now on, if it changed
+    /// them (`source-url-for-message`).
+    pub fn source(&self) -> Option<&[cpl::SourceAlias]> {
+        self.source.as_deref()
     }
 
     /// Whether call policy has something to do if the call ends this way (a `busy` or

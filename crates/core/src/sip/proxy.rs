@@ -1014,13 +1014,25 @@ impl Service {
         let mut actions = Vec::new();
         // Busy, when call policy has a `busy` branch waiting for it, is not the callee's last
         // word: the search goes on where the script says.
-        let busy = causeway_routing::cpl::ProxyOutcome::Busy;
-        let policy_takes = matches!(resp.status, 486 | 600)
-            && !ctx.found
-            && ctx.search.as_ref().is_some_and(|s| s.takes(&busy));
+        // So is a redirect, when the script has a `redirection` branch: the contacts become
+        // its location set.
+        let outcome = match resp.status {
+            486 | 600 => Some(causeway_routing::cpl::ProxyOutcome::Busy),
+            300..=399 => Some(causeway_routing::cpl::ProxyOutcome::Redirection(
+                util::values(&resp.headers, "Contact")
+                    .filter_map(|c| NameAddr::parse(c).ok())
+                    .map(|c| c.uri().to_string())
+                    .collect(),
+            )),
+            _ => None,
+        };
+        let policy_takes = !ctx.found
+            && outcome
+                .as_ref()
+                .is_some_and(|o| ctx.search.as_ref().is_some_and(|s| s.takes(o)));
         if policy_takes {
-            if let Some(s) = ctx.search.as_mut() {
-                s.outcome(busy);
+            if let (Some(s), Some(o)) = (ctx.search.as_mut(), outcome) {
+                s.outcome(o);
             }
         }
         if ctx.search.is_some() && !ctx.found && ends_search(resp.status) && !policy_takes {

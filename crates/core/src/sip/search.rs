@@ -27,6 +27,31 @@ use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::time::Instant;
 
+/// Rewrites a request's From to the identity call policy chose, keeping its tag.
+fn present_as(req: &mut Request, source: &causeway_routing::cpl::SourceAlias) {
+    let Some(tag) = header_str(&req.headers, "From")
+        .and_then(|f| NameAddr::parse(f).ok())
+        .map(|f| f.tag().map(str::to_owned))
+    else {
+        return;
+    };
+    let alias = source.alias.trim();
+    let uri = if alias.contains(':') {
+        alias.to_string()
+    } else {
+        format!("sip:{alias}")
+    };
+    if Uri::parse(&uri).is_err() {
+        return;
+    }
+    let name = source.display_name.replace(['"', '\\'], "");
+    let mut from = format!("\"{name}\" <{uri}>");
+    if let Some(t) = tag {
+        from.push_str(&format!(";tag={t}"));
+    }
+    let _ = req.headers.replace("From", from);
+}
+
 /// What a policy service's Default CPL falls back to when it does not parse.
 const FALLBACK_CPL: &str = "<reject status='403' reason='Service Unavailable'/>";
 
@@ -729,6 +754,15 @@ impl Service {
                 };
                 match search.step() {
                     Step::Ask(queries) => {
+                        // Call policy may present the caller as someone else.
+                        if let Some(first) = ctx
+                            .search
+                            .as_ref()
+                            .and_then(|s| s.source())
+                            .and_then(|s| s.first())
+                        {
+                            present_as(&mut ctx.fwd, first);
+                        }
                         let fwd = ctx.fwd.clone();
                         // A Locate finds local registrations without ringing them.
                         if self.locates.contains_key(key) {
