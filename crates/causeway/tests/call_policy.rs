@@ -3,27 +3,7 @@
 //! Default CPL decides.
 
 mod common;
-use common::{sip_node, status, Node, Peer};
-
-/// A peer registered as `user@example.com` at its own address.
-fn registered(port: u16, user: &str) -> Peer {
-    let p = Peer::new(port);
-    let me = p.addr();
-    p.send(&format!(
-        "REGISTER sip:example.com SIP/2.0\n\
-         Via: SIP/2.0/UDP {me};branch=z9hG4bKreg{user}\n\
-         Max-Forwards: 70\n\
-         From: <sip:{user}@example.com>;tag=r\n\
-         To: <sip:{user}@example.com>\n\
-         Call-ID: reg-{user}\n\
-         CSeq: 1 REGISTER\n\
-         Contact: <sip:{user}@{me}>\n\
-         Expires: 60\n\
-         Content-Length: 0\n\n"
-    ));
-    assert_eq!(status(&p.recv()), 200);
-    p
-}
+use common::{registered, sip_node, status, Node, Peer};
 
 /// Sends an INVITE from `from@example.com` to `to` and returns the first answer that is not
 /// 100 Trying.

@@ -2,7 +2,7 @@
 //! challenges the way endpoints do; hand-written requests check the refusals.
 
 mod common;
-use common::{request, sip_node, status, Node, Peer};
+use common::{registered, request, sip_node, status, Node, Peer};
 use std::process::Command;
 
 /// Runs a sipp scenario once against `port`; returns whether it ran to its end.
@@ -164,26 +164,6 @@ fn credentials_are_kept_and_deleted() {
     // The password is not stored in the clear.
     let db = std::fs::read(node.dir.join("config.db")).unwrap_or_default();
     assert!(!db.windows(10).any(|w| w == b"abcXYZ_123"));
-}
-
-/// A peer registered as `user@example.com` at its own address.
-fn registered(port: u16, user: &str) -> Peer {
-    let p = Peer::new(port);
-    let me = p.addr();
-    p.send(&format!(
-        "REGISTER sip:example.com SIP/2.0\n\
-         Via: SIP/2.0/UDP {me};branch=z9hG4bKreg{user}\n\
-         Max-Forwards: 70\n\
-         From: <sip:{user}@example.com>;tag=r\n\
-         To: <sip:{user}@example.com>\n\
-         Call-ID: reg-{user}\n\
-         CSeq: 1 REGISTER\n\
-         Contact: <sip:{user}@{me}>\n\
-         Expires: 60\n\
-         Content-Length: 0\n\n"
-    ));
-    assert_eq!(status(&p.recv()), 200);
-    p
 }
 
 /// The next INVITE a peer receives, if one comes within a few seconds.

@@ -2,7 +2,7 @@
 //! peers are hand-written SIP agents, with Stop and Continue, zone transforms and hop counts.
 
 mod common;
-use common::{request, sip_node, status, Node, Peer};
+use common::{registered, request, sip_node, status, Node, Peer};
 use status as status_of;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -43,26 +43,6 @@ fn rule(node: &Node, row: u32, fields: &[(&str, &str)]) {
             "xConfiguration Zones Policy SearchRules Rule {row} {k}: \"{v}\""
         ));
     }
-}
-
-/// A peer registered as `user@example.com` at its own address.
-fn registered(port: u16, user: &str) -> Peer {
-    let p = Peer::new(port);
-    let me = p.addr();
-    p.send(&format!(
-        "REGISTER sip:example.com SIP/2.0\n\
-         Via: SIP/2.0/UDP {me};branch=z9hG4bKreg{user}\n\
-         Max-Forwards: 70\n\
-         From: <sip:{user}@example.com>;tag=r\n\
-         To: <sip:{user}@example.com>\n\
-         Call-ID: reg-{user}\n\
-         CSeq: 1 REGISTER\n\
-         Contact: <sip:{user}@{me}>\n\
-         Expires: 60\n\
-         Content-Length: 0\n\n"
-    ));
-    assert_eq!(status(&p.recv()), 200);
-    p
 }
 
 /// The next request a neighbor peer receives, and where it came from.

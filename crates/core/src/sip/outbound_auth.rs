@@ -5,7 +5,7 @@
 
 use super::proxy::ClientMachine;
 use super::util::header_str;
-use super::{Service, TimerRef};
+use super::Service;
 use causeway_sip::digest::{self, Algorithm, Qop};
 use causeway_sip::header::{AuthHeader, Via};
 use causeway_sip::transaction::{ClientInvite, ClientNonInvite, Key, Reliability};
@@ -150,11 +150,7 @@ impl Service {
         };
         self.proxy
             .add_attempt(key, ck.clone(), machine, server.clone(), hop, tls, i);
-        // The branch's Timer C carries on with the new transaction.
-        if let Some(at) = self.due.get(&TimerRef::TimerC(key.clone())).copied() {
-            self.schedule(TimerRef::TimerC(key.clone()), None);
-            self.schedule(TimerRef::TimerC(ck.clone()), Some(at));
-        }
+        self.move_timer_c(key, &ck);
         self.drain_client(&ck, now).await;
         true
     }

@@ -678,13 +678,17 @@ impl Service {
         {
             *slot = ck.clone();
         }
-        // The branch's Timer C carries on with the new transaction.
-        if let Some(at) = self.due.get(&TimerRef::TimerC(key.clone())).copied() {
-            self.schedule(TimerRef::TimerC(key.clone()), None);
-            self.schedule(TimerRef::TimerC(ck.clone()), Some(at));
-        }
+        self.move_timer_c(key, &ck);
         self.drain_client(&ck, now).await;
         true
+    }
+
+    /// A branch's Timer C carries on with the transaction that replaced `old`.
+    pub(super) fn move_timer_c(&mut self, old: &Key, new: &Key) {
+        if let Some(at) = self.due.get(&TimerRef::TimerC(old.clone())).copied() {
+            self.schedule(TimerRef::TimerC(old.clone()), None);
+            self.schedule(TimerRef::TimerC(new.clone()), Some(at));
+        }
     }
 
     /// The loop-detection part of our branch (RFC 3261 §16.6 step 8 without the top Via, so
