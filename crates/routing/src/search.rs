@@ -513,6 +513,8 @@ struct FollowUp {
     floor: usize,
     /// How the call failed, when the caller said (busy, no answer); otherwise a failure.
     outcome: Option<cpl::ProxyOutcome>,
+    /// A busy answer ends the search of the decision's other locations.
+    stop_on_busy: bool,
 }
 
 /// How far a new-alias chain may go before it is taken for a loop the seen-set missed.
@@ -669,11 +671,11 @@ impl Search {
         }
         // The script goes on if what it proxied to is not found (its `failure` branch): it
         // waits until the frames its decision leaves on the stack are done.
-        let resume = match &eval.decision {
+        let (resume, stop_on_busy) = match &eval.decision {
             cpl::Decision::Allow(o) | cpl::Decision::Redirect { options: o, .. } => {
-                o.resume.clone()
+                (o.resume.clone(), o.stop_on_busy)
             }
-            cpl::Decision::Reject { .. } => None,
+            cpl::Decision::Reject { .. } => (None, false),
         };
         if let Some(resume) = resume {
             self.follow_ups.push(FollowUp {
@@ -682,6 +684,7 @@ impl Search {
                 resume,
                 floor: self.frames.len().saturating_sub(1),
                 outcome: None,
+                stop_on_busy,
             });
         }
         match eval.decision {
@@ -795,6 +798,15 @@ impl Search {
         if let Some(f) = self.follow_ups.last_mut() {
             self.trace
                 .push(format!("call policy hears the call ended: {outcome:?}"));
+            // stop-on-busy: the decision's locations not yet searched are not searched.
+            if f.stop_on_busy && outcome == cpl::ProxyOutcome::Busy {
+                let keep = f.floor + 1;
+                if self.frames.len() > keep {
+                    self.trace
+                        .push("stop-on-busy: the other locations are not searched".into());
+                    self.frames.truncate(keep);
+                }
+            }
             f.outcome = Some(outcome);
         }
     }

@@ -281,3 +281,33 @@ fn a_busy_branch_takes_a_busy_callee() {
     let s = Search::new(dp, call("bob@example.com", "x@example.com"));
     assert!(!s.takes(&crate::cpl::ProxyOutcome::Busy));
 }
+
+/// `stop-on-busy`: once a location is busy the script's other locations are not searched;
+/// without it they are, before the busy branch runs.
+#[test]
+fn stop_on_busy_skips_the_other_locations() {
+    let script = |stop: &str| {
+        format!(
+            "<cpl xmlns='urn:ietf:params:xml:ns:cpl' \
+             xmlns:taa='http://www.tandberg.net/cpl-extensions'><taa:routed>\
+             <address-switch field='destination'><address is='team@example.com'>\
+             <location clear='yes' url='ann@example.com' priority='1.0'>\
+             <location url='ben@example.com' priority='0.5'>\
+             <proxy stop-on-busy='{stop}'><busy><location clear='yes' url='voicemail@example.com'>\
+             <proxy/></location></busy></proxy></location></location>\
+             </address></address-switch></taa:routed></cpl>"
+        )
+    };
+    for (stop, then) in [("yes", "voicemail@example.com"), ("no", "ben@example.com")] {
+        let text = script(stop);
+        let dp = dialplan(&[
+            ("Policy AdministratorPolicy Mode", "LocalCPL"),
+            ("Policy AdministratorPolicy LocalCPL File", &text),
+        ]);
+        let mut s = Search::new(dp, call("team@example.com", "x@example.com"));
+        assert_eq!(asked(&s.step()), vec!["ann@example.com"]);
+        s.outcome(crate::cpl::ProxyOutcome::Busy);
+        s.answer(&[Answer::NotFound]);
+        assert_eq!(asked(&s.step()), vec![then], "stop-on-busy={stop}");
+    }
+}
