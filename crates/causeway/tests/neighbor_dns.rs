@@ -398,9 +398,9 @@ fn a_dns_zone_fails_over_to_the_next_srv_target() {
     assert_eq!(status(&r), 200, "{r}");
 }
 
-/// A neighbor zone with two peers: the first answers 503, and the second gets the INVITE
-/// after it (not at once: peers are tried in turn). A 503 with Retry-After keeps the first
-/// out of the next calls for that long.
+/// A neighbor zone with two peers: the one tried first answers 503, and the other gets the
+/// INVITE after it (not at once: peers are tried in turn, and take turns being first). A 503
+/// with Retry-After keeps a peer out of the next calls for that long.
 #[test]
 fn a_neighbor_zone_fails_over_from_a_peer_that_answers_503() {
     let (node, port) = sip_node();
@@ -420,30 +420,35 @@ fn a_neighbor_zone_fails_over_from_a_peer_that_answers_503() {
     rule_to(&node, 2, "pair.example", "Pair");
     std::thread::sleep(Duration::from_millis(300));
 
-    let call = |id: &str, first_answers: Option<&str>| {
+    // `by` is tried first and answers 503 (with `extra`), then `then` gets the call; without
+    // a 503 the call goes straight to `then`.
+    let call = |id: &str, by: Option<(&Agent, &str)>, then: &Agent| {
         let caller = Peer::new(port);
         caller.send(&request("INVITE", "sip:dave@pair.example", &caller, id, ""));
-        if let Some(extra) = first_answers {
-            let (i1, f1) = first.next();
+        if let Some((peer, extra)) = by {
+            let (i1, f1) = peer.next();
             assert!(request_line(&i1).starts_with("INVITE "), "{i1}");
             assert!(
-                second.next_within(Duration::from_millis(500)).is_none(),
-                "the second peer waits for the first"
+                then.next_within(Duration::from_millis(500)).is_none(),
+                "the other peer waits for the first"
             );
-            first.answer(&i1, f1, 503, extra);
+            peer.answer(&i1, f1, 503, extra);
         }
-        let (i2, f2) = second.next();
+        let (i2, f2) = then.next();
         assert_eq!(request_line(&i2), "INVITE sip:dave@pair.example SIP/2.0");
-        second.answer(&i2, f2, 200, "");
+        then.answer(&i2, f2, 200, "");
         let r = caller.recv();
         assert_eq!(status(&r), 200, "{r}");
         assert_eq!(header(&r, "Call-ID"), Some(id));
     };
-    call("pair1", Some(""));
-    call("pair2", Some("Retry-After: 60\r\n"));
-    // The first peer asked to be left alone for a minute: the next call goes straight on.
-    call("pair3", None);
-    assert!(first.next_within(Duration::from_millis(500)).is_none());
+    // The peers take turns being tried first; each fails over to the other on 503.
+    call("pair1", Some((&first, "")), &second);
+    call("pair2", Some((&second, "Retry-After: 60\r\n")), &first);
+    // The second peer asked to be left alone for a minute: the next call goes to the first
+    // alone, though it is the second's turn.
+    call("pair3", None, &first);
+    call("pair4", None, &first);
+    assert!(second.next_within(Duration::from_millis(500)).is_none());
 }
 
 /// A neighbor peer given as an SRV name (`_sip._udp.<domain>`): each target of its records

@@ -937,3 +937,87 @@ fn receives(p: &Peer, call_id: &str) -> bool {
         .unwrap();
     seen
 }
+
+/// A neighbor zone with several peers sends each call to one of them, taking turns (the
+/// guide's round-robin for peers that give no load figures); the others stand by for failover.
+#[test]
+fn calls_take_turns_among_a_zone_s_peers() {
+    let (node, port) = sip_node();
+    // Both peers listen on one port number, each on its own address.
+    let a = stranger(port, [127, 0, 0, 21]);
+    let b = stranger_at(port, [127, 0, 0, 22], a.addr().port()).expect("the same port is free");
+    let t = node.ok("xCommand ZoneAdd ZoneName: \"Pair\" Type: Neighbor");
+    assert!(t.contains("ZoneId: 1"), "{t}");
+    let z = "xConfiguration Zones Zone 1";
+    for line in [
+        format!("{z} Neighbor Peer 1 Address: \"127.0.0.21\""),
+        format!("{z} Neighbor Peer 2 Address: \"127.0.0.22\""),
+        format!("{z} Neighbor SIP Port: {}", a.addr().port()),
+        format!("{z} Neighbor SIP Transport: UDP"),
+    ] {
+        node.ok(&line);
+    }
+    rule(
+        &node,
+        2,
+        &[
+            ("Name", "pair"),
+            ("Priority", "10"),
+            ("Mode", "AliasPatternMatch"),
+            ("Pattern Type", "Suffix"),
+            ("Pattern String", "@pair.example"),
+            ("Pattern Behavior", "Leave"),
+            ("Target Name", "Pair"),
+        ],
+    );
+    let caller = Peer::new(port);
+    caller.send(&request(
+        "INVITE",
+        "sip:x@pair.example",
+        &caller,
+        "rr-1",
+        "",
+    ));
+    caller.send(&request(
+        "INVITE",
+        "sip:y@pair.example",
+        &caller,
+        "rr-2",
+        "",
+    ));
+    let (at_a, at_b) = (calls_seen(&a), calls_seen(&b));
+    assert_eq!(at_a.len(), 1, "{at_a:?} {at_b:?}");
+    assert_eq!(at_b.len(), 1, "{at_a:?} {at_b:?}");
+    assert_ne!(at_a, at_b, "the peers take turns");
+}
+
+/// The Call-IDs of the requests a peer receives within a second and a half.
+fn calls_seen(p: &Peer) -> std::collections::BTreeSet<String> {
+    let deadline = std::time::Instant::now() + Duration::from_millis(1500);
+    let mut buf = vec![0u8; 65536];
+    p.sock
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    while std::time::Instant::now() < deadline {
+        if let Ok((n, _)) = p.sock.recv_from(&mut buf) {
+            let text = String::from_utf8_lossy(&buf[..n]);
+            if text.starts_with("INVITE ") {
+                if let Some(id) = header(&text, "Call-ID") {
+                    seen.insert(id.to_string());
+                }
+            }
+        }
+    }
+    seen
+}
+
+/// A UDP agent bound to `ip:port`, if that port is free there.
+fn stranger_at(port: u16, ip: [u8; 4], at: u16) -> Option<Peer> {
+    let sock = std::net::UdpSocket::bind(SocketAddr::from((ip, at))).ok()?;
+    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    Some(Peer {
+        sock,
+        server: SocketAddr::from(([127, 0, 0, 1], port)),
+    })
+}

@@ -223,6 +223,8 @@ pub struct Service {
     locates: HashMap<Key, std::sync::mpsc::SyncSender<LocateOutcome>>,
     /// Searches in progress, for loop detection by call tag.
     tags: call_tag::Searches,
+    /// Where each neighbor zone's round-robin stands.
+    turns: std::sync::Mutex<HashMap<String, usize>>,
     index: BTreeSet<(Instant, TimerRef)>,
     due: HashMap<TimerRef, Instant>,
     derived: Derived,
@@ -267,6 +269,7 @@ impl Service {
                 policies: policy::Policies::default(),
                 locates: HashMap::new(),
                 tags: call_tag::Searches::default(),
+                turns: Default::default(),
                 index: BTreeSet::new(),
                 due: HashMap::new(),
                 rng: rand::rngs::StdRng::from_entropy(),

@@ -502,13 +502,21 @@ impl Service {
                     .collect();
                 let is_failed = |d: &Dest| failed.contains(&(d.transport, d.addr));
                 let up = z.dests.iter().any(|d| !is_failed(d));
-                // One branch, trying the peers in turn (RFC 3263 §4.3 failover).
-                let dests: Vec<Dest> = z
+                // One branch, trying the peers in turn (RFC 3263 §4.3 failover), starting
+                // from the next peer each time (round-robin: we have no load figures).
+                let mut dests: Vec<Dest> = z
                     .dests
                     .iter()
                     .filter(|d| !up || !is_failed(d))
                     .cloned()
                     .collect();
+                if dests.len() > 1 {
+                    let mut turns = self.turns.lock().unwrap();
+                    let turn = turns.entry(z.name.to_ascii_lowercase()).or_insert(0);
+                    let n = dests.len();
+                    dests.rotate_left(*turn % n);
+                    *turn = turn.wrapping_add(1);
+                }
                 self.failover_target(dests, alias, true, mf)
                     .into_iter()
                     .collect()
