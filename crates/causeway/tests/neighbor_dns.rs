@@ -443,6 +443,15 @@ fn a_neighbor_zone_fails_over_from_a_peer_that_answers_503() {
     };
     // The peers take turns being tried first; each fails over to the other on 503.
     call("pair1", Some((&first, "")), &second);
+    let history = node.ok("xStatus SearchHistory");
+    assert!(
+        history.contains(&format!(
+            "{} answered 503; trying {}",
+            first.addr(),
+            second.addr()
+        )),
+        "the failover is in the trace: {history}"
+    );
     call("pair2", Some((&second, "Retry-After: 60\r\n")), &first);
     // The second peer asked to be left alone for a minute: the next call goes to the first
     // alone, though it is the second's turn.

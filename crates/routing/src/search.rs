@@ -940,6 +940,11 @@ impl Search {
         self.first.as_ref()
     }
 
+    /// Adds what the caller did for the search (a destination failed over) to the trace.
+    pub fn note(&mut self, line: String) {
+        self.trace.push(line);
+    }
+
     /// Every decision so far.
     pub fn trace(&self) -> &[String] {
         &self.trace

@@ -634,6 +634,11 @@ impl Service {
         let Some(retry) = c.retry.as_mut() else {
             return false;
         };
+        let why = match outcome {
+            Outcome::Status(code, _) => format!("answered {code}"),
+            Outcome::TransportError => "could not be reached".to_string(),
+            Outcome::Timeout => "did not answer in time".to_string(),
+        };
         if retry
             .alternates
             .failover
@@ -654,7 +659,19 @@ impl Service {
             return false;
         };
         c.finished = true;
+        let Hop::Addr(_, failed) = c.hop;
         let dest = retry.alternates.failover.current().clone();
+        // The search history and the event log tell where the request went instead.
+        let line = format!("{failed} {why}; trying {}", dest.addr);
+        if let Some(s) = proxy
+            .contexts
+            .get_mut(&server)
+            .and_then(|ctx| ctx.search.as_mut())
+        {
+            s.note(line.clone());
+        }
+        self.log
+            .event(2, "tvcs", "Search Failover", &[("Detail", line.as_str())]);
         let uri = match &retry.alternates.alias_at {
             Some(a) => uri_at(a, dest.addr),
             None => retry.uri,
