@@ -558,3 +558,84 @@ fn a_script_can_present_the_caller_as_someone_else() {
     assert!(from.contains("<sip:reception@example.com>"), "{from}");
     assert!(from.contains("tag=falice"), "{from}");
 }
+
+/// A `proxy` node's `timeout` and its `noanswer` branch: a callee that only rings is
+/// cancelled when the timeout passes, and the call goes where the branch says.
+#[test]
+fn a_script_s_timeout_sends_an_unanswered_call_on() {
+    let (node, port) = sip_node();
+    let bob = registered(port, "bob");
+    let voicemail = registered(port, "voicemail");
+    let script = "<cpl xmlns='urn:ietf:params:xml:ns:cpl' \
+        xmlns:taa='http://www.tandberg.net/cpl-extensions'><taa:routed>\
+        <address-switch field='destination'><address is='bob@example.com'>\
+        <proxy timeout='2'><noanswer><location clear='yes' url='voicemail@example.com'>\
+        <proxy/></location></noanswer></proxy></address></address-switch></taa:routed></cpl>";
+    node.ok("xConfiguration Policy AdministratorPolicy Mode: LocalCPL");
+    node.ok(&format!(
+        "xConfiguration Policy AdministratorPolicy LocalCPL File: \"{script}\""
+    ));
+    let caller = Peer::new(port);
+    let me = caller.addr();
+    caller.send(&format!(
+        "INVITE sip:bob@example.com SIP/2.0\n\
+         Via: SIP/2.0/UDP {me};branch=z9hG4bKring1\n\
+         Max-Forwards: 70\n\
+         From: <sip:alice@example.com>;tag=fring\n\
+         To: <sip:bob@example.com>\n\
+         Call-ID: cpl-timeout\n\
+         CSeq: 1 INVITE\n\
+         Contact: <sip:alice@{me}>\n\
+         Content-Length: 0\n\n"
+    ));
+    // Bob rings and never answers; when cancelled he says so.
+    let reply = |req: &str, line: &str| {
+        let mut r = format!("SIP/2.0 {line}\r\n");
+        for l in req.lines() {
+            if ["Via: ", "From: ", "Call-ID: ", "CSeq: "]
+                .iter()
+                .any(|h| l.starts_with(h))
+            {
+                r += l.trim_end();
+                r += "\r\n";
+            }
+            if l.starts_with("To: ") {
+                r += &format!("{};tag=bob\r\n", l.trim_end());
+            }
+        }
+        r + "Content-Length: 0\r\n\r\n"
+    };
+    let mut buf = vec![0u8; 65536];
+    let (n, from) = bob.sock.recv_from(&mut buf).expect("bob is called");
+    let invite = String::from_utf8_lossy(&buf[..n]).to_string();
+    bob.sock
+        .send_to(reply(&invite, "180 Ringing").as_bytes(), from)
+        .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let (n, from) = bob
+            .sock
+            .recv_from(&mut buf)
+            .expect("a CANCEL after the timeout");
+        let msg = String::from_utf8_lossy(&buf[..n]).to_string();
+        if msg.starts_with("CANCEL ") {
+            bob.sock
+                .send_to(reply(&msg, "200 OK").as_bytes(), from)
+                .unwrap();
+            bob.sock
+                .send_to(reply(&invite, "487 Request Terminated").as_bytes(), from)
+                .unwrap();
+            break;
+        }
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "cancelled by the script's timeout, not Timer C"
+    );
+    let rang = rings(&voicemail);
+    assert!(
+        rang,
+        "the noanswer branch sends the call to voicemail: {}",
+        node.ok("xStatus SearchHistory")
+    );
+}

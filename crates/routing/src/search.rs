@@ -503,6 +503,8 @@ pub struct Search {
     follow_ups: Vec<FollowUp>,
     /// The caller's identity as call policy last rewrote it.
     source: Option<Vec<cpl::SourceAlias>>,
+    /// How long locations may ring, as call policy last said (seconds).
+    ring: Option<u32>,
 }
 
 /// A policy script waiting at a `proxy` node for the outcome of the frames above `floor`.
@@ -533,6 +535,7 @@ impl Search {
             awaiting: None,
             follow_ups: Vec::new(),
             source: None,
+            ring: None,
             req,
         };
         let mut alias = s.req.alias.clone();
@@ -671,12 +674,15 @@ impl Search {
         }
         // The script goes on if what it proxied to is not found (its `failure` branch): it
         // waits until the frames its decision leaves on the stack are done.
-        let (resume, stop_on_busy) = match &eval.decision {
+        let (resume, stop_on_busy, timeout) = match &eval.decision {
             cpl::Decision::Allow(o) | cpl::Decision::Redirect { options: o, .. } => {
-                (o.resume.clone(), o.stop_on_busy)
+                (o.resume.clone(), o.stop_on_busy, o.timeout)
             }
-            cpl::Decision::Reject { .. } => (None, false),
+            cpl::Decision::Reject { .. } => (None, false, None),
         };
+        if timeout.is_some() {
+            self.ring = timeout;
+        }
         if let Some(resume) = resume {
             self.follow_ups.push(FollowUp {
                 policy: policy.clone(),
@@ -791,6 +797,19 @@ impl Search {
                 .resume(&f.ctx, &f.resume, outcome.clone())
                 .is_some()
         })
+    }
+
+    /// Whether a call policy decision waits for how its locations end (a `proxy` node with
+    /// result branches): the search is not over while they only ring.
+    pub fn waits(&self) -> bool {
+        !self.follow_ups.is_empty()
+    }
+
+    /// Whether the caller already reported this outcome for the waiting policy decision.
+    pub fn heard(&self, outcome: &cpl::ProxyOutcome) -> bool {
+        self.follow_ups
+            .last()
+            .is_some_and(|f| f.outcome.as_ref() == Some(outcome))
     }
 
     /// How the locations of the waiting policy decision ended.
@@ -938,6 +957,12 @@ impl Search {
     /// The plan of the request's alias (after the fallback alias, if it applied).
     pub fn first_plan(&self) -> Option<&AliasPlan> {
         self.first.as_ref()
+    }
+
+    /// How long the locations now being searched may ring, when call policy limits it (the
+    /// `timeout` of the `proxy` node it waits at).
+    pub fn ring_timeout(&self) -> Option<u32> {
+        self.ring
     }
 
     /// Adds what the caller did for the search (a destination failed over) to the trace.

@@ -130,6 +130,12 @@ impl ResponseContext {
         (ctx, out)
     }
 
+    /// How long branches added from now on may ring (a call policy's `proxy timeout`);
+    /// branches already out keep their timer until their next provisional response.
+    pub fn set_timer_c(&mut self, timer_c: Duration) {
+        self.timer_c = timer_c;
+    }
+
     /// Every branch has its final response.
     pub fn complete(&self) -> bool {
         self.branches.iter().all(|b| b.state == State::Done)

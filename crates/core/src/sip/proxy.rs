@@ -1047,10 +1047,20 @@ impl Service {
             )),
             _ => None,
         };
-        let policy_takes = !ctx.found
-            && outcome
+        // The 487 of a branch cancelled because it rang too long is no answer, not the end.
+        let rang_out = resp.status == 487
+            && ctx
+                .search
                 .as_ref()
-                .is_some_and(|o| ctx.search.as_ref().is_some_and(|s| s.takes(o)));
+                .is_some_and(|s| s.heard(&causeway_routing::cpl::ProxyOutcome::NoAnswer));
+        // While call policy waits for how the call ends, ringing is not the end of the search.
+        let still_open = resp.status < 200 && ctx.search.as_ref().is_some_and(|s| s.waits());
+        let policy_takes = !ctx.found
+            && (rang_out
+                || still_open
+                || outcome
+                    .as_ref()
+                    .is_some_and(|o| ctx.search.as_ref().is_some_and(|s| s.takes(o))));
         if policy_takes {
             if let (Some(s), Some(o)) = (ctx.search.as_mut(), outcome) {
                 s.outcome(o);

@@ -444,6 +444,17 @@ impl Service {
         self.derived.zones.contains_key(&lz)
     }
 
+    /// Call policy's `proxy timeout` shortens how long the next branches may ring (never
+    /// beyond Timer C).
+    fn limit_ringing(&mut self, key: &Key) {
+        if let Some(ctx) = self.proxy.contexts.get_mut(key) {
+            if let Some(secs) = ctx.search.as_ref().and_then(|s| s.ring_timeout()) {
+                let limit = std::time::Duration::from_secs(u64::from(secs));
+                ctx.fork.set_timer_c(limit.min(causeway_sip::fork::TIMER_C));
+            }
+        }
+    }
+
     /// Whether a source zone is trusted to assert identities (P-Asserted-Identity). Only
     /// neighbor zones can be; traversal zones will always be.
     pub(super) fn trusted(&self, source: &Source) -> bool {
@@ -740,6 +751,7 @@ impl Service {
             }
             self.advance_search(key, now).await;
         } else {
+            self.limit_ringing(key);
             self.open_branches(key, targets, now).await;
         }
     }
@@ -852,6 +864,7 @@ impl Service {
                             continue;
                         }
                         ctx.queries = queries;
+                        self.limit_ringing(key);
                         self.open_branches(key, targets, now).await;
                         return;
                     }
