@@ -132,3 +132,54 @@ fn a_pre_loaded_route_set_follows_the_mode() {
         "{got}"
     );
 }
+
+/// `Neighbor SIP RFC3327 Enabled: No`: for a registrar without Path support, A sends no Path
+/// and rewrites the Contact to point at itself; the registrant still sees its own contact in
+/// the answer, and calls from the registrar reach it through A.
+#[test]
+fn without_path_the_contact_is_rewritten() {
+    let (b, b_port) = sip_node();
+    let (a, a_port) = sip_node_for("a.example");
+    neighbor(&a, "B", b_port);
+    a.ok("xConfiguration Zones Zone 1 Neighbor SIP RFC3327 Enabled: No");
+    a.ok("xCommand SearchRuleAdd Name: \"to B\" ZoneName: \"B\"");
+    for (k, v) in [
+        ("Priority", "10"),
+        ("Mode", "AliasPatternMatch"),
+        ("Pattern Type", "Suffix"),
+        ("Pattern String", "@example.com"),
+        ("Pattern Behavior", "Leave"),
+    ] {
+        a.ok(&format!(
+            "xConfiguration Zones Policy SearchRules Rule 2 {k}: \"{v}\""
+        ));
+    }
+    a.ok("xConfiguration SIP Registration Proxy Mode: ProxyToKnownOnly");
+    let endpoint = Peer::new(a_port);
+    let resp = register(&endpoint, "carol", "rp-nopath");
+    assert_eq!(status(&resp), 200, "{resp}");
+    assert!(
+        resp.contains(&format!("<sip:carol@{}>", endpoint.addr())),
+        "the registrant sees its own contact: {resp}"
+    );
+    let regs = b.ok("xStatus Registrations");
+    assert!(
+        regs.contains("cw-contact="),
+        "B holds the rewritten contact: {regs}"
+    );
+    assert!(!regs.contains(&endpoint.addr().to_string()), "{regs}");
+
+    let caller = Peer::new(b_port);
+    caller.send(&request(
+        "INVITE",
+        "sip:carol@example.com",
+        &caller,
+        "rp-nopath-call",
+        "",
+    ));
+    let got = next_invite(&endpoint).expect("the call comes through A");
+    assert!(
+        got.starts_with(&format!("INVITE sip:carol@{} ", endpoint.addr())),
+        "A sends it to the real contact: {got}"
+    );
+}

@@ -387,7 +387,16 @@ impl Service {
         // Our own Route entry (the Record-Route we put in the dialog) is consumed here.
         let mut fwd = req.clone();
         self.incoming_from_zone(&mut fwd, &flow);
-        let via_path = self.strip_own_route(&mut fwd);
+        let mut via_path = self.strip_own_route(&mut fwd);
+        // A contact we rewrote for a registrar without Path support: the real one is inside.
+        if let Some(real) = util::sip_uri(&fwd.uri)
+            .filter(|u| self.is_own_host(u.host_str()))
+            .and_then(|u| super::zone_rules::real_contact(u.as_str()))
+            .and_then(|r| Uri::parse(&r).ok())
+        {
+            fwd.uri = real;
+            via_path = true;
+        }
         let _ = fwd
             .headers
             .replace("Max-Forwards", (max_forwards - 1).to_string());

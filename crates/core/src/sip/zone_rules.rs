@@ -617,6 +617,15 @@ pub fn apply_outgoing(
             .is_some_and(|p| p.starts_with(&format!("<sip:{me};")) && p.contains(PATH_PARAM));
         if ours {
             out.headers.remove_first_value("Path");
+            // Without Path the registrar must reach the contact through us some other way:
+            // the contact itself points here and carries the real one.
+            rewrite_contacts(&mut out.headers, |uri| {
+                let user = uri
+                    .strip_prefix("sip:")
+                    .and_then(|r| r.split_once('@'))
+                    .map_or(String::new(), |(u, _)| format!("{u}@"));
+                format!("sip:{user}{me};{CONTACT_PARAM}={}", to_hex(uri))
+            });
         }
     }
     if let (RecordRouteAddress::Hostname, Some(host)) = (z.record_route, host) {
@@ -627,6 +636,71 @@ pub fn apply_outgoing(
     }
     if z.poison {
         poison(&mut out.headers, mark);
+    }
+}
+
+/// Marks a Contact we rewrote for a registrar without Path support; its value is the real
+/// contact, in hex.
+pub const CONTACT_PARAM: &str = "cw-contact";
+
+fn to_hex(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn from_hex(s: &str) -> Option<String> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect();
+    String::from_utf8(bytes?).ok()
+}
+
+/// The real contact a rewritten contact URI stands for.
+pub fn real_contact(uri: &str) -> Option<String> {
+    let at = uri.find(&format!(";{CONTACT_PARAM}="))?;
+    let rest = &uri[at + CONTACT_PARAM.len() + 2..];
+    let value = rest.split([';', '>', '?']).next()?;
+    from_hex(value)
+}
+
+/// Rewrites the URI of every Contact value (not `*`), keeping the header parameters.
+fn rewrite_contacts(headers: &mut Headers, f: impl Fn(&str) -> String) {
+    let values: Vec<String> = util::values(headers, "Contact")
+        .map(str::to_owned)
+        .collect();
+    if values.is_empty() {
+        return;
+    }
+    let rewritten: Vec<String> = values
+        .iter()
+        .map(|v| {
+            let (Some(open), Some(close)) = (v.find('<'), v.find('>')) else {
+                return v.clone();
+            };
+            format!(
+                "{}<{}>{}",
+                &v[..open],
+                f(&v[open + 1..close]),
+                &v[close + 1..]
+            )
+        })
+        .collect();
+    headers.remove("Contact");
+    for v in rewritten {
+        let _ = headers.push("Contact", v);
+    }
+}
+
+/// A REGISTER's answer from a registrar we rewrote contacts for: the registrant sees its own.
+pub fn restore_contacts(headers: &mut Headers) {
+    let ours = util::values(headers, "Contact").any(|v| v.contains(CONTACT_PARAM));
+    if ours {
+        rewrite_contacts(headers, |uri| {
+            real_contact(uri).unwrap_or_else(|| uri.to_string())
+        });
     }
 }
 
@@ -719,10 +793,11 @@ impl Service {
             .contexts
             .get(server)
             .and_then(|c| c.branch_query.get(branch).copied().flatten());
-        if self
-            .branch_zone(server, query, hop)
-            .is_some_and(|z| z.update_strip)
-        {
+        let zone = self.branch_zone(server, query, hop);
+        if zone.is_some_and(|z| !z.rfc3327) {
+            restore_contacts(&mut resp.headers);
+        }
+        if zone.is_some_and(|z| z.update_strip) {
             strip_update(&mut resp.headers);
         }
     }
