@@ -124,8 +124,7 @@ fn host_bits_of_the_subnet_address_do_not_narrow_the_range() {
     }
 }
 
-/// Guide, membership rule Priority: "If multiple Subnet rules have the same priority, the rule
-/// with the largest prefix length is applied first" — whatever their row order.
+/// Subnet rules of equal priority: the longest prefix is tried first, whatever the row order.
 #[test]
 fn at_one_priority_the_longest_subnet_prefix_wins() {
     let sz = clean(&[
@@ -141,7 +140,7 @@ fn at_one_priority_the_longest_subnet_prefix_wins() {
     assert_eq!(lands(&sz, "10.21.0.1", &[]), "Campus");
 }
 
-/// "The rules with the highest priority (1, then 2, then 3 and so on) are applied first":
+/// Lower priority numbers are tried first:
 /// priority decides before prefix length does.
 #[test]
 fn a_lower_priority_number_beats_a_longer_prefix() {
@@ -231,7 +230,7 @@ fn alias_patterns_expand_pattern_variables() {
     );
 }
 
-/// "Alias pattern match rules at the same priority are searched in configuration order."
+/// Alias rules of equal priority are tried in row order.
 #[test]
 fn alias_rules_of_one_priority_go_in_row_order() {
     let rows = |first: &str, second: &str| {
