@@ -1,0 +1,419 @@
+//! The RAS messages the gatekeeper sends. rasn's types can only be built whole, so each
+//! builder fills every component: the ones H.225.0 version 7 makes mandatory (extension
+//! additions included) and `None` for the rest.
+
+use crate::alias::{transport, Alias};
+use causeway_h323_asn1::bmp_string;
+use causeway_h323_asn1::h225::*;
+use causeway_h323_asn1::rasn::types::ObjectIdentifier;
+use std::net::SocketAddr;
+
+/// H.225.0 version 7's protocol identifier.
+pub const H225_V7: &[u32] = &[0, 0, 8, 2250, 0, 7];
+
+pub fn protocol() -> ProtocolIdentifier {
+    ProtocolIdentifier(ObjectIdentifier::new(H225_V7.to_vec()).expect("a valid OID"))
+}
+
+pub fn gatekeeper_id(name: &str) -> Option<GatekeeperIdentifier> {
+    bmp_string(name).map(GatekeeperIdentifier)
+}
+
+pub fn endpoint_id(id: &str) -> EndpointIdentifier {
+    EndpointIdentifier(bmp_string(id).expect("identifiers are ASCII"))
+}
+
+fn alias_list(aliases: &[Alias]) -> Vec<AliasAddress> {
+    aliases.iter().filter_map(Alias::to_asn).collect()
+}
+
+pub fn gcf(seq: u16, gk: &str, ras: SocketAddr) -> RasMessage {
+    RasMessage::gatekeeperConfirm(GatekeeperConfirm::new(
+        RequestSeqNum(seq),
+        protocol(),
+        None,
+        gatekeeper_id(gk),
+        transport(ras),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ))
+}
+
+pub fn grj(seq: u16, gk: &str, reason: GatekeeperRejectReason) -> RasMessage {
+    RasMessage::gatekeeperReject(GatekeeperReject::new(
+        RequestSeqNum(seq),
+        protocol(),
+        None,
+        gatekeeper_id(gk),
+        reason,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ))
+}
+
+pub struct Rcf<'a> {
+    pub seq: u16,
+    pub gk: &'a str,
+    pub endpoint_id: &'a str,
+    pub call_signal: SocketAddr,
+    pub aliases: &'a [Alias],
+    pub ttl: u32,
+}
+
+pub fn rcf(r: Rcf) -> RasMessage {
+    let aliases = alias_list(r.aliases);
+    RasMessage::registrationConfirm(RegistrationConfirm::new(
+        RequestSeqNum(r.seq),
+        protocol(),
+        None,
+        vec![transport(r.call_signal)],
+        (!aliases.is_empty()).then_some(aliases),
+        gatekeeper_id(r.gk),
+        endpoint_id(r.endpoint_id),
+        None,
+        Some(TimeToLive(r.ttl)),
+        None,
+        None,
+        None,
+        // The gatekeeper polls with IRQs, so IRRs are wanted.
+        Some(true),
+        None,
+        Some(false),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ))
+}
+
+pub fn rrj(seq: u16, gk: &str, reason: RegistrationRejectReason) -> RasMessage {
+    RasMessage::registrationReject(RegistrationReject::new(
+        RequestSeqNum(seq),
+        protocol(),
+        None,
+        reason,
+        gatekeeper_id(gk),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ))
+}
+
+pub fn duplicate_alias(aliases: &[Alias]) -> RegistrationRejectReason {
+    RegistrationRejectReason::duplicateAlias(alias_list(aliases))
+}
+
+pub fn rip(seq: u16, delay_ms: u16) -> RasMessage {
+    RasMessage::requestInProgress(RequestInProgress::new(
+        RequestSeqNum(seq),
+        None,
+        None,
+        None,
+        None,
+        delay_ms.max(1),
+    ))
+}
+
+pub fn urq(
+    seq: u16,
+    gk: &str,
+    endpoint_id: &str,
+    call_signal: &[SocketAddr],
+    reason: UnregRequestReason,
+) -> RasMessage {
+    RasMessage::unregistrationRequest(UnregistrationRequest::new(
+        RequestSeqNum(seq),
+        call_signal.iter().copied().map(transport).collect(),
+        None,
+        None,
+        Some(self::endpoint_id(endpoint_id)),
+        None,
+        gatekeeper_id(gk),
+        None,
+        None,
+        None,
+        Some(reason),
+        None,
+        None,
+        None,
+        None,
+        None,
+    ))
+}
+
+pub fn ucf(seq: u16) -> RasMessage {
+    RasMessage::unregistrationConfirm(UnregistrationConfirm::new(
+        RequestSeqNum(seq),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ))
+}
+
+pub fn urj(seq: u16, reason: UnregRejectReason) -> RasMessage {
+    RasMessage::unregistrationReject(UnregistrationReject::new(
+        RequestSeqNum(seq),
+        reason,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ))
+}
+
+pub fn acf(seq: u16, bandwidth: u32, call_signal: SocketAddr) -> RasMessage {
+    RasMessage::admissionConfirm(AdmissionConfirm::new(
+        RequestSeqNum(seq),
+        BandWidth(bandwidth),
+        CallModel::gatekeeperRouted(()),
+        transport(call_signal),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        Some(true),
+        Some(no_uuies()),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ))
+}
+
+/// The gatekeeper routes the call signalling itself, so it asks for no copies of it.
+fn no_uuies() -> UUIEsRequested {
+    UUIEsRequested::new(
+        false,
+        false,
+        false,
+        false,
+        false,
+        false,
+        false,
+        false,
+        false,
+        Some(false),
+        Some(false),
+        Some(false),
+        Some(false),
+    )
+}
+
+pub fn arj(seq: u16, reason: AdmissionRejectReason) -> RasMessage {
+    RasMessage::admissionReject(AdmissionReject::new(
+        RequestSeqNum(seq),
+        reason,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ))
+}
+
+pub fn dcf(seq: u16) -> RasMessage {
+    RasMessage::disengageConfirm(DisengageConfirm::new(
+        RequestSeqNum(seq),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ))
+}
+
+pub fn drj(seq: u16, reason: DisengageRejectReason) -> RasMessage {
+    RasMessage::disengageReject(DisengageReject::new(
+        RequestSeqNum(seq),
+        reason,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ))
+}
+
+pub fn bcf(seq: u16, bandwidth: u32) -> RasMessage {
+    RasMessage::bandwidthConfirm(BandwidthConfirm::new(
+        RequestSeqNum(seq),
+        BandWidth(bandwidth),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ))
+}
+
+pub fn brj(seq: u16, reason: BandRejectReason, allowed: u32) -> RasMessage {
+    RasMessage::bandwidthReject(BandwidthReject::new(
+        RequestSeqNum(seq),
+        reason,
+        BandWidth(allowed),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ))
+}
+
+/// An IRQ. `call` is `None` for a registration poll (call reference 0), or the call's
+/// reference value and identifier.
+pub fn irq(seq: u16, call: Option<(u16, [u8; 16])>, reply: SocketAddr) -> RasMessage {
+    let (crv, id) = match call {
+        Some((crv, guid)) => (
+            crv,
+            Some(CallIdentifier::new(GloballyUniqueID(guid.into()))),
+        ),
+        None => (0, None),
+    };
+    RasMessage::infoRequest(InfoRequest::new(
+        RequestSeqNum(seq),
+        CallReferenceValue(crv),
+        None,
+        Some(transport(reply)),
+        id,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ))
+}
+
+pub fn iack(seq: u16) -> RasMessage {
+    RasMessage::infoRequestAck(InfoRequestAck::new(
+        RequestSeqNum(seq),
+        None,
+        None,
+        None,
+        None,
+    ))
+}
+
+pub struct Lcf<'a> {
+    pub seq: u16,
+    pub call_signal: SocketAddr,
+    pub ras: SocketAddr,
+    pub destination: &'a [Alias],
+}
+
+pub fn lcf(l: Lcf) -> RasMessage {
+    let dest = alias_list(l.destination);
+    RasMessage::locationConfirm(LocationConfirm::new(
+        RequestSeqNum(l.seq),
+        transport(l.call_signal),
+        transport(l.ras),
+        None,
+        (!dest.is_empty()).then_some(dest),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ))
+}
+
+pub fn lrj(seq: u16, reason: LocationRejectReason) -> RasMessage {
+    RasMessage::locationReject(LocationReject::new(
+        RequestSeqNum(seq),
+        reason,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ))
+}
+
+pub fn xrs(seq: u16, not_understood: Option<&[u8]>) -> RasMessage {
+    RasMessage::unknownMessageResponse(UnknownMessageResponse::new(
+        RequestSeqNum(seq),
+        None,
+        None,
+        None,
+        Some(causeway_h323_asn1::rasn::types::OctetString::from(
+            not_understood.unwrap_or_default().to_vec(),
+        )),
+    ))
+}

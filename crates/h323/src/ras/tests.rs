@@ -1,0 +1,700 @@
+//! The gatekeeper's decisions, message by message. End-to-end tests with an independent
+//! endpoint (pycrate) are in the causeway crate.
+
+use super::*;
+use crate::alias::transport;
+use causeway_h323_asn1::bmp_string;
+use causeway_h323_asn1::rasn::types::OctetString;
+
+struct Ctx {
+    deny: Vec<&'static str>,
+    policy: AuthPolicy,
+}
+
+impl Context for Ctx {
+    fn may_register(&self, aliases: &[&str]) -> Result<(), String> {
+        match aliases.iter().find(|a| self.deny.contains(a)) {
+            Some(a) => Err(format!("{a} is denied")),
+            None => Ok(()),
+        }
+    }
+    fn auth_policy(&self, _: IpAddr, _: &[&str]) -> AuthPolicy {
+        self.policy
+    }
+    fn password(&self, user: &str) -> Option<String> {
+        (user == "alice").then(|| "secret".into())
+    }
+    fn unix_time(&self) -> u64 {
+        1_700_000_000
+    }
+}
+
+const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 100));
+
+fn ctx() -> Ctx {
+    Ctx {
+        deny: vec![],
+        policy: AuthPolicy::DoNotCheckCredentials,
+    }
+}
+
+fn settings() -> Settings {
+    Settings {
+        gatekeeper_id: "cw".into(),
+        ras_port: 1719,
+        call_signal_port: 1720,
+        ttl: 1800,
+        call_ttl: 120,
+        auto_discovery: true,
+        conflict: ConflictMode::Reject,
+        rip_all: false,
+    }
+}
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn terminal() -> EndpointType {
+    EndpointType::new(
+        None,
+        None,
+        None,
+        None,
+        None,
+        Some(TerminalInfo::new(None)),
+        false,
+        false,
+        None,
+        None,
+    )
+}
+
+fn vendor() -> VendorIdentifier {
+    VendorIdentifier::new(
+        H221NonStandard::new(0xb5, 0, 0x0001),
+        Some(OctetString::from_static(b"Room")),
+        Some(OctetString::from_static(b"1.0")),
+        None,
+    )
+}
+
+fn rrq(seq: u16, host: &str, aliases: &[Alias]) -> RegistrationRequest {
+    let cs = addr(&format!("{host}:1720"));
+    let ras = addr(&format!("{host}:1719"));
+    let mut m = RegistrationRequest::new(
+        RequestSeqNum(seq),
+        build::protocol(),
+        None,
+        false,
+        vec![transport(cs)],
+        vec![transport(ras)],
+        terminal(),
+        Some(aliases.iter().filter_map(Alias::to_asn).collect()),
+        None,
+        vendor(),
+        None,
+        None,
+        None,
+        None,
+        None,
+        Some(false),
+        None,
+        Some(false),
+        Some(false),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    );
+    m.time_to_live = None;
+    m
+}
+
+fn sent(out: &[Output]) -> Vec<&RasMessage> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Send(_, m) => Some(&**m),
+            _ => None,
+        })
+        .collect()
+}
+
+fn register(gk: &mut Gatekeeper, host: &str, alias: &str, now: Instant) -> String {
+    let out = gk.handle(
+        addr(&format!("{host}:1719")),
+        LOCAL,
+        RasMessage::registrationRequest(rrq(1, host, &[Alias::guess(alias)])),
+        now,
+        &ctx(),
+    );
+    match sent(&out)[..] {
+        [RasMessage::registrationConfirm(c)] => bmp_text(&c.endpoint_identifier.0),
+        ref other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn grq_is_answered_only_with_auto_discovery_on() {
+    let grq = || {
+        RasMessage::gatekeeperRequest(GatekeeperRequest::new(
+            RequestSeqNum(7),
+            build::protocol(),
+            None,
+            transport(addr("192.0.2.1:5000")),
+            terminal(),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        ))
+    };
+    let mut gk = Gatekeeper::new(settings(), 1);
+    let now = Instant::now();
+    let out = gk.handle(addr("192.0.2.1:1719"), LOCAL, grq(), now, &ctx());
+    match &out[..] {
+        // The confirm goes to the RAS address the GRQ gave.
+        [Output::Send(to, m)] => {
+            let RasMessage::gatekeeperConfirm(c) = &**m else {
+                panic!("{m:?}")
+            };
+            assert_eq!(*to, addr("192.0.2.1:5000"));
+            assert_eq!(c.request_seq_num.0, 7);
+            assert_eq!(bmp_text(&c.gatekeeper_identifier.as_ref().unwrap().0), "cw");
+        }
+        other => panic!("{other:?}"),
+    }
+    gk.set_settings(Settings {
+        auto_discovery: false,
+        ..settings()
+    });
+    let out = gk.handle(addr("192.0.2.1:1719"), LOCAL, grq(), now, &ctx());
+    assert!(sent(&out).is_empty());
+}
+
+#[test]
+fn rcf_gives_the_configured_time_to_live_or_less() {
+    let mut gk = Gatekeeper::new(settings(), 1);
+    let now = Instant::now();
+    let out = gk.handle(
+        addr("192.0.2.1:1719"),
+        LOCAL,
+        RasMessage::registrationRequest(rrq(1, "192.0.2.1", &[Alias::guess("alice")])),
+        now,
+        &ctx(),
+    );
+    let RasMessage::registrationConfirm(c) = sent(&out)[0] else {
+        panic!("{out:?}")
+    };
+    assert_eq!(c.time_to_live, Some(TimeToLive(1800)));
+    assert_eq!(c.will_respond_to_irr, Some(true));
+    let mut short = rrq(2, "192.0.2.2", &[Alias::guess("bob")]);
+    short.time_to_live = Some(TimeToLive(300));
+    let out = gk.handle(
+        addr("192.0.2.2:1719"),
+        LOCAL,
+        RasMessage::registrationRequest(short),
+        now,
+        &ctx(),
+    );
+    let RasMessage::registrationConfirm(c) = sent(&out)[0] else {
+        panic!("{out:?}")
+    };
+    assert_eq!(c.time_to_live, Some(TimeToLive(300)));
+    assert_eq!(gk.registrations().len(), 2);
+}
+
+#[test]
+fn conflicting_alias_is_rejected_or_overwrites() {
+    let now = Instant::now();
+    let mut gk = Gatekeeper::new(settings(), 1);
+    let first = register(&mut gk, "192.0.2.1", "alice", now);
+    // From the same address: a re-registration, same endpoint.
+    assert_eq!(register(&mut gk, "192.0.2.1", "alice", now), first);
+    let out = gk.handle(
+        addr("192.0.2.9:1719"),
+        LOCAL,
+        RasMessage::registrationRequest(rrq(3, "192.0.2.9", &[Alias::guess("alice")])),
+        now,
+        &ctx(),
+    );
+    match sent(&out)[..] {
+        [RasMessage::registrationReject(r)] => {
+            assert!(matches!(
+                &r.reject_reason,
+                RegistrationRejectReason::duplicateAlias(a) if a.len() == 1
+            ));
+        }
+        ref other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        gk.registrations().holder("alice").unwrap().endpoint_id,
+        first
+    );
+
+    gk.set_settings(Settings {
+        conflict: ConflictMode::Overwrite,
+        ..settings()
+    });
+    let out = gk.handle(
+        addr("192.0.2.9:1719"),
+        LOCAL,
+        RasMessage::registrationRequest(rrq(4, "192.0.2.9", &[Alias::guess("alice")])),
+        now,
+        &ctx(),
+    );
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, Output::Removed(r, Removal::Overwritten) if r.endpoint_id == first)));
+    // The old endpoint is told, the new one confirmed.
+    assert!(out.iter().any(|o| matches!(
+        o,
+        Output::Send(to, m) if *to == addr("192.0.2.1:1719")
+            && matches!(**m, RasMessage::unregistrationRequest(_))
+    )));
+    assert_eq!(
+        gk.registrations().holder("alice").unwrap().source,
+        addr("192.0.2.9:1719")
+    );
+}
+
+#[test]
+fn restriction_policy_refuses_full_but_not_lightweight_rrqs() {
+    let now = Instant::now();
+    let mut gk = Gatekeeper::new(settings(), 1);
+    let id = register(&mut gk, "192.0.2.1", "alice", now);
+    let deny = Ctx {
+        deny: vec!["alice"],
+        policy: AuthPolicy::DoNotCheckCredentials,
+    };
+    let out = gk.handle(
+        addr("192.0.2.1:1719"),
+        LOCAL,
+        RasMessage::registrationRequest(rrq(2, "192.0.2.1", &[Alias::guess("alice")])),
+        now,
+        &deny,
+    );
+    assert!(matches!(
+        sent(&out)[..],
+        [RasMessage::registrationReject(RegistrationReject {
+            reject_reason: RegistrationRejectReason::securityDenial(()),
+            ..
+        })]
+    ));
+    let mut light = rrq(3, "192.0.2.1", &[]);
+    light.terminal_alias = None;
+    light.keep_alive = Some(true);
+    light.endpoint_identifier = Some(build::endpoint_id(&id));
+    let out = gk.handle(
+        addr("192.0.2.1:1719"),
+        LOCAL,
+        RasMessage::registrationRequest(light.clone()),
+        now,
+        &deny,
+    );
+    assert!(matches!(
+        sent(&out)[..],
+        [RasMessage::registrationConfirm(_)]
+    ));
+    // A keep-alive naming nobody needs a full registration.
+    light.endpoint_identifier = Some(EndpointIdentifier(bmp_string("nobody").unwrap()));
+    let out = gk.handle(
+        addr("192.0.2.1:1719"),
+        LOCAL,
+        RasMessage::registrationRequest(light),
+        now,
+        &deny,
+    );
+    assert!(matches!(
+        sent(&out)[..],
+        [RasMessage::registrationReject(RegistrationReject {
+            reject_reason: RegistrationRejectReason::fullRegistrationRequired(()),
+            ..
+        })]
+    ));
+}
+
+#[test]
+fn check_credentials_needs_a_token_that_verifies() {
+    let now = Instant::now();
+    let mut gk = Gatekeeper::new(settings(), 1);
+    let check = Ctx {
+        deny: vec![],
+        policy: AuthPolicy::CheckCredentials,
+    };
+    let with_token = |password: Option<&str>| {
+        let mut m = rrq(1, "192.0.2.1", &[Alias::guess("alice")]);
+        if let Some(pw) = password {
+            let ts = 1_700_000_010;
+            let digest = h235::md5_digest("alice", pw, ts).unwrap();
+            m.crypto_tokens = Some(vec![CryptoH323Token::cryptoEPPwdHash(
+                CryptoH323TokenCryptoEPPwdHash::new(
+                    Alias::guess("alice").to_asn().unwrap(),
+                    causeway_h323_asn1::h235::TimeStamp(ts),
+                    CryptoH323TokenCryptoEPPwdHashToken::new(
+                        causeway_h323_asn1::rasn::types::ObjectIdentifier::new(
+                            h235::MD5_OID.to_vec(),
+                        )
+                        .unwrap(),
+                        CryptoH323TokenCryptoEPPwdHashTokenParamS::new(
+                            None, None, None, None, None,
+                        ),
+                        causeway_h323_asn1::rasn::types::BitString::from_slice(&digest),
+                    ),
+                ),
+            )]);
+        }
+        RasMessage::registrationRequest(m)
+    };
+    for (password, ok) in [
+        (None, false),
+        (Some("wrong"), false),
+        (Some("secret"), true),
+    ] {
+        let out = gk.handle(
+            addr("192.0.2.1:1719"),
+            LOCAL,
+            with_token(password),
+            now,
+            &check,
+        );
+        match sent(&out)[..] {
+            [RasMessage::registrationConfirm(_)] => assert!(ok, "{password:?}"),
+            [RasMessage::registrationReject(r)] => {
+                assert!(!ok, "{password:?}");
+                assert!(matches!(
+                    r.reject_reason,
+                    RegistrationRejectReason::securityDenial(())
+                ));
+            }
+            ref other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        gk.registrations()
+            .holder("alice")
+            .unwrap()
+            .authenticated_as
+            .as_deref(),
+        Some("alice")
+    );
+}
+
+fn arq(seq: u16, endpoint: &str, call: [u8; 16], answer: bool) -> RasMessage {
+    RasMessage::admissionRequest(AdmissionRequest::new(
+        RequestSeqNum(seq),
+        CallType::pointToPoint(()),
+        None,
+        build::endpoint_id(endpoint),
+        Some(vec![Alias::guess("bob").to_asn().unwrap()]),
+        None,
+        None,
+        vec![Alias::guess("alice").to_asn().unwrap()],
+        None,
+        BandWidth(7680),
+        CallReferenceValue(42),
+        None,
+        None,
+        ConferenceIdentifier(GloballyUniqueID(call.into())),
+        false,
+        answer,
+        Some(false),
+        Some(CallIdentifier::new(GloballyUniqueID(call.into()))),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        Some(false),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        Some(false),
+    ))
+}
+
+#[test]
+fn admission_is_routed_and_polled_and_a_silent_endpoint_loses_the_call() {
+    let now = Instant::now();
+    let mut gk = Gatekeeper::new(settings(), 1);
+    let id = register(&mut gk, "192.0.2.1", "alice", now);
+    // Not registered: refused.
+    let out = gk.handle(
+        addr("192.0.2.7:1719"),
+        LOCAL,
+        arq(1, "nobody", [1; 16], false),
+        now,
+        &ctx(),
+    );
+    assert!(matches!(
+        sent(&out)[..],
+        [RasMessage::admissionReject(AdmissionReject {
+            reject_reason: AdmissionRejectReason::callerNotRegistered(()),
+            ..
+        })]
+    ));
+    let out = gk.handle(
+        addr("192.0.2.1:1719"),
+        LOCAL,
+        arq(2, &id, [1; 16], false),
+        now,
+        &ctx(),
+    );
+    match sent(&out)[..] {
+        [RasMessage::admissionConfirm(c)] => {
+            assert_eq!(c.call_model, CallModel::gatekeeperRouted(()));
+            assert_eq!(
+                alias::socket_addr(&c.dest_call_signal_address),
+                Some(addr("192.0.2.100:1720"))
+            );
+            assert_eq!(c.band_width.0, 7680);
+        }
+        ref other => panic!("{other:?}"),
+    }
+    // After CallTimeToLive, an IRQ about the call; no answer in two tries clears it.
+    let t1 = now + Duration::from_secs(120);
+    assert_eq!(gk.poll_timeout(), Some(t1));
+    let out = gk.on_timer(t1);
+    match sent(&out)[..] {
+        [RasMessage::infoRequest(q)] => {
+            assert_eq!(q.call_reference_value.0, 42);
+            assert_eq!(guid(&q.call_identifier.as_ref().unwrap().guid), [1; 16]);
+        }
+        ref other => panic!("{other:?}"),
+    }
+    let out = gk.on_timer(t1 + IRQ_WAIT);
+    assert!(matches!(sent(&out)[..], [RasMessage::infoRequest(_)]));
+    let out = gk.on_timer(t1 + IRQ_WAIT * 2);
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, Output::ClearCall { call_id, .. } if *call_id == [1; 16])));
+    assert_eq!(gk.admissions().count(), 0);
+}
+
+#[test]
+fn an_expired_registration_is_polled_then_dropped() {
+    let now = Instant::now();
+    let mut gk = Gatekeeper::new(
+        Settings {
+            ttl: 60,
+            ..settings()
+        },
+        1,
+    );
+    let id = register(&mut gk, "192.0.2.1", "alice", now);
+    let t1 = now + Duration::from_secs(60);
+    let out = gk.on_timer(t1);
+    match sent(&out)[..] {
+        [RasMessage::infoRequest(q)] => assert_eq!(q.call_reference_value.0, 0),
+        ref other => panic!("{other:?}"),
+    };
+    gk.on_timer(t1 + IRQ_WAIT);
+    let out = gk.on_timer(t1 + IRQ_WAIT * 2);
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, Output::Removed(r, Removal::Expired) if r.endpoint_id == id)));
+    assert!(gk.registrations().is_empty());
+}
+
+#[test]
+fn urq_removes_the_registration_and_an_unknown_one_is_refused() {
+    let now = Instant::now();
+    let mut gk = Gatekeeper::new(settings(), 1);
+    let id = register(&mut gk, "192.0.2.1", "alice", now);
+    let urq = |id: &str| {
+        RasMessage::unregistrationRequest(UnregistrationRequest::new(
+            RequestSeqNum(9),
+            vec![transport(addr("192.0.2.1:1720"))],
+            None,
+            None,
+            Some(build::endpoint_id(id)),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        ))
+    };
+    let out = gk.handle(addr("192.0.2.1:1719"), LOCAL, urq(&id), now, &ctx());
+    assert!(matches!(
+        sent(&out)[..],
+        [RasMessage::unregistrationConfirm(_)]
+    ));
+    let out = gk.handle(addr("192.0.2.1:1719"), LOCAL, urq(&id), now, &ctx());
+    assert!(matches!(
+        sent(&out)[..],
+        [RasMessage::unregistrationReject(UnregistrationReject {
+            reject_reason: UnregRejectReason::notCurrentlyRegistered(()),
+            ..
+        })]
+    ));
+}
+
+#[test]
+fn rip_comes_before_the_answer_when_asked_for() {
+    let now = Instant::now();
+    let mut gk = Gatekeeper::new(
+        Settings {
+            rip_all: true,
+            ..settings()
+        },
+        1,
+    );
+    let out = gk.handle(
+        addr("192.0.2.1:1719"),
+        LOCAL,
+        RasMessage::registrationRequest(rrq(5, "192.0.2.1", &[Alias::guess("alice")])),
+        now,
+        &ctx(),
+    );
+    match sent(&out)[..] {
+        [RasMessage::requestInProgress(r), RasMessage::registrationConfirm(c)] => {
+            assert_eq!(r.request_seq_num.0, 5);
+            assert_eq!(c.request_seq_num.0, 5);
+        }
+        ref other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn every_message_the_gatekeeper_builds_encodes() {
+    let now = Instant::now();
+    let mut gk = Gatekeeper::new(settings(), 1);
+    let id = register(&mut gk, "192.0.2.1", "alice", now);
+    let mut all: Vec<RasMessage> = vec![
+        build::gcf(1, "cw", addr("192.0.2.100:1719")),
+        build::grj(1, "cw", GatekeeperRejectReason::terminalExcluded(())),
+        build::rrj(1, "cw", build::duplicate_alias(&[Alias::guess("a")])),
+        build::rip(1, 5000),
+        build::urq(
+            1,
+            "cw",
+            &id,
+            &[addr("192.0.2.1:1720")],
+            UnregRequestReason::maintenance(()),
+        ),
+        build::ucf(1),
+        build::urj(1, UnregRejectReason::notCurrentlyRegistered(())),
+        build::acf(1, 384, addr("192.0.2.100:1720")),
+        build::arj(1, AdmissionRejectReason::callerNotRegistered(())),
+        build::dcf(1),
+        build::drj(1, DisengageRejectReason::notRegistered(())),
+        build::bcf(1, 384),
+        build::brj(1, BandRejectReason::notBound(()), 0),
+        build::irq(1, Some((5, [3; 16])), addr("192.0.2.100:1719")),
+        build::iack(1),
+        build::lrj(1, LocationRejectReason::requestDenied(())),
+        build::xrs(1, Some(b"?")),
+    ];
+    all.push(build::rcf(build::Rcf {
+        seq: 1,
+        gk: "cw",
+        endpoint_id: &id,
+        call_signal: addr("192.0.2.100:1720"),
+        aliases: &[Alias::guess("alice"), Alias::guess("1234")],
+        ttl: 1800,
+    }));
+    all.push(build::lcf(build::Lcf {
+        seq: 1,
+        call_signal: addr("192.0.2.100:1720"),
+        ras: addr("192.0.2.100:1719"),
+        destination: &[Alias::guess("alice")],
+    }));
+    for m in all {
+        let bytes = causeway_h323_asn1::encode_ras(&m).unwrap();
+        assert_eq!(causeway_h323_asn1::decode_ras(&bytes).unwrap(), m);
+    }
+}
+
+#[test]
+fn an_irr_answering_the_registration_poll_keeps_the_endpoint() {
+    let now = Instant::now();
+    let mut gk = Gatekeeper::new(
+        Settings {
+            ttl: 60,
+            ..settings()
+        },
+        1,
+    );
+    let id = register(&mut gk, "192.0.2.1", "alice", now);
+    let t1 = now + Duration::from_secs(60);
+    let out = gk.on_timer(t1);
+    let seq = match sent(&out)[..] {
+        [RasMessage::infoRequest(q)] => q.request_seq_num.0,
+        ref other => panic!("{other:?}"),
+    };
+    let irr = RasMessage::infoRequestResponse(InfoRequestResponse::new(
+        None,
+        RequestSeqNum(seq),
+        terminal(),
+        build::endpoint_id(&id),
+        transport(addr("192.0.2.1:1719")),
+        vec![transport(addr("192.0.2.1:1720"))],
+        None,
+        None,
+        None,
+        None,
+        None,
+        Some(false),
+        None,
+        None,
+        Some(false),
+        None,
+    ));
+    let out = gk.handle(
+        addr("192.0.2.1:1719"),
+        LOCAL,
+        irr,
+        t1 + Duration::from_secs(1),
+        &ctx(),
+    );
+    assert!(sent(&out).is_empty(), "no IACK unless asked: {out:?}");
+    // No second IRQ, no removal: the registration runs for another time to live.
+    let out = gk.on_timer(t1 + IRQ_WAIT * 3);
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(
+        gk.registrations()
+            .get(&id)
+            .unwrap()
+            .remaining(t1 + Duration::from_secs(1)),
+        60
+    );
+}
