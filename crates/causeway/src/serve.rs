@@ -69,6 +69,7 @@ pub fn log_commits(config: &Config, events: Arc<EventLog>, configlog: Arc<EventL
 struct Restarter {
     tx: mpsc::UnboundedSender<String>,
     sip: Arc<causeway_core::sip::state::Shared>,
+    h323: Arc<causeway_core::h323::state::Shared>,
     events: Arc<EventLog>,
 }
 
@@ -80,10 +81,17 @@ impl Services for Restarter {
     }
 
     fn remove_registration(&self, which: &Selector) -> Result<Vec<(String, Field)>, String> {
-        let b = self
-            .sip
-            .remove_registration(which)
-            .ok_or_else(|| "no such registration".to_string())?;
+        let Some(b) = self.sip.remove_registration(which) else {
+            let r = self
+                .h323
+                .remove_registration(which)
+                .ok_or_else(|| "no such registration".to_string())?;
+            let name = r.aliases.first().map_or("", |a| a.text()).to_string();
+            return Ok(vec![
+                ("Name".into(), Field::str(name)),
+                ("SerialNumber".into(), Field::str(r.serial_text())),
+            ]);
+        };
         self.events.event(
             1,
             "tvcs",
@@ -102,10 +110,16 @@ impl Services for Restarter {
 
     fn settle(&self, revision: u64) {
         self.sip.settle(revision);
+        self.h323.settle(revision);
     }
 
     fn find_registration(&self, alias: &str) -> Result<Vec<(String, Field)>, String> {
-        Ok(self.sip.find(alias))
+        let mut v = self.sip.find(alias);
+        let now = Instant::now();
+        for r in self.h323.holders(alias) {
+            v.extend(causeway_core::h323::state::registration_fields(&r, now));
+        }
+        Ok(v)
     }
 
     fn locate(
@@ -222,19 +236,29 @@ async fn serve(
     let alarms = Arc::new(Alarms::new(Some(events.clone())));
     sync_restart_alarm(&alarms, &config.snapshot());
     let (restart_tx, mut restart_rx) = mpsc::unbounded_channel();
-    let sip = Arc::new(causeway_core::sip::state::Shared::default());
+    // SIP bindings and H.323 registrations are numbered in one sequence.
+    let numbers = Arc::new(causeway_registrar::Numbers::default());
+    let sip = Arc::new(causeway_core::sip::state::Shared {
+        registrar: std::sync::Mutex::new(causeway_registrar::Registrar::with_numbers(
+            numbers.clone(),
+        )),
+        ..Default::default()
+    });
+    let h323 = Arc::new(causeway_core::h323::state::Shared::new(numbers));
     let mut engine = Engine::new(
         config.clone(),
         alarms.clone(),
         Arc::new(Restarter {
             tx: restart_tx,
             sip: sip.clone(),
+            h323: h323.clone(),
             events: events.clone(),
         }),
     );
-    engine.add_status(Arc::new(causeway_core::sip::state::RegistrationStatus(
-        sip.clone(),
-    )));
+    engine.add_status(Arc::new(causeway_core::sip::state::RegistrationStatus {
+        sip: sip.clone(),
+        h323: h323.clone(),
+    }));
     engine.add_status(Arc::new(causeway_core::sip::state::CallStatus(sip.clone())));
     engine.add_status(Arc::new(
         causeway_core::search_history::SearchHistoryStatus(sip.clone()),
@@ -275,6 +299,8 @@ async fn serve(
         tls,
         client_tls,
     );
+    let h323_task =
+        causeway_core::h323::Service::spawn(config.clone(), h323.clone(), events.clone());
     engine.add_status(Arc::new(SystemUnit {
         started: Instant::now(),
         config: config.clone(),
@@ -341,6 +367,7 @@ async fn serve(
     watcher.abort();
     marker.abort();
     sip_task.abort();
+    h323_task.abort();
     let _ = std::fs::remove_file(&socket);
     if outcome.is_some() {
         // Let the session that asked for the restart receive its answer.

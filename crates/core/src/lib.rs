@@ -1,7 +1,8 @@
 //! Runtime services on tokio around the sans-IO cores: SIP transports, the registrar and the
-//! proxy. They read the configuration from snapshots and follow its change events.
+//! proxy, and the H.323 gatekeeper. They read the configuration from snapshots and follow its change events.
 
 pub mod calls;
+pub mod h323;
 pub mod listen;
 pub mod search_history;
 pub mod sip;

@@ -5,9 +5,11 @@
 //! [`Decision`], and turn it back into a response.
 
 pub mod expiry;
+pub mod numbers;
 pub mod policy;
 pub mod table;
 
 pub use expiry::{Expiry, Strategy};
+pub use numbers::Numbers;
 pub use policy::{Domains, Restriction};
 pub use table::{Binding, ContactReq, Decision, Refusal, Registrar, Removed, Request, Settings};

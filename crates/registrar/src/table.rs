@@ -306,7 +306,8 @@ pub struct Registrar {
     len: usize,
     by_aor: HashTable<u32>,
     by_expiry: BTreeSet<(Instant, u32)>,
-    free_ids: BTreeSet<u32>,
+    /// Shared with the H.323 gatekeeper: the numbers are one sequence.
+    numbers: std::sync::Arc<crate::Numbers>,
     /// Bindings by contact key, for requests addressed to a registered contact.
     by_contact: HashTable<u32>,
     hasher: RandomState,
@@ -329,6 +330,15 @@ fn entry(slots: &[Option<Box<Entry>>], id: u32) -> &Entry {
 impl Registrar {
     pub fn new() -> Registrar {
         Registrar::default()
+    }
+
+    /// A registrar that draws binding numbers from `numbers`, which other registration
+    /// tables share.
+    pub fn with_numbers(numbers: std::sync::Arc<crate::Numbers>) -> Registrar {
+        Registrar {
+            numbers,
+            ..Registrar::default()
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -520,13 +530,10 @@ impl Registrar {
         Ok(decision)
     }
 
-    /// The smallest positive number not in use: every number below the highest one in use is
-    /// either in use or in `free_ids`.
+    /// The smallest positive number that neither this table nor a table sharing its numbers
+    /// uses.
     fn next_id(&mut self) -> u32 {
-        match self.free_ids.pop_first() {
-            Some(id) => id,
-            None => self.slots.len() as u32 + 1,
-        }
+        self.numbers.take()
     }
 
     fn put(&mut self, b: Binding) {
@@ -567,15 +574,11 @@ impl Registrar {
     /// Removes a binding and frees its number.
     fn take(&mut self, id: u32) -> Option<Binding> {
         let b = self.take_quiet(id)?;
-        // Holes at the end go; the others wait in `free_ids` for the next new binding.
+        // Holes at the end go; numbers in the middle may belong to another table.
         while self.slots.last().is_some_and(Option::is_none) {
             self.slots.pop();
         }
-        let top = self.slots.len() as u32;
-        if id < top {
-            self.free_ids.insert(id);
-        }
-        self.free_ids.split_off(&top);
+        self.numbers.give(id);
         Some(b)
     }
 

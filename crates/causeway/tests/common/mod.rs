@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod h323;
+
 use std::io::Write;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};

@@ -136,21 +136,36 @@ fn binding_fields(prefix: &str, b: &Binding, now: Instant) -> Vec<(String, Field
     v
 }
 
-/// `xStatus Registrations`.
-pub struct RegistrationStatus(pub Arc<Shared>);
+/// `xStatus Registrations`: SIP bindings and H.323 registrations, numbered in one sequence.
+pub struct RegistrationStatus {
+    pub sip: Arc<Shared>,
+    pub h323: Arc<crate::h323::state::Shared>,
+}
 
 impl StatusSource for RegistrationStatus {
     fn group(&self) -> &'static str {
         "Registrations"
     }
     fn collect(&self) -> Vec<(String, Field)> {
-        let reg = self.0.registrar.lock().unwrap();
         let now = Instant::now();
-        let mut v = Vec::new();
-        for b in reg.all() {
-            v.extend(binding_fields(&format!("Registration {} ", b.id), &b, now));
+        let mut rows: Vec<(u32, Vec<(String, Field)>)> = Vec::new();
+        let mut count = {
+            let reg = self.sip.registrar.lock().unwrap();
+            for b in reg.all() {
+                rows.push((
+                    b.id,
+                    binding_fields(&format!("Registration {} ", b.id), &b, now),
+                ));
+            }
+            reg.len()
+        };
+        for r in self.h323.registrations() {
+            rows.push((r.number, crate::h323::state::registration_fields(&r, now)));
+            count += 1;
         }
-        v.push(("Count".into(), Field::bare(reg.len())));
+        rows.sort_by_key(|(n, _)| *n);
+        let mut v: Vec<(String, Field)> = rows.into_iter().flat_map(|(_, f)| f).collect();
+        v.push(("Count".into(), Field::bare(count)));
         v
     }
 }

@@ -417,3 +417,171 @@ pub fn xrs(seq: u16, not_understood: Option<&[u8]>) -> RasMessage {
         )),
     ))
 }
+
+/// The requests an endpoint sends, for load generators and tests (and for the gatekeeper's
+/// own requests to neighbors later).
+pub mod client {
+    use super::*;
+
+    fn terminal() -> EndpointType {
+        EndpointType::new(
+            None,
+            None,
+            None,
+            None,
+            None,
+            Some(TerminalInfo::new(None)),
+            false,
+            false,
+            None,
+            None,
+        )
+    }
+
+    fn vendor() -> VendorIdentifier {
+        VendorIdentifier::new(H221NonStandard::new(0, 0, 0), None, None, None)
+    }
+
+    /// A full RRQ with `aliases`, or a lightweight refresh of `keep_alive`'s registration.
+    pub fn rrq(
+        seq: u16,
+        aliases: &[Alias],
+        ras: SocketAddr,
+        call_signal: SocketAddr,
+        keep_alive: Option<&str>,
+    ) -> RasMessage {
+        let list = alias_list(aliases);
+        RasMessage::registrationRequest(RegistrationRequest::new(
+            RequestSeqNum(seq),
+            protocol(),
+            None,
+            true,
+            vec![transport(call_signal)],
+            vec![transport(ras)],
+            terminal(),
+            (!list.is_empty()).then_some(list),
+            None,
+            vendor(),
+            None,
+            None,
+            None,
+            None,
+            None,
+            Some(keep_alive.is_some()),
+            keep_alive.map(endpoint_id),
+            Some(false),
+            Some(false),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        ))
+    }
+
+    /// An ARQ for a new point-to-point call from a registered endpoint.
+    pub fn arq(
+        seq: u16,
+        endpoint: &str,
+        source: &[Alias],
+        destination: &[Alias],
+        call_id: [u8; 16],
+        call_reference: u16,
+    ) -> RasMessage {
+        RasMessage::admissionRequest(AdmissionRequest::new(
+            RequestSeqNum(seq),
+            CallType::pointToPoint(()),
+            None,
+            endpoint_id(endpoint),
+            Some(alias_list(destination)),
+            None,
+            None,
+            alias_list(source),
+            None,
+            BandWidth(3840),
+            CallReferenceValue(call_reference),
+            None,
+            None,
+            ConferenceIdentifier(GloballyUniqueID(call_id.into())),
+            false,
+            false,
+            Some(false),
+            Some(CallIdentifier::new(GloballyUniqueID(call_id.into()))),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            Some(false),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            Some(false),
+        ))
+    }
+
+    pub fn drq(seq: u16, endpoint: &str, call_id: [u8; 16], call_reference: u16) -> RasMessage {
+        RasMessage::disengageRequest(DisengageRequest::new(
+            RequestSeqNum(seq),
+            endpoint_id(endpoint),
+            ConferenceIdentifier(GloballyUniqueID(call_id.into())),
+            CallReferenceValue(call_reference),
+            DisengageReason::normalDrop(()),
+            None,
+            Some(CallIdentifier::new(GloballyUniqueID(call_id.into()))),
+            None,
+            None,
+            None,
+            None,
+            Some(false),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        ))
+    }
+
+    pub fn urq(seq: u16, endpoint: &str, call_signal: SocketAddr) -> RasMessage {
+        RasMessage::unregistrationRequest(UnregistrationRequest::new(
+            RequestSeqNum(seq),
+            vec![transport(call_signal)],
+            None,
+            None,
+            Some(endpoint_id(endpoint)),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        ))
+    }
+}

@@ -63,14 +63,18 @@ pub struct Settings {
 
 /// The decisions the gatekeeper asks of the rest of causeway.
 pub trait Context {
-    /// The registration restriction policy: `Err(reason)` when these aliases may not register.
-    fn may_register(&self, aliases: &[&str]) -> Result<(), String>;
+    /// Whether these aliases may register from `source` (the restriction policy and the
+    /// subzone's registration policy): `Err(reason)` when not.
+    fn may_register(&self, source: IpAddr, aliases: &[&str]) -> Result<(), String>;
     /// The authentication policy of the zone or subzone a source belongs to.
     fn auth_policy(&self, source: IpAddr, aliases: &[&str]) -> AuthPolicy;
     /// A user's password in the credential database.
     fn password(&self, user: &str) -> Option<String>;
     /// Wall-clock time in seconds since 1970, for token time stamps.
     fn unix_time(&self) -> u64;
+    /// A number for a new registration (SIP and H.323 registrations share one sequence).
+    /// The caller gives it back when it sees the registration's [`Output::Removed`].
+    fn take_number(&self) -> u32;
 }
 
 /// Why a registration ended.
@@ -492,7 +496,7 @@ impl Gatekeeper {
             AuthPolicy::DoNotCheckCredentials => {}
         }
 
-        if let Err(why) = ctx.may_register(&checked) {
+        if let Err(why) = ctx.may_register(from.ip(), &checked) {
             reject(
                 out,
                 RegistrationRejectReason::securityDenial(()),
@@ -565,7 +569,7 @@ impl Gatekeeper {
             Some(p) => (p.endpoint_id.clone(), p.number, p.serial, p.registered_at),
             None => (
                 self.new_endpoint_id(),
-                self.table.free_number(),
+                ctx.take_number(),
                 self.serial(),
                 SystemTime::now(),
             ),
@@ -738,23 +742,37 @@ impl Gatekeeper {
         };
         let endpoint_id = r.endpoint_id.clone();
         let call = m.call_identifier.as_ref().map(|c| guid(&c.guid));
-        let keys: Vec<([u8; 16], bool)> = self
-            .calls
-            .iter()
-            .filter(|(_, a)| {
-                a.endpoint_id == endpoint_id
-                    && match call {
-                        Some(id) => a.call_id == id,
-                        None => a.call_reference == m.call_reference_value.0,
-                    }
-            })
-            .map(|(k, _)| *k)
-            .collect();
-        for k in keys {
+        for k in self.admissions_of(&endpoint_id, call, m.call_reference_value.0) {
             self.drop_admission(k);
         }
         // A DRQ for a call we no longer know is still confirmed: the endpoint is done with it.
         out.push(send(from, build::dcf(seq)));
+    }
+
+    /// An endpoint's admissions for one call: by call identifier (a direct lookup), or by
+    /// call reference for endpoints that send none.
+    fn admissions_of(
+        &self,
+        endpoint_id: &str,
+        call: Option<[u8; 16]>,
+        call_reference: u16,
+    ) -> Vec<([u8; 16], bool)> {
+        match call {
+            Some(id) => [(id, false), (id, true)]
+                .into_iter()
+                .filter(|k| {
+                    self.calls
+                        .get(k)
+                        .is_some_and(|a| a.endpoint_id == endpoint_id)
+                })
+                .collect(),
+            None => self
+                .calls
+                .iter()
+                .filter(|(_, a)| a.endpoint_id == endpoint_id && a.call_reference == call_reference)
+                .map(|(k, _)| *k)
+                .collect(),
+        }
     }
 
     fn drop_admission(&mut self, key: ([u8; 16], bool)) -> Option<Admission> {
@@ -776,18 +794,13 @@ impl Gatekeeper {
         let endpoint_id = r.endpoint_id.clone();
         let call = m.call_identifier.as_ref().map(|c| guid(&c.guid));
         let wanted = m.band_width.0;
-        let mut found = false;
-        for a in self.calls.values_mut() {
-            let same = match call {
-                Some(id) => a.call_id == id,
-                None => a.call_reference == m.call_reference_value.0,
-            };
-            if a.endpoint_id == endpoint_id && same {
+        let keys = self.admissions_of(&endpoint_id, call, m.call_reference_value.0);
+        for k in &keys {
+            if let Some(a) = self.calls.get_mut(k) {
                 a.bandwidth = wanted;
-                found = true;
             }
         }
-        if found {
+        if !keys.is_empty() {
             out.push(send(from, build::bcf(seq, wanted)));
         } else {
             out.push(send(

@@ -86,7 +86,6 @@ pub struct Registrations {
     by_alias: HashMap<String, String>,
     prefixes: Vec<(String, String)>,
     by_expiry: BTreeSet<(Instant, String)>,
-    numbers: BTreeSet<u32>,
 }
 
 impl Registrations {
@@ -133,18 +132,6 @@ impl Registrations {
             .and_then(|(_, id)| self.by_id.get(id))
     }
 
-    /// The smallest positive number no registration has.
-    pub fn free_number(&self) -> u32 {
-        let mut n = 1;
-        for &used in &self.numbers {
-            if used != n {
-                break;
-            }
-            n += 1;
-        }
-        n
-    }
-
     /// Adds or replaces a registration (by endpoint identifier).
     pub fn put(&mut self, r: Registration) {
         self.remove(&r.endpoint_id.clone());
@@ -155,7 +142,6 @@ impl Registrations {
             self.prefixes.push((key(p), r.endpoint_id.clone()));
         }
         self.by_expiry.insert((r.expires_at, r.endpoint_id.clone()));
-        self.numbers.insert(r.number);
         self.by_id.insert(r.endpoint_id.clone(), r);
     }
 
@@ -170,7 +156,6 @@ impl Registrations {
         self.prefixes.retain(|(_, id)| id != endpoint_id);
         self.by_expiry
             .remove(&(r.expires_at, r.endpoint_id.clone()));
-        self.numbers.remove(&r.number);
         Some(r)
     }
 
@@ -252,10 +237,8 @@ mod tests {
         assert_eq!(t.holder("alice").unwrap().endpoint_id, "a");
         assert_eq!(t.by_prefix("9044").unwrap().endpoint_id, "g");
         assert!(t.by_prefix("8044").is_none());
-        assert_eq!(t.free_number(), 3);
         t.remove("a");
         assert!(t.holder("alice").is_none());
-        assert_eq!(t.free_number(), 1);
     }
 
     #[test]

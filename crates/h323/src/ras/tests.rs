@@ -4,15 +4,15 @@
 use super::*;
 use crate::alias::transport;
 use causeway_h323_asn1::bmp_string;
-use causeway_h323_asn1::rasn::types::OctetString;
 
 struct Ctx {
     deny: Vec<&'static str>,
     policy: AuthPolicy,
+    numbers: std::cell::Cell<u32>,
 }
 
 impl Context for Ctx {
-    fn may_register(&self, aliases: &[&str]) -> Result<(), String> {
+    fn may_register(&self, _: IpAddr, aliases: &[&str]) -> Result<(), String> {
         match aliases.iter().find(|a| self.deny.contains(a)) {
             Some(a) => Err(format!("{a} is denied")),
             None => Ok(()),
@@ -27,6 +27,10 @@ impl Context for Ctx {
     fn unix_time(&self) -> u64 {
         1_700_000_000
     }
+    fn take_number(&self) -> u32 {
+        self.numbers.set(self.numbers.get() + 1);
+        self.numbers.get()
+    }
 }
 
 const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 100));
@@ -35,6 +39,7 @@ fn ctx() -> Ctx {
     Ctx {
         deny: vec![],
         policy: AuthPolicy::DoNotCheckCredentials,
+        numbers: Default::default(),
     }
 }
 
@@ -70,59 +75,13 @@ fn terminal() -> EndpointType {
     )
 }
 
-fn vendor() -> VendorIdentifier {
-    VendorIdentifier::new(
-        H221NonStandard::new(0xb5, 0, 0x0001),
-        Some(OctetString::from_static(b"Room")),
-        Some(OctetString::from_static(b"1.0")),
-        None,
-    )
-}
-
 fn rrq(seq: u16, host: &str, aliases: &[Alias]) -> RegistrationRequest {
     let cs = addr(&format!("{host}:1720"));
     let ras = addr(&format!("{host}:1719"));
-    let mut m = RegistrationRequest::new(
-        RequestSeqNum(seq),
-        build::protocol(),
-        None,
-        false,
-        vec![transport(cs)],
-        vec![transport(ras)],
-        terminal(),
-        Some(aliases.iter().filter_map(Alias::to_asn).collect()),
-        None,
-        vendor(),
-        None,
-        None,
-        None,
-        None,
-        None,
-        Some(false),
-        None,
-        Some(false),
-        Some(false),
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-    );
-    m.time_to_live = None;
-    m
+    match build::client::rrq(seq, aliases, ras, cs, None) {
+        RasMessage::registrationRequest(m) => m,
+        other => unreachable!("{other:?}"),
+    }
 }
 
 fn sent(out: &[Output]) -> Vec<&RasMessage> {
@@ -291,6 +250,7 @@ fn restriction_policy_refuses_full_but_not_lightweight_rrqs() {
     let deny = Ctx {
         deny: vec!["alice"],
         policy: AuthPolicy::DoNotCheckCredentials,
+        numbers: Default::default(),
     };
     let out = gk.handle(
         addr("192.0.2.1:1719"),
@@ -346,6 +306,7 @@ fn check_credentials_needs_a_token_that_verifies() {
     let check = Ctx {
         deny: vec![],
         policy: AuthPolicy::CheckCredentials,
+        numbers: Default::default(),
     };
     let with_token = |password: Option<&str>| {
         let mut m = rrq(1, "192.0.2.1", &[Alias::guess("alice")]);
@@ -406,43 +367,19 @@ fn check_credentials_needs_a_token_that_verifies() {
 }
 
 fn arq(seq: u16, endpoint: &str, call: [u8; 16], answer: bool) -> RasMessage {
-    RasMessage::admissionRequest(AdmissionRequest::new(
-        RequestSeqNum(seq),
-        CallType::pointToPoint(()),
-        None,
-        build::endpoint_id(endpoint),
-        Some(vec![Alias::guess("bob").to_asn().unwrap()]),
-        None,
-        None,
-        vec![Alias::guess("alice").to_asn().unwrap()],
-        None,
-        BandWidth(7680),
-        CallReferenceValue(42),
-        None,
-        None,
-        ConferenceIdentifier(GloballyUniqueID(call.into())),
-        false,
-        answer,
-        Some(false),
-        Some(CallIdentifier::new(GloballyUniqueID(call.into()))),
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        Some(false),
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        Some(false),
-    ))
+    let mut m = build::client::arq(
+        seq,
+        endpoint,
+        &[Alias::guess("alice")],
+        &[Alias::guess("bob")],
+        call,
+        42,
+    );
+    if let RasMessage::admissionRequest(a) = &mut m {
+        a.band_width = BandWidth(7680);
+        a.answer_call = answer;
+    }
+    m
 }
 
 #[test]

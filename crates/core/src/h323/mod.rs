@@ -1,0 +1,417 @@
+//! The H.323 service: the gatekeeper's RAS socket (UDP, `Registration UDP Port`) around the
+//! sans-IO [`Gatekeeper`]. One task owns the socket and the timers; the gatekeeper itself sits
+//! in [`state::Shared`] so that the management surfaces can read and change it.
+
+pub mod state;
+
+use causeway_config::{ChangeEvent, Config, Snapshot};
+use causeway_h323::alias::Alias;
+use causeway_h323::ras::{
+    AuthPolicy, ConflictMode, Context, Gatekeeper, Output, Registration, Removal, Settings,
+};
+use causeway_observe::EventLog;
+use causeway_registrar::{Numbers, Restriction};
+use causeway_routing::subzones::SubZones;
+use state::{Notice, Shared};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+use tokio::net::UdpSocket;
+use tokio::sync::{broadcast, mpsc};
+
+/// The gatekeeper's settings, or `None` while `H323 Mode` is Off.
+pub fn settings(snap: &Snapshot) -> Option<Settings> {
+    if snap.get("H323 Mode") != Some("On") {
+        return None;
+    }
+    let int = |p: &str, d: i64| snap.int(p).unwrap_or(d);
+    let name = snap
+        .get("SystemUnit Name")
+        .filter(|n| !n.is_empty())
+        .unwrap_or("causeway");
+    Some(Settings {
+        gatekeeper_id: name.to_string(),
+        ras_port: int("H323 Gatekeeper Registration UDP Port", 1719) as u16,
+        call_signal_port: int("H323 Gatekeeper CallSignaling TCP Port", 1720) as u16,
+        ttl: int("H323 Gatekeeper TimeToLive", 1800) as u32,
+        call_ttl: int("H323 Gatekeeper CallTimeToLive", 120) as u32,
+        auto_discovery: snap.get("H323 Gatekeeper AutoDiscovery Mode") != Some("Off"),
+        conflict: match snap.get("H323 Gatekeeper Registration ConflictMode") {
+            Some("Overwrite") => ConflictMode::Overwrite,
+            _ => ConflictMode::Reject,
+        },
+        rip_all: snap.get("H323 Gatekeeper Registration RIPAllRequests") == Some("On"),
+    })
+}
+
+/// What the gatekeeper asks of the configuration, derived once per revision.
+struct Derived {
+    restriction: Restriction,
+    subzones: SubZones,
+}
+
+impl Derived {
+    fn new(snap: &Snapshot) -> Derived {
+        let vars = causeway_routing::Variables::from_snapshot(snap);
+        Derived {
+            restriction: Restriction::from_config(snap, &vars),
+            subzones: SubZones::from_snapshot(snap),
+        }
+    }
+}
+
+struct Ctx<'a> {
+    derived: &'a Derived,
+    config: &'a Config,
+    numbers: &'a Numbers,
+}
+
+impl Context for Ctx<'_> {
+    fn may_register(&self, source: IpAddr, aliases: &[&str]) -> Result<(), String> {
+        let sz = self.derived.subzones.member(source, aliases);
+        if !self.derived.subzones.registrations_allowed(&sz) {
+            return Err(format!("registrations are not allowed in subzone {sz}"));
+        }
+        // The policy service is asked only for SIP registrations so far: H.323 registrations
+        // are refused under that mode rather than let through unchecked.
+        if matches!(self.derived.restriction, Restriction::Decided) {
+            return Err("the registration policy service does not serve H.323 yet".into());
+        }
+        self.derived.restriction.check(aliases)
+    }
+
+    fn auth_policy(&self, source: IpAddr, aliases: &[&str]) -> AuthPolicy {
+        let sz = self.derived.subzones.member(source, aliases);
+        match self.derived.subzones.authentication_mode(&sz) {
+            "CheckCredentials" => AuthPolicy::CheckCredentials,
+            "TreatAsAuthenticated" => AuthPolicy::TreatAsAuthenticated,
+            _ => AuthPolicy::DoNotCheckCredentials,
+        }
+    }
+
+    fn password(&self, user: &str) -> Option<String> {
+        self.config.credential_password(user)
+    }
+
+    fn unix_time(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    }
+
+    fn take_number(&self) -> u32 {
+        self.numbers.take()
+    }
+}
+
+pub struct Service {
+    config: Arc<Config>,
+    snap: Arc<Snapshot>,
+    shared: Arc<Shared>,
+    log: Arc<EventLog>,
+    derived: Derived,
+    socket: Option<Arc<UdpSocket>>,
+    /// Which of our addresses a peer reaches, when the socket listens on all of them.
+    local_for: HashMap<IpAddr, IpAddr>,
+}
+
+impl Service {
+    pub fn spawn(
+        config: Arc<Config>,
+        shared: Arc<Shared>,
+        log: Arc<EventLog>,
+    ) -> tokio::task::JoinHandle<()> {
+        let changes = config.subscribe();
+        let (notice_tx, notices) = mpsc::unbounded_channel();
+        *shared.notices.lock().unwrap() = Some(notice_tx);
+        tokio::spawn(async move {
+            let snap = config.snapshot();
+            let mut svc = Service {
+                derived: Derived::new(&snap),
+                config,
+                snap,
+                shared,
+                log,
+                socket: None,
+                local_for: HashMap::new(),
+            };
+            svc.reconfigure().await;
+            svc.run(changes, notices).await;
+        })
+    }
+
+    async fn run(
+        &mut self,
+        mut changes: broadcast::Receiver<ChangeEvent>,
+        mut notices: mpsc::UnboundedReceiver<Notice>,
+    ) {
+        let mut buf = vec![0u8; 65536];
+        loop {
+            let next = self
+                .shared
+                .with_gatekeeper(|gk| gk.poll_timeout())
+                .flatten();
+            let sleep = async {
+                match next {
+                    Some(t) => tokio::time::sleep_until(t.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let socket = self.socket.clone();
+            let recv = async {
+                match &socket {
+                    Some(s) => s.recv_from(&mut buf).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                r = recv => {
+                    // Errors (ICMP reports of earlier sends, on some systems) are skipped.
+                    if let Ok((n, from)) = r {
+                        let bytes = buf[..n].to_vec();
+                        self.on_datagram(&bytes, from).await;
+                    }
+                }
+                ch = changes.recv() => match ch {
+                    Ok(ev) => {
+                        self.snap = ev.snapshot;
+                        self.reconfigure().await;
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        self.snap = self.config.snapshot();
+                        self.reconfigure().await;
+                    }
+                    Err(_) => break,
+                },
+                Some(notice) = notices.recv() => match notice {
+                    Notice::Send(outputs) => self.act(outputs).await,
+                },
+                _ = sleep => {
+                    let out = self
+                        .shared
+                        .with_gatekeeper(|gk| gk.on_timer(Instant::now()))
+                        .unwrap_or_default();
+                    self.act(out).await;
+                }
+            }
+        }
+    }
+
+    async fn reconfigure(&mut self) {
+        let snap = self.snap.clone();
+        self.derived = Derived::new(&snap);
+        let wanted = settings(&snap);
+        let bind = wanted
+            .as_ref()
+            .map(|s| SocketAddr::new(crate::listen::bind_address(&snap), s.ras_port));
+        let bound = self.socket.as_ref().and_then(|s| s.local_addr().ok());
+        if bind != bound {
+            self.socket = None;
+            if let Some(addr) = bind {
+                match UdpSocket::bind(addr).await {
+                    Ok(s) => self.socket = Some(Arc::new(s)),
+                    Err(e) => self.log.event(
+                        1,
+                        "tvcs",
+                        "Application Failed",
+                        &[("Detail", &format!("H.323 RAS cannot listen on {addr}: {e}"))],
+                    ),
+                }
+            }
+        }
+        let removed = {
+            let mut gk = self.shared.gatekeeper.lock().unwrap();
+            match (wanted, gk.as_mut()) {
+                (Some(s), Some(g)) => {
+                    g.set_settings(s);
+                    Vec::new()
+                }
+                (Some(s), None) => {
+                    *gk = Some(Gatekeeper::new(s, rand::random()));
+                    Vec::new()
+                }
+                // H.323 turned off: every registration goes.
+                (None, Some(g)) => {
+                    let ids: Vec<String> = g
+                        .registrations()
+                        .all()
+                        .map(|r| r.endpoint_id.clone())
+                        .collect();
+                    let mut out = Vec::new();
+                    for id in ids {
+                        out.extend(g.unregister(&id));
+                    }
+                    *gk = None;
+                    out
+                }
+                (None, None) => Vec::new(),
+            }
+        };
+        // The URQs cannot go out with the socket closed; the removals still count.
+        for o in removed {
+            if let Output::Removed(r, why) = o {
+                self.removed(&r, why);
+            }
+        }
+        self.shared
+            .applied
+            .store(snap.revision, std::sync::atomic::Ordering::Release);
+    }
+
+    fn local_ip(&mut self, peer: IpAddr) -> IpAddr {
+        let bound = self
+            .socket
+            .as_ref()
+            .and_then(|s| s.local_addr().ok())
+            .map(|a| a.ip());
+        match bound {
+            Some(ip) if !ip.is_unspecified() => ip,
+            _ => {
+                if let Some(ip) = self.local_for.get(&peer) {
+                    return *ip;
+                }
+                let ip = route_to(peer).unwrap_or(peer);
+                // The cache stays small: one entry per peer address, cleared when it grows.
+                if self.local_for.len() > 4096 {
+                    self.local_for.clear();
+                }
+                self.local_for.insert(peer, ip);
+                ip
+            }
+        }
+    }
+
+    async fn on_datagram(&mut self, bytes: &[u8], from: SocketAddr) {
+        let msg = match causeway_h323_asn1::decode_ras(bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                // No sequence number to answer with: the datagram is dropped.
+                self.log.event(
+                    2,
+                    "tvcs",
+                    "Bad RAS Message",
+                    &[
+                        ("Src-ip", &from.ip().to_string()),
+                        ("Src-port", &from.port().to_string()),
+                        ("Detail", &format!("undecodable datagram: {e}")),
+                    ],
+                );
+                return;
+            }
+        };
+        let local = self.local_ip(from.ip());
+        let ctx = Ctx {
+            derived: &self.derived,
+            config: &self.config,
+            numbers: &self.shared.numbers,
+        };
+        let out = self
+            .shared
+            .with_gatekeeper(|gk| gk.handle(from, local, msg, Instant::now(), &ctx))
+            .unwrap_or_default();
+        self.act(out).await;
+    }
+
+    async fn act(&mut self, outputs: Vec<Output>) {
+        for o in outputs {
+            match o {
+                Output::Send(to, m) => {
+                    let Some(s) = &self.socket else { continue };
+                    match causeway_h323_asn1::encode_ras(&m) {
+                        Ok(bytes) => {
+                            let _ = s.send_to(&bytes, to).await;
+                        }
+                        Err(e) => self.log.event(
+                            1,
+                            "tvcs",
+                            "Application Failed",
+                            &[("Detail", &format!("a RAS message did not encode: {e}"))],
+                        ),
+                    }
+                }
+                Output::Registered(r) => self.log.event(
+                    1,
+                    "tvcs",
+                    "Registration Accepted",
+                    &[
+                        ("Protocol", "H323"),
+                        ("Src-ip", &r.source.ip().to_string()),
+                        ("Src-port", &r.source.port().to_string()),
+                        ("Alias", &alias_list(&r.aliases)),
+                        ("Endpoint-id", &r.endpoint_id),
+                    ],
+                ),
+                Output::Refused {
+                    source,
+                    aliases,
+                    reason,
+                } => self.log.event(
+                    1,
+                    "tvcs",
+                    "Registration Rejected",
+                    &[
+                        ("Protocol", "H323"),
+                        ("Src-ip", &source.ip().to_string()),
+                        ("Src-port", &source.port().to_string()),
+                        ("Alias", &alias_list(&aliases)),
+                        ("Detail", &reason),
+                    ],
+                ),
+                Output::Removed(r, why) => self.removed(&r, why),
+                Output::ClearCall { .. } => {
+                    // Routed H.323 calls arrive with call signalling; until then an
+                    // admission has no call to clear beyond itself.
+                }
+                Output::Ignored { source, what } => self.log.event(
+                    2,
+                    "tvcs",
+                    "RAS Message Ignored",
+                    &[("Src-ip", &source.ip().to_string()), ("Detail", &what)],
+                ),
+            }
+        }
+    }
+
+    fn removed(&self, r: &Registration, why: Removal) {
+        self.shared.numbers.give(r.number);
+        let reason = match why {
+            Removal::Unregistered => "Unregistered by the endpoint",
+            Removal::Expired => "Registration expired",
+            Removal::Overwritten => "Alias taken over by another registration",
+            Removal::Operator => "Operator forced removal",
+        };
+        self.log.event(
+            1,
+            "tvcs",
+            "Registration Removed",
+            &[
+                ("Protocol", "H323"),
+                ("Alias", &alias_list(&r.aliases)),
+                ("Endpoint-id", &r.endpoint_id),
+                ("Reason", reason),
+            ],
+        );
+    }
+}
+
+fn alias_list(aliases: &[Alias]) -> String {
+    aliases
+        .iter()
+        .map(Alias::text)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Which local address the system would send from to reach `peer` (a routing lookup; no
+/// packet is sent).
+fn route_to(peer: IpAddr) -> Option<IpAddr> {
+    let any: SocketAddr = if peer.is_ipv4() {
+        "0.0.0.0:0".parse().ok()?
+    } else {
+        "[::]:0".parse().ok()?
+    };
+    let s = std::net::UdpSocket::bind(any).ok()?;
+    s.connect(SocketAddr::new(peer, 9)).ok()?;
+    Some(s.local_addr().ok()?.ip())
+}

@@ -1,0 +1,150 @@
+//! H.323 state shared between the RAS task and the management surfaces.
+
+use causeway_h323::ras::{Gatekeeper, Output, Registration};
+use causeway_registrar::Numbers;
+use causeway_xapi::{Field, Selector};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Default)]
+pub struct Shared {
+    /// `None` while `H323 Mode` is Off.
+    pub gatekeeper: Mutex<Option<Gatekeeper>>,
+    /// Registration numbers, shared with the SIP registrar.
+    pub numbers: Arc<Numbers>,
+    /// The configuration revision the H.323 service last applied.
+    pub applied: AtomicU64,
+    pub notices: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Notice>>>,
+}
+
+/// Work for the RAS task that started outside it.
+#[derive(Debug)]
+pub enum Notice {
+    /// What the gatekeeper produced for an operator's action (a URQ to send, say).
+    Send(Vec<Output>),
+}
+
+impl Shared {
+    pub fn new(numbers: Arc<Numbers>) -> Shared {
+        Shared {
+            numbers,
+            ..Shared::default()
+        }
+    }
+
+    /// Runs `f` on the gatekeeper, if H.323 is on. The lock is held only for the call.
+    pub fn with_gatekeeper<T>(&self, f: impl FnOnce(&mut Gatekeeper) -> T) -> Option<T> {
+        self.gatekeeper.lock().unwrap().as_mut().map(f)
+    }
+
+    /// Every registration, by number.
+    pub fn registrations(&self) -> Vec<Registration> {
+        let mut v: Vec<Registration> = self
+            .with_gatekeeper(|gk| gk.registrations().all().cloned().collect())
+            .unwrap_or_default();
+        v.sort_by_key(|r| r.number);
+        v
+    }
+
+    fn find(&self, which: &Selector) -> Option<Registration> {
+        self.with_gatekeeper(|gk| {
+            let t = gk.registrations();
+            match which {
+                Selector::Number(n) => t.by_number(*n).cloned(),
+                Selector::Serial(s) => t.by_serial(s).cloned(),
+            }
+        })
+        .flatten()
+    }
+
+    /// Removes a registration for an operator; the endpoint is sent a URQ.
+    pub fn remove_registration(&self, which: &Selector) -> Option<Registration> {
+        let r = self.find(which)?;
+        let out = self.with_gatekeeper(|gk| gk.unregister(&r.endpoint_id))?;
+        if let Some(tx) = self.notices.lock().unwrap().as_ref() {
+            let _ = tx.send(Notice::Send(out));
+        }
+        Some(r)
+    }
+
+    /// The registrations holding an alias (or, for a gateway, a prefix of it).
+    pub fn holders(&self, alias: &str) -> Vec<Registration> {
+        self.with_gatekeeper(|gk| {
+            let t = gk.registrations();
+            t.holder(alias)
+                .or_else(|| t.by_prefix(alias))
+                .cloned()
+                .into_iter()
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+
+    /// Waits (briefly) until the RAS task has applied configuration `revision`.
+    pub fn settle(&self, revision: u64) {
+        if self.notices.lock().unwrap().is_none() {
+            return;
+        }
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while self.applied.load(Ordering::Acquire) < revision && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+/// The fields `xStatus Registrations` shows for an H.323 registration.
+pub fn registration_fields(r: &Registration, now: Instant) -> Vec<(String, Field)> {
+    let p = format!("Registration {} ", r.number);
+    let mut v = vec![
+        (
+            format!("{p}Name"),
+            Field::str(r.aliases.first().map_or("", |a| a.text())),
+        ),
+        (format!("{p}Protocol"), Field::bare("H323")),
+        (format!("{p}Type"), Field::str(r.kind.name())),
+        (
+            format!("{p}Address"),
+            Field::str(
+                r.call_signal
+                    .first()
+                    .map_or_else(String::new, |a| a.to_string()),
+            ),
+        ),
+        (format!("{p}SerialNumber"), Field::str(r.serial_text())),
+        (
+            format!("{p}CreationTime"),
+            Field::str(
+                chrono::DateTime::<chrono::Utc>::from(r.registered_at)
+                    .format("%Y-%m-%d %H:%M:%S UTC")
+                    .to_string(),
+            ),
+        ),
+        (format!("{p}Expires"), Field::bare(r.remaining(now))),
+        (format!("{p}TimeToLive"), Field::bare(r.ttl)),
+        (
+            format!("{p}EndpointIdentifier"),
+            Field::str(r.endpoint_id.as_str()),
+        ),
+        (format!("{p}RasAddress"), Field::str(r.ras.to_string())),
+        (format!("{p}Source"), Field::str(r.source.to_string())),
+    ];
+    for (i, a) in r.aliases.iter().enumerate() {
+        let q = format!("{p}Aliases Alias {} ", i + 1);
+        v.push((format!("{q}Type"), Field::bare(a.kind())));
+        v.push((format!("{q}Value"), Field::str(a.text())));
+    }
+    for (i, pre) in r.prefixes.iter().enumerate() {
+        v.push((
+            format!("{p}Prefixes Prefix {}", i + 1),
+            Field::str(pre.as_str()),
+        ));
+    }
+    if !r.vendor.is_empty() {
+        v.push((format!("{p}Vendor"), Field::str(r.vendor.as_str())));
+    }
+    if let Some(user) = r.authenticated_as.as_deref().filter(|u| !u.is_empty()) {
+        v.push((format!("{p}AuthenticatedUser"), Field::str(user)));
+    }
+    v
+}
