@@ -130,6 +130,18 @@ impl Services for Restarter {
     }
 
     fn disconnect_call(&self, which: &Selector) -> Result<Vec<(String, Field)>, String> {
+        // An H.323 call is cleared by its own task, which ends it in the table.
+        if let Some(c) = self.sip.call(which).filter(|c| c.protocol == "H323") {
+            if !self.h323.disconnect(&c.call_id, "Operator disconnect") {
+                return Err("the call is ending already".into());
+            }
+            self.events
+                .event(1, "tvcs", "Operator Call Disconnect", &[]);
+            return Ok(vec![
+                ("Call".into(), Field::bare(c.number)),
+                ("SerialNumber".into(), Field::str(c.serial.to_string())),
+            ]);
+        }
         let r = self.sip.disconnect(which)?;
         self.events
             .event(1, "tvcs", "Operator Call Disconnect", &[]);
@@ -299,8 +311,12 @@ async fn serve(
         tls,
         client_tls,
     );
-    let h323_task =
-        causeway_core::h323::Service::spawn(config.clone(), h323.clone(), events.clone());
+    let h323_task = causeway_core::h323::Service::spawn(
+        config.clone(),
+        h323.clone(),
+        sip.calls.clone(),
+        events.clone(),
+    );
     engine.add_status(Arc::new(SystemUnit {
         started: Instant::now(),
         config: config.clone(),

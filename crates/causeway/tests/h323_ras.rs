@@ -326,3 +326,42 @@ fn the_test_endpoint_passes_its_own_checks() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A GRQ to the discovery group (224.0.1.41, port 1718) finds the gatekeeper while auto
+/// discovery is on. Run in a network namespace of its own, whose multicast route and
+/// discovery port nothing else shares.
+#[test]
+fn multicast_discovery_finds_the_gatekeeper() {
+    let ns = common::Netns::new();
+    ns.ip(&["route", "add", "224.0.0.0/4", "dev", "v0"]);
+    let mut node = common::Node::new();
+    node.netns = Some(ns.0.clone());
+    let ras = common::free_port();
+    for line in [
+        "xConfiguration SystemUnit Name: \"cw-gk\"".to_string(),
+        "xConfiguration H323 Mode: On".into(),
+        format!("xConfiguration H323 Gatekeeper Registration UDP Port: {ras}"),
+    ] {
+        node.ok(&line);
+    }
+    node.start();
+    let mut ep = Endpoint::start_in(&ns.0, &format!("10.254.0.1:{ras}"), "10.254.0.1");
+    let discover = json!({"op": "grq", "to": "224.0.1.41:1718", "timeout": 1});
+    let mut gcf = Value::Null;
+    for _ in 0..20 {
+        gcf = ep.ras(discover.clone());
+        if !gcf.is_null() {
+            break;
+        }
+    }
+    let v = expect(&gcf, "gatekeeperConfirm");
+    assert_eq!(v["gatekeeperIdentifier"], "cw-gk");
+    // The confirm names the RAS port, where the endpoint registers next.
+    assert_eq!(addr_of(&v["rasAddress"]), format!("10.254.0.1:{ras}"));
+    expect(
+        &ep.ras(json!({"op": "rrq", "aliases": [{"h323": "ivan"}]})),
+        "registrationConfirm",
+    );
+    node.ok("xConfiguration H323 Gatekeeper AutoDiscovery Mode: Off");
+    assert!(ep.ras(discover).is_null());
+}

@@ -4,44 +4,9 @@
 //! address that exists nowhere else.
 
 mod common;
-use common::{free_port, Node};
+use common::{free_port, Netns, Node};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// A network namespace that is removed when dropped.
-struct Netns(String);
-
-impl Netns {
-    fn new() -> Netns {
-        let name = format!("cw-{}-{}", std::process::id(), free_port());
-        let run = |args: &[&str]| {
-            let st = Command::new("ip")
-                .args(args)
-                .status()
-                .expect("ip (iproute2) is installed");
-            assert!(st.success(), "ip {args:?} (the tests run as root)");
-        };
-        run(&["netns", "add", &name]);
-        let ns = Netns(name.clone());
-        let inside = |args: &[&str]| {
-            let mut a = vec!["netns", "exec", name.as_str(), "ip"];
-            a.extend_from_slice(args);
-            run(&a);
-        };
-        inside(&["link", "set", "lo", "up"]);
-        inside(&["link", "add", "v0", "type", "veth", "peer", "name", "v1"]);
-        inside(&["addr", "add", "10.254.0.1/24", "dev", "v0"]);
-        inside(&["link", "set", "v0", "up"]);
-        inside(&["link", "set", "v1", "up"]);
-        ns
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
 
 /// Five seconds of 8 kHz mono silence as a WAV file: the clients' microphone.
 fn silence(path: &std::path::Path) {

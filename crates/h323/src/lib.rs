@@ -6,4 +6,5 @@ pub mod alias;
 pub mod h235;
 pub mod q931;
 pub mod ras;
+pub mod signalling;
 pub mod tpkt;

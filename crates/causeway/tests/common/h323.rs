@@ -24,9 +24,26 @@ pub struct Endpoint {
 impl Endpoint {
     /// An endpoint on `bind` (a loopback address) whose gatekeeper is at 127.0.0.1:`gk_port`.
     pub fn start(gk_port: u16, bind: &str) -> Endpoint {
-        let mut child = Command::new("python3")
+        Endpoint::spawn(None, &format!("127.0.0.1:{gk_port}"), bind)
+    }
+
+    /// An endpoint inside network namespace `netns`, with its gatekeeper at `gk`.
+    pub fn start_in(netns: &str, gk: &str, bind: &str) -> Endpoint {
+        Endpoint::spawn(Some(netns), gk, bind)
+    }
+
+    fn spawn(netns: Option<&str>, gk: &str, bind: &str) -> Endpoint {
+        let mut cmd = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, "python3"]);
+                c
+            }
+            None => Command::new("python3"),
+        };
+        let mut child = cmd
             .arg(script("endpoint.py"))
-            .args(["--gk", &format!("127.0.0.1:{gk_port}"), "--bind", bind])
+            .args(["--gk", gk, "--bind", bind])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

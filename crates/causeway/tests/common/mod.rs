@@ -447,3 +447,49 @@ pub fn registered(port: u16, user: &str) -> Peer {
     assert_eq!(status(&p.recv()), 200);
     p
 }
+
+/// A network namespace that is removed when dropped.
+pub struct Netns(pub String);
+
+impl Netns {
+    /// A namespace with loopback up and a veth pair, `v0` addressed 10.254.0.1/24.
+    pub fn new() -> Netns {
+        let name = format!("cw-{}-{}", std::process::id(), free_port());
+        let run = |args: &[&str]| {
+            let st = Command::new("ip")
+                .args(args)
+                .status()
+                .expect("ip (iproute2) is installed");
+            assert!(st.success(), "ip {args:?} (the tests run as root)");
+        };
+        run(&["netns", "add", &name]);
+        let ns = Netns(name.clone());
+        let inside = |args: &[&str]| {
+            let mut a = vec!["netns", "exec", name.as_str(), "ip"];
+            a.extend_from_slice(args);
+            run(&a);
+        };
+        inside(&["link", "set", "lo", "up"]);
+        inside(&["link", "add", "v0", "type", "veth", "peer", "name", "v1"]);
+        inside(&["addr", "add", "10.254.0.1/24", "dev", "v0"]);
+        inside(&["link", "set", "v0", "up"]);
+        inside(&["link", "set", "v1", "up"]);
+        ns
+    }
+
+    /// Runs `ip ARGS` inside the namespace.
+    pub fn ip(&self, args: &[&str]) {
+        let st = Command::new("ip")
+            .args(["netns", "exec", &self.0, "ip"])
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(st.success(), "ip {args:?} in {}", self.0);
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}

@@ -2,6 +2,7 @@
 //! sans-IO [`Gatekeeper`]. One task owns the socket and the timers; the gatekeeper itself sits
 //! in [`state::Shared`] so that the management surfaces can read and change it.
 
+pub mod signalling;
 pub mod state;
 
 use causeway_config::{ChangeEvent, Config, Snapshot};
@@ -112,14 +113,21 @@ pub struct Service {
     log: Arc<EventLog>,
     derived: Derived,
     socket: Option<Arc<UdpSocket>>,
+    /// The multicast discovery socket (224.0.1.41, port 1718), while H.323 is on.
+    discovery: Option<Arc<UdpSocket>>,
+    /// The call signalling listener's address and accept task.
+    listener: Option<(SocketAddr, tokio::task::JoinHandle<()>)>,
+    calls: Arc<signalling::Ctx>,
     /// Which of our addresses a peer reaches, when the socket listens on all of them.
     local_for: HashMap<IpAddr, IpAddr>,
 }
 
 impl Service {
+    /// `calls` is the call table the SIP service shares.
     pub fn spawn(
         config: Arc<Config>,
         shared: Arc<Shared>,
+        calls: Arc<std::sync::Mutex<crate::calls::Calls>>,
         log: Arc<EventLog>,
     ) -> tokio::task::JoinHandle<()> {
         let changes = config.subscribe();
@@ -127,13 +135,17 @@ impl Service {
         *shared.notices.lock().unwrap() = Some(notice_tx);
         tokio::spawn(async move {
             let snap = config.snapshot();
+            let calls = Arc::new(signalling::Ctx::new(shared.clone(), calls, log.clone()));
             let mut svc = Service {
+                listener: None,
+                calls,
                 derived: Derived::new(&snap),
                 config,
                 snap,
                 shared,
                 log,
                 socket: None,
+                discovery: None,
                 local_for: HashMap::new(),
             };
             svc.reconfigure().await;
@@ -165,7 +177,26 @@ impl Service {
                     None => std::future::pending().await,
                 }
             };
+            let discovery = self.discovery.clone();
+            let mut dbuf = [0u8; 2048];
+            let discover = async {
+                match &discovery {
+                    Some(s) => s.recv_from(&mut dbuf).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
+                r = discover => {
+                    // Only GRQs belong here; the answer goes out from the RAS socket.
+                    if let Ok((n, from)) = r {
+                        let bytes = dbuf[..n].to_vec();
+                        if let Ok(m) = causeway_h323_asn1::decode_ras(&bytes) {
+                            if matches!(m, causeway_h323_asn1::h225::RasMessage::gatekeeperRequest(_)) {
+                                self.on_datagram(&bytes, from).await;
+                            }
+                        }
+                    }
+                }
                 r = recv => {
                     // Errors (ICMP reports of earlier sends, on some systems) are skipped.
                     if let Ok((n, from)) = r {
@@ -220,6 +251,24 @@ impl Service {
                 }
             }
         }
+        if wanted.is_some() != self.discovery.is_some() {
+            self.discovery = match wanted {
+                Some(_) => match discovery_socket() {
+                    Ok(s) => Some(Arc::new(s)),
+                    Err(e) => {
+                        self.log.event(
+                            2,
+                            "tvcs",
+                            "Application Failed",
+                            &[("Detail", &format!("no multicast gatekeeper discovery: {e}"))],
+                        );
+                        None
+                    }
+                },
+                None => None,
+            };
+        }
+        self.listen_for_calls(&snap, wanted.as_ref()).await;
         let removed = {
             let mut gk = self.shared.gatekeeper.lock().unwrap();
             match (wanted, gk.as_mut()) {
@@ -257,6 +306,41 @@ impl Service {
         self.shared
             .applied
             .store(snap.revision, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Opens, moves or closes the call signalling listener.
+    async fn listen_for_calls(&mut self, snap: &Snapshot, wanted: Option<&Settings>) {
+        let start = snap
+            .int("H323 Gatekeeper CallSignaling PortRange Start")
+            .unwrap_or(15000);
+        let end = snap
+            .int("H323 Gatekeeper CallSignaling PortRange End")
+            .unwrap_or(19999);
+        *self.calls.range.lock().unwrap() = (start as u16, end.max(start) as u16);
+        let addr =
+            wanted.map(|s| SocketAddr::new(crate::listen::bind_address(snap), s.call_signal_port));
+        if self.listener.as_ref().map(|(a, _)| *a) == addr {
+            return;
+        }
+        if let Some((_, task)) = self.listener.take() {
+            task.abort();
+        }
+        let Some(addr) = addr else { return };
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => {
+                let task = tokio::spawn(signalling::serve(l, self.calls.clone()));
+                self.listener = Some((addr, task));
+            }
+            Err(e) => self.log.event(
+                1,
+                "tvcs",
+                "Application Failed",
+                &[(
+                    "Detail",
+                    &format!("H.323 call signalling cannot listen on {addr}: {e}"),
+                )],
+            ),
+        }
     }
 
     fn local_ip(&mut self, peer: IpAddr) -> IpAddr {
@@ -359,10 +443,13 @@ impl Service {
                     ],
                 ),
                 Output::Removed(r, why) => self.removed(&r, why),
-                Output::ClearCall { .. } => {
-                    // Routed H.323 calls arrive with call signalling; until then an
-                    // admission has no call to clear beyond itself.
+                Output::ClearCall { call_id, reason } => {
+                    self.shared
+                        .active
+                        .tell(&call_id, signalling::CallNotice::Clear(reason));
                 }
+                // No search asks neighbors over RAS yet.
+                Output::Located { .. } => {}
                 Output::Ignored { source, what } => self.log.event(
                     2,
                     "tvcs",
@@ -401,6 +488,21 @@ fn alias_list(aliases: &[Alias]) -> String {
         .map(Alias::text)
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// The gatekeeper discovery multicast group and port (H.225.0).
+pub const DISCOVERY: (std::net::Ipv4Addr, u16) = (std::net::Ipv4Addr::new(224, 0, 1, 41), 1718);
+
+/// A socket on the discovery port, in the discovery group. Address reuse lets several
+/// gatekeepers on one host (or several test nodes) all hear multicast GRQs.
+fn discovery_socket() -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    s.set_reuse_address(true)?;
+    s.bind(&SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, DISCOVERY.1)).into())?;
+    s.join_multicast_v4(&DISCOVERY.0, &std::net::Ipv4Addr::UNSPECIFIED)?;
+    s.set_nonblocking(true)?;
+    UdpSocket::from_std(s.into())
 }
 
 /// Which local address the system would send from to reach `peer` (a routing lookup; no

@@ -16,6 +16,8 @@ pub struct Shared {
     /// The configuration revision the H.323 service last applied.
     pub applied: AtomicU64,
     pub notices: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Notice>>>,
+    /// The calls in progress, to tell them to clear.
+    pub active: super::signalling::Active,
 }
 
 /// Work for the RAS task that started outside it.
@@ -79,6 +81,15 @@ impl Shared {
                 .collect()
         })
         .unwrap_or_default()
+    }
+
+    /// Clears the call with this call identifier (32 hex digits); whether it was running.
+    pub fn disconnect(&self, call_id: &str, why: &str) -> bool {
+        let Some(id) = parse_call_id(call_id) else {
+            return false;
+        };
+        self.active
+            .tell(&id, super::signalling::CallNotice::Clear(why.to_string()))
     }
 
     /// Waits (briefly) until the RAS task has applied configuration `revision`.
@@ -147,4 +158,15 @@ pub fn registration_fields(r: &Registration, now: Instant) -> Vec<(String, Field
         v.push((format!("{p}AuthenticatedUser"), Field::str(user)));
     }
     v
+}
+
+fn parse_call_id(text: &str) -> Option<[u8; 16]> {
+    if text.len() != 32 {
+        return None;
+    }
+    let mut id = [0u8; 16];
+    for (i, b) in id.iter_mut().enumerate() {
+        *b = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(id)
 }

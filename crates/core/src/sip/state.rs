@@ -11,7 +11,8 @@ use std::time::{Duration, Instant, SystemTime};
 #[derive(Default)]
 pub struct Shared {
     pub registrar: Mutex<Registrar>,
-    pub calls: Mutex<Calls>,
+    /// Shared with the H.323 service: one table of calls for both protocols.
+    pub calls: Arc<Mutex<Calls>>,
     /// Calls released here: later requests in those dialogs get 481.
     pub released: Mutex<Released>,
     /// The most recent searches.
@@ -276,6 +277,15 @@ impl Shared {
 
     /// `DisconnectCall`: releases a call here. The endpoints are not told (no BYE is sent);
     /// whatever they send in the dialog afterwards is refused with 481.
+    /// A call in progress, by number or serial number.
+    pub fn call(&self, which: &Selector) -> Option<crate::calls::Call> {
+        let calls = self.calls.lock().unwrap();
+        match which {
+            Selector::Number(n) => calls.get(*n).cloned(),
+            Selector::Serial(s) => calls.by_serial(s).cloned(),
+        }
+    }
+
     pub fn disconnect(&self, which: &Selector) -> Result<Vec<(String, Field)>, String> {
         let mut calls = self.calls.lock().unwrap();
         let number = match which {

@@ -564,6 +564,42 @@ pub mod client {
         ))
     }
 
+    /// An LRQ for `destination` with answers to `reply` (a gatekeeper asking a neighbor).
+    pub fn lrq(
+        seq: u16,
+        gk: &str,
+        destination: &Alias,
+        source: &[Alias],
+        reply: SocketAddr,
+        hop_count: Option<u8>,
+    ) -> RasMessage {
+        let source = alias_list(source);
+        RasMessage::locationRequest(LocationRequest::new(
+            RequestSeqNum(seq),
+            None,
+            alias_list(std::slice::from_ref(destination)),
+            None,
+            transport(reply),
+            (!source.is_empty()).then_some(source),
+            Some(false),
+            gatekeeper_id(gk),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            hop_count.map(|h| h.max(1)),
+            None,
+            None,
+            None,
+            None,
+            Some(false),
+            None,
+        ))
+    }
+
     pub fn urq(seq: u16, endpoint: &str, call_signal: SocketAddr) -> RasMessage {
         RasMessage::unregistrationRequest(UnregistrationRequest::new(
             RequestSeqNum(seq),

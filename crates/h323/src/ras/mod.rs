@@ -129,6 +129,44 @@ pub enum Output {
         source: SocketAddr,
         what: String,
     },
+    /// The answer to [`Gatekeeper::locate`]: where a neighbor said the alias is, or `None`
+    /// when every peer refused or none answered in time.
+    Located {
+        id: u64,
+        found: Option<Location>,
+    },
+}
+
+/// Where a neighbor gatekeeper said an alias is (its LCF).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub call_signal: SocketAddr,
+    pub ras: SocketAddr,
+    /// The peer that answered.
+    pub peer: SocketAddr,
+}
+
+/// A search of neighbors for one alias: LRQs to some peers, the first LCF wins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocateRequest {
+    /// The caller's own reference, given back in [`Output::Located`].
+    pub id: u64,
+    pub alias: Alias,
+    pub source: Vec<Alias>,
+    pub peers: Vec<SocketAddr>,
+    pub hop_count: Option<u8>,
+    /// Our address the peers reach us on: their answers come to it.
+    pub local: IpAddr,
+    /// How long to wait for the answers.
+    pub wait: Duration,
+}
+
+#[derive(Debug, Clone)]
+struct Locating {
+    id: u64,
+    /// LRQs not yet answered (their sequence numbers).
+    waiting: Vec<u16>,
+    deadline: Instant,
 }
 
 fn send(to: SocketAddr, message: RasMessage) -> Output {
@@ -158,6 +196,9 @@ pub struct Gatekeeper {
     call_polls: BTreeSet<(Instant, [u8; 16], bool)>,
     /// Outstanding IRQs by sequence number.
     polls: HashMap<u16, Poll>,
+    /// Outstanding LRQs of ours, by request, and the request of each sequence number.
+    locating: HashMap<u64, Locating>,
+    lrq_of: HashMap<u16, u64>,
     polling: HashMap<PollTarget, u16>,
     next_seq: u16,
     next_endpoint: u64,
@@ -252,6 +293,8 @@ impl Gatekeeper {
             calls: HashMap::new(),
             call_polls: BTreeSet::new(),
             polls: HashMap::new(),
+            locating: HashMap::new(),
+            lrq_of: HashMap::new(),
             polling: HashMap::new(),
             next_seq: (salt as u16).max(1),
             next_endpoint: 1,
@@ -314,6 +357,24 @@ impl Gatekeeper {
             // Answers to our URQs need nothing more.
             RasMessage::unregistrationConfirm(_) | RasMessage::unregistrationReject(_) => {}
             RasMessage::infoRequestAck(_) | RasMessage::infoRequestNak(_) => {}
+            RasMessage::locationConfirm(m) => {
+                let found = Location {
+                    call_signal: alias::socket_addr(&m.call_signal_address).unwrap_or(from),
+                    ras: alias::socket_addr(&m.ras_address).unwrap_or(from),
+                    peer: from,
+                };
+                self.located(m.request_seq_num.0, Some(found), &mut out);
+            }
+            RasMessage::locationReject(m) => self.located(m.request_seq_num.0, None, &mut out),
+            // A neighbor asks for more time: the LRQ waits on.
+            RasMessage::requestInProgress(m) => {
+                if let Some(id) = self.lrq_of.get(&m.request_seq_num.0) {
+                    if let Some(l) = self.locating.get_mut(id) {
+                        let more = now + Duration::from_millis(u64::from(m.delay));
+                        l.deadline = l.deadline.max(more);
+                    }
+                }
+            }
             RasMessage::unknownMessageResponse(_) => {}
             other => {
                 let (name, seq) = describe(&other);
@@ -938,6 +999,65 @@ impl Gatekeeper {
         out.push(Output::Removed(r, why));
     }
 
+    /// Asks neighbors where an alias is: one LRQ to each peer. The answer comes as an
+    /// [`Output::Located`] from [`Gatekeeper::handle`] or [`Gatekeeper::on_timer`].
+    pub fn locate(&mut self, req: LocateRequest, now: Instant) -> Vec<Output> {
+        let mut out = Vec::new();
+        let reply = SocketAddr::new(req.local, self.settings.ras_port);
+        let mut waiting = Vec::new();
+        for peer in &req.peers {
+            let seq = self.seq();
+            out.push(send(
+                *peer,
+                build::client::lrq(
+                    seq,
+                    &self.settings.gatekeeper_id,
+                    &req.alias,
+                    &req.source,
+                    reply,
+                    req.hop_count,
+                ),
+            ));
+            self.lrq_of.insert(seq, req.id);
+            waiting.push(seq);
+        }
+        if waiting.is_empty() {
+            out.push(Output::Located {
+                id: req.id,
+                found: None,
+            });
+            return out;
+        }
+        self.locating.insert(
+            req.id,
+            Locating {
+                id: req.id,
+                waiting,
+                deadline: now + req.wait,
+            },
+        );
+        out
+    }
+
+    /// An LCF (`found`) or LRJ for one of our LRQs.
+    fn located(&mut self, seq: u16, found: Option<Location>, out: &mut Vec<Output>) {
+        let Some(id) = self.lrq_of.remove(&seq) else {
+            return;
+        };
+        let Some(l) = self.locating.get_mut(&id) else {
+            return;
+        };
+        l.waiting.retain(|s| *s != seq);
+        if found.is_none() && !l.waiting.is_empty() {
+            return;
+        }
+        let l = self.locating.remove(&id).expect("present");
+        for s in l.waiting {
+            self.lrq_of.remove(&s);
+        }
+        out.push(Output::Located { id: l.id, found });
+    }
+
     /// Removes a registration for an operator (`RemoveRegistration`); the endpoint gets a URQ.
     pub fn unregister(&mut self, endpoint_id: &str) -> Vec<Output> {
         let mut out = Vec::new();
@@ -955,10 +1075,12 @@ impl Gatekeeper {
     /// When [`Gatekeeper::on_timer`] next has something to do.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let polls = self.polls.values().map(|p| p.deadline).min();
+        let lrqs = self.locating.values().map(|l| l.deadline).min();
         [
             self.table.next_expiry(),
             self.call_polls.first().map(|c| c.0),
             polls,
+            lrqs,
         ]
         .into_iter()
         .flatten()
@@ -968,6 +1090,21 @@ impl Gatekeeper {
     /// Sends the polls that are due and gives up on the endpoints that did not answer.
     pub fn on_timer(&mut self, now: Instant) -> Vec<Output> {
         let mut out = Vec::new();
+        // LRQs nobody answered in time.
+        let late: Vec<u64> = self
+            .locating
+            .values()
+            .filter(|l| l.deadline <= now)
+            .map(|l| l.id)
+            .collect();
+        for id in late {
+            if let Some(l) = self.locating.remove(&id) {
+                for s in l.waiting {
+                    self.lrq_of.remove(&s);
+                }
+                out.push(Output::Located { id, found: None });
+            }
+        }
         // Unanswered polls: ask again, or give up.
         let overdue: Vec<u16> = self
             .polls

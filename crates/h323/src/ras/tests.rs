@@ -635,3 +635,110 @@ fn an_irr_answering_the_registration_poll_keeps_the_endpoint() {
         60
     );
 }
+
+fn locate_req(id: u64, peers: &[&str]) -> LocateRequest {
+    LocateRequest {
+        id,
+        alias: Alias::guess("remote"),
+        source: vec![Alias::guess("alice")],
+        peers: peers.iter().map(|p| addr(p)).collect(),
+        hop_count: Some(15),
+        local: LOCAL,
+        wait: Duration::from_secs(2),
+    }
+}
+
+fn lrq_seqs(out: &[Output]) -> Vec<(SocketAddr, u16)> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Send(to, m) => match &**m {
+                RasMessage::locationRequest(l) => {
+                    assert_eq!(l.hop_count, Some(15));
+                    assert_eq!(
+                        alias::socket_addr(&l.reply_address),
+                        Some(addr("192.0.2.100:1719"))
+                    );
+                    Some((*to, l.request_seq_num.0))
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+fn lcf(seq: u16, cs: &str) -> RasMessage {
+    build::lcf(build::Lcf {
+        seq,
+        call_signal: addr(cs),
+        ras: addr("198.51.100.1:1719"),
+        destination: &[],
+    })
+}
+
+#[test]
+fn locate_asks_every_peer_and_the_first_confirm_wins() {
+    let now = Instant::now();
+    let mut gk = Gatekeeper::new(settings(), 1);
+    let out = gk.locate(
+        locate_req(7, &["198.51.100.1:1719", "198.51.100.2:1719"]),
+        now,
+    );
+    let seqs = lrq_seqs(&out);
+    assert_eq!(seqs.len(), 2);
+    // One refuses: still waiting for the other.
+    let rej = build::lrj(seqs[0].1, LocationRejectReason::requestDenied(()));
+    let out = gk.handle(seqs[0].0, LOCAL, rej, now, &ctx());
+    assert!(out.is_empty(), "{out:?}");
+    let out = gk.handle(
+        seqs[1].0,
+        LOCAL,
+        lcf(seqs[1].1, "198.51.100.2:1720"),
+        now,
+        &ctx(),
+    );
+    match &out[..] {
+        [Output::Located {
+            id: 7,
+            found: Some(l),
+        }] => {
+            assert_eq!(l.call_signal, addr("198.51.100.2:1720"));
+            assert_eq!(l.peer, seqs[1].0);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Nothing is left waiting.
+    assert_eq!(gk.poll_timeout(), None);
+}
+
+#[test]
+fn locate_ends_empty_when_all_refuse_or_nobody_answers() {
+    let now = Instant::now();
+    let mut gk = Gatekeeper::new(settings(), 1);
+    let out = gk.locate(locate_req(1, &["198.51.100.1:1719"]), now);
+    let seqs = lrq_seqs(&out);
+    let rej = build::lrj(seqs[0].1, LocationRejectReason::requestDenied(()));
+    let out = gk.handle(seqs[0].0, LOCAL, rej, now, &ctx());
+    assert!(matches!(&out[..], [Output::Located { id: 1, found: None }]));
+
+    gk.locate(locate_req(2, &["198.51.100.1:1719"]), now);
+    // A RequestInProgress buys time.
+    let seq = gk.lrq_of.keys().copied().next().unwrap();
+    let rip = build::rip(seq, 5000);
+    gk.handle(addr("198.51.100.1:1719"), LOCAL, rip, now, &ctx());
+    assert!(gk.on_timer(now + Duration::from_secs(3)).is_empty());
+    let out = gk.on_timer(now + Duration::from_secs(6));
+    assert!(matches!(&out[..], [Output::Located { id: 2, found: None }]));
+    // An answer after the end is ignored.
+    let out = gk.handle(
+        addr("198.51.100.1:1719"),
+        LOCAL,
+        lcf(seq, "198.51.100.1:1720"),
+        now,
+        &ctx(),
+    );
+    assert!(out.is_empty());
+    // No peers at all: an empty answer at once.
+    let out = gk.locate(locate_req(3, &[]), now);
+    assert!(matches!(&out[..], [Output::Located { id: 3, found: None }]));
+}

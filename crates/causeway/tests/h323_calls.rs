@@ -1,0 +1,234 @@
+//! Routed H.323 calls between two independent endpoints (pycrate, `tests/h323/endpoint.py`)
+//! registered at causeway: call signalling through the gatekeeper, fast start and H.245 both
+//! tunnelled and on separate connections, releases from either side and from an operator.
+
+mod common;
+use common::h323::{expect, h323_node, Capture, Endpoint};
+use serde_json::{json, Value};
+
+/// Registers `alias` and returns the endpoint.
+fn registered(ras: u16, bind: &str, alias: &str) -> Endpoint {
+    let mut ep = Endpoint::start(ras, bind);
+    expect(
+        &ep.ras(json!({"op": "rrq", "aliases": [{"h323": alias}]})),
+        "registrationConfirm",
+    );
+    ep
+}
+
+/// The call-signalling messages of `call` up to one of type `until` (within a few seconds).
+fn until(ep: &mut Endpoint, call: &Value, kind: &str) -> Vec<Value> {
+    let mut seen = Vec::new();
+    for _ in 0..10 {
+        let r = ep.cmd(json!({"op": "cs_recv", "call": call, "timeout": 3}));
+        let msg = r["msg"].clone();
+        if msg.is_null() {
+            break;
+        }
+        let done = msg["type"] == kind;
+        seen.push(msg);
+        if done {
+            return seen;
+        }
+    }
+    panic!("no {kind} on call {call}: {seen:#?}");
+}
+
+/// The H.245 messages one side has received on a call, by name.
+fn h245_names(ep: &mut Endpoint, call: &Value) -> Vec<String> {
+    let log = ep.cmd(json!({"op": "h245_log", "call": call}));
+    log["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+fn wait_for(mut check: impl FnMut() -> bool, what: &str) {
+    for _ in 0..50 {
+        if check() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Dials `dest` from `a`: ARQ, then a Setup to the address the ACF gave.
+fn dial(a: &mut Endpoint, dest: &str, h245: &str) -> Value {
+    let r = a.cmd(json!({"op": "arq", "dest": [{"h323": dest}]}));
+    expect(&r["msg"], "admissionConfirm");
+    let call = r["call"].clone();
+    a.cmd(json!({"op": "call", "call": call, "dest": [{"h323": dest}], "fast_start": true, "h245": h245}))["call"]
+        .clone()
+}
+
+#[test]
+fn a_call_is_routed_through_the_gatekeeper_with_tunnelled_h245() {
+    let (node, ras, cs) = h323_node(&[]);
+    let capture = Capture::start(&[ras, cs]);
+    let mut a = registered(ras, "127.0.0.1", "alice");
+    let mut b = registered(ras, "127.0.0.2", "bob");
+    b.cmd(json!({"op": "answer_mode", "mode": "connect", "h245": "tunnel"}));
+    let call = dial(&mut a, "bob", "tunnel");
+    let msgs = until(&mut a, &call, "connect");
+    let connect = msgs.last().unwrap();
+    // Fast start came back accepted through the gatekeeper.
+    assert!(
+        !connect["fast_start"].as_array().unwrap().is_empty(),
+        "{connect}"
+    );
+
+    // The callee saw a Setup from the gatekeeper, not from the caller.
+    let incoming = b.cmd(json!({"op": "calls"}))["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["direction"] == "in")
+        .cloned()
+        .expect("the callee has the call");
+    assert!(
+        incoming["peer"].as_str().unwrap().starts_with("127.0.0.1:"),
+        "{incoming}"
+    );
+    let status = node.ok("xStatus Calls");
+    assert!(status.contains("Protocol: H323"), "{status}");
+    assert!(status.contains("State: Connected"), "{status}");
+    assert!(status.contains("SourceAlias: \"alice\""), "{status}");
+    assert!(status.contains("DestinationAlias: \"bob\""), "{status}");
+
+    // Tunnelled H.245 crosses in both directions.
+    a.cmd(json!({"op": "h245", "call": call, "send": "tcs"}));
+    let b_call = incoming["call"].clone();
+    wait_for(
+        || {
+            h245_names(&mut b, &b_call)
+                .iter()
+                .any(|n| n.contains("terminalCapabilitySet"))
+        },
+        "the callee to get the caller's capabilities",
+    );
+    wait_for(
+        || {
+            h245_names(&mut a, &call)
+                .iter()
+                .any(|n| n.contains("terminalCapabilitySetAck"))
+        },
+        "the caller to get the acknowledgement",
+    );
+
+    a.cmd(json!({"op": "release", "call": call, "cause": 16}));
+    let rc = until(&mut b, &b_call, "releaseComplete");
+    assert_eq!(rc.last().unwrap()["cause"], 16, "{rc:#?}");
+    wait_for(
+        || node.ok("xStatus Calls").contains("*s Calls Count: 0"),
+        "the call to leave the table",
+    );
+    let log = node.event_log(Some("Call"));
+    assert!(
+        log.contains("Call Connected") || log.contains("Call Attempted"),
+        "{log}"
+    );
+    assert!(log.contains("Call Disconnected"), "{log}");
+
+    let problems = capture.problems(&[ras], &[cs]);
+    assert!(problems.is_empty(), "tshark: {problems:#?}");
+}
+
+#[test]
+fn h245_on_separate_connections_goes_through_a_relay() {
+    let (_node, ras, cs) = h323_node(&[]);
+    let mut a = registered(ras, "127.0.0.1", "carol");
+    let mut b = registered(ras, "127.0.0.2", "dave");
+    b.cmd(json!({"op": "answer_mode", "mode": "connect", "h245": "separate", "fast_start": false}));
+    let call = dial(&mut a, "dave", "separate");
+    let msgs = until(&mut a, &call, "connect");
+    let offered = msgs
+        .iter()
+        .find_map(|m| m["uuie"]["value"]["h245Address"]["addr"].as_str())
+        .expect("the callee's H.245 address reaches the caller")
+        .to_string();
+    // The caller is given the gatekeeper's relay, never the callee's own address.
+    assert!(offered.starts_with("127.0.0.1:"), "{offered}");
+    let port: u16 = offered.rsplit(':').next().unwrap().parse().unwrap();
+    assert!((15000..=19999).contains(&port), "{offered}");
+    assert_ne!(port, cs);
+
+    a.cmd(json!({"op": "h245", "call": call, "send": "msd"}));
+    let b_call = b.cmd(json!({"op": "calls"}))["calls"][0]["call"].clone();
+    wait_for(
+        || {
+            h245_names(&mut b, &b_call)
+                .iter()
+                .any(|n| n.contains("masterSlaveDetermination"))
+        },
+        "the callee to get the caller's master/slave determination over the relay",
+    );
+    wait_for(
+        || {
+            h245_names(&mut a, &call)
+                .iter()
+                .any(|n| n.contains("masterSlaveDeterminationAck"))
+        },
+        "the caller to get the answer over the relay",
+    );
+    let calls = a.cmd(json!({"op": "calls"}));
+    assert_eq!(calls["calls"][0]["h245_mode"], "separate", "{calls}");
+    a.cmd(json!({"op": "release", "call": call}));
+    until(&mut b, &b_call, "releaseComplete");
+}
+
+#[test]
+fn unknown_and_busy_destinations_are_released_with_their_cause() {
+    let (node, ras, _) = h323_node(&[]);
+    let mut a = registered(ras, "127.0.0.1", "erin");
+    let mut b = registered(ras, "127.0.0.2", "frank");
+    // Nobody holds this alias.
+    let call = dial(&mut a, "nobody", "tunnel");
+    let rc = until(&mut a, &call, "releaseComplete");
+    let rc = rc.last().unwrap();
+    assert_eq!(rc["cause"], 1, "{rc}");
+    assert_eq!(
+        rc["uuie"]["value"]["reason"]["type"], "calledPartyNotRegistered",
+        "{rc}"
+    );
+    let log = node.event_log(Some("Call Rejected"));
+    assert!(log.contains("nobody"), "{log}");
+
+    b.cmd(json!({"op": "answer_mode", "mode": "busy"}));
+    let call = dial(&mut a, "frank", "tunnel");
+    let rc = until(&mut a, &call, "releaseComplete");
+    assert_eq!(rc.last().unwrap()["cause"], 17, "{rc:#?}");
+    wait_for(
+        || node.ok("xStatus Calls").contains("*s Calls Count: 0"),
+        "the busy call to leave the table",
+    );
+}
+
+#[test]
+fn an_operator_disconnect_releases_both_sides() {
+    let (node, ras, _) = h323_node(&[]);
+    let mut a = registered(ras, "127.0.0.1", "gina");
+    let mut b = registered(ras, "127.0.0.2", "hank");
+    b.cmd(json!({"op": "answer_mode", "mode": "connect"}));
+    let call = dial(&mut a, "hank", "tunnel");
+    until(&mut a, &call, "connect");
+    let status = node.ok("xStatus Calls");
+    let number = status
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("*s Calls Call ")
+                .and_then(|r| r.split(' ').next())
+        })
+        .unwrap_or_else(|| panic!("{status}"))
+        .to_string();
+    node.ok(&format!("xCommand DisconnectCall Call: {number}"));
+    until(&mut a, &call, "releaseComplete");
+    let b_call = b.cmd(json!({"op": "calls"}))["calls"][0]["call"].clone();
+    until(&mut b, &b_call, "releaseComplete");
+    wait_for(
+        || node.ok("xStatus Calls").contains("*s Calls Count: 0"),
+        "the call to leave the table",
+    );
+}
