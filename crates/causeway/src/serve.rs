@@ -126,7 +126,27 @@ impl Services for Restarter {
         &self,
         request: &causeway_xapi::LocateRequest,
     ) -> Result<Vec<(String, Field)>, String> {
-        self.sip.locate(request)
+        if !request.protocol.eq_ignore_ascii_case("H323") {
+            return self.sip.locate(request);
+        }
+        if self.h323.gatekeeper.lock().unwrap().is_none() {
+            return Err("H.323 is off (H323 Mode)".into());
+        }
+        // The xAPI runs on a blocking thread of the runtime, so it may wait for the search.
+        let (found, detail, trace) =
+            tokio::runtime::Handle::current().block_on(self.h323.locate_search(request));
+        let mut out = vec![
+            ("Alias".into(), Field::str(request.alias.clone())),
+            (
+                "Found".into(),
+                Field::bare(if found { "True" } else { "False" }),
+            ),
+            ("Detail".into(), Field::str(detail)),
+        ];
+        for (i, line) in trace.into_iter().enumerate() {
+            out.push((format!("Trace {}", i + 1), Field::str(line)));
+        }
+        Ok(out)
     }
 
     fn disconnect_call(&self, which: &Selector) -> Result<Vec<(String, Field)>, String> {
@@ -256,7 +276,10 @@ async fn serve(
         )),
         ..Default::default()
     });
-    let h323 = Arc::new(causeway_core::h323::state::Shared::new(numbers));
+    let h323 = Arc::new(causeway_core::h323::state::Shared::new(
+        numbers,
+        sip.searches.clone(),
+    ));
     let mut engine = Engine::new(
         config.clone(),
         alarms.clone(),

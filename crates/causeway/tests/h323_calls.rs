@@ -195,6 +195,11 @@ fn unknown_and_busy_destinations_are_released_with_their_cause() {
     );
     let log = node.event_log(Some("Call Rejected"));
     assert!(log.contains("nobody"), "{log}");
+    // The search is in the history, with what it tried.
+    let history = node.ok("xStatus SearchHistory");
+    assert!(history.contains("Destination: \"nobody\""), "{history}");
+    assert!(history.contains("Status: NotFound"), "{history}");
+    assert!(history.contains("Type: Setup"), "{history}");
 
     b.cmd(json!({"op": "answer_mode", "mode": "busy"}));
     let call = dial(&mut a, "frank", "tunnel");
@@ -231,4 +236,191 @@ fn an_operator_disconnect_releases_both_sides() {
         || node.ok("xStatus Calls").contains("*s Calls Count: 0"),
         "the call to leave the table",
     );
+}
+
+/// A call crosses two causeway gatekeepers: the first one's pre-search transform strips a
+/// leading 9, its search rule sends the number to a neighbor zone, the neighbor confirms the
+/// LRQ, and the Setup goes to it for the transformed number, which it routes to its own
+/// registration.
+#[test]
+fn a_call_follows_the_dial_plan_to_a_neighbor_gatekeeper() {
+    let (far, far_ras, _) = h323_node(&[]);
+    let mut b = Endpoint::start(far_ras, "127.0.0.2");
+    expect(
+        &b.ras(json!({"op": "rrq", "aliases": [{"h323": "bob"}, {"e164": "2002"}]})),
+        "registrationConfirm",
+    );
+    b.cmd(json!({"op": "answer_mode", "mode": "connect"}));
+
+    let (near, ras, _) = h323_node(&[
+        "xCommand TransformAdd Pattern: \"9(2.*)\" Type: Regex Behavior: Replace Replace: \"\\1\"",
+        "xCommand ZoneAdd ZoneName: \"far\" Type: Neighbor",
+        "xConfiguration Zones Zone 1 Neighbor Peer 1 Address: \"127.0.0.1\"",
+    ]);
+    near.ok(&format!(
+        "xConfiguration Zones Zone 1 Neighbor H323 Port: {far_ras}"
+    ));
+    let t = near.ok("xCommand SearchRuleAdd Name: \"to far\" ZoneName: \"far\"");
+    let row = t
+        .lines()
+        .find_map(|l| l.split("SearchRuleId: ").nth(1))
+        .unwrap()
+        .trim()
+        .to_string();
+    for (k, v) in [
+        ("Mode", "AliasPatternMatch"),
+        ("Pattern Type", "Regex"),
+        ("Pattern String", "2.*"),
+        ("Pattern Behavior", "Leave"),
+    ] {
+        near.ok(&format!(
+            "xConfiguration Zones Policy SearchRules Rule {row} {k}: \"{v}\""
+        ));
+    }
+    let mut a = registered(ras, "127.0.0.1", "alice");
+    let r = a.cmd(json!({"op": "arq", "dest": [{"e164": "92002"}]}));
+    expect(&r["msg"], "admissionConfirm");
+    let call = a.cmd(json!({"op": "call", "call": r["call"], "dest": [{"e164": "92002"}]}))["call"]
+        .clone();
+    until(&mut a, &call, "connect");
+
+    // The far side was asked for the number without the 9, by the near gatekeeper.
+    let calls = b.cmd(json!({"op": "calls"}));
+    assert_eq!(calls["calls"][0]["direction"], "in", "{calls}");
+    let seen = b.cmd(json!({"op": "log"}))["log"].to_string();
+    assert!(seen.contains("2002"), "{seen}");
+    assert!(
+        !seen.contains("92002"),
+        "the transform did not apply: {seen}"
+    );
+    for node in [&near, &far] {
+        let status = node.ok("xStatus Calls");
+        assert!(status.contains("State: Connected"), "{status}");
+    }
+    // Locate makes the same search, LRQ included, without a call.
+    let found = near.ok("xCommand Locate Alias: \"92002\" HopCount: 15 Protocol: H323");
+    assert!(found.contains("Found: True"), "{found}");
+    assert!(found.contains("2002 found at 127.0.0.1:"), "{found}");
+    let missing = near.ok("xCommand Locate Alias: \"93999\" HopCount: 15 Protocol: H323");
+    assert!(missing.contains("Found: False"), "{missing}");
+    let history = far.ok("xStatus SearchHistory");
+    assert!(
+        history.contains("Type: LRQ"),
+        "the far side keeps the LRQ searches: {history}"
+    );
+    a.cmd(json!({"op": "release", "call": call}));
+    wait_for(
+        || far.ok("xStatus Calls").contains("*s Calls Count: 0"),
+        "the far gatekeeper to end the call",
+    );
+}
+
+/// A DNS zone finds another domain's gatekeeper: by its location service (`_h323ls._udp`,
+/// asked with an LRQ) for one domain, by its call signalling service (`_h323cs._tcp`, called
+/// directly) for another. dnsmasq serves both.
+#[test]
+fn a_dns_zone_finds_the_gatekeeper_of_a_domain() {
+    let (far, far_ras, far_cs) = h323_node(&[]);
+    let mut b = Endpoint::start(far_ras, "127.0.0.2");
+    expect(
+        &b.ras(json!({"op": "rrq", "aliases": [{"url": "h323:bob@cs.example"}, {"url": "h323:bob@ls.example"}]})),
+        "registrationConfirm",
+    );
+    b.cmd(json!({"op": "answer_mode", "mode": "connect"}));
+    let _dns = common::dnsmasq(
+        95,
+        "example",
+        &[
+            "--host-record=gk.far.example,127.0.0.1".to_string(),
+            format!("--srv-host=_h323cs._tcp.cs.example,gk.far.example,{far_cs},10,5"),
+            format!("--srv-host=_h323ls._udp.ls.example,gk.far.example,{far_ras},10,5"),
+        ],
+    );
+    let (near, ras, _) = h323_node(&[
+        "xConfiguration DNS Server 1 Address: \"127.0.0.95\"",
+        "xCommand ZoneAdd ZoneName: \"Internet\" Type: DNS",
+    ]);
+    let t = near.ok("xCommand SearchRuleAdd Name: \"by DNS\" ZoneName: \"Internet\"");
+    let row = t
+        .lines()
+        .find_map(|l| l.split("SearchRuleId: ").nth(1))
+        .unwrap()
+        .trim()
+        .to_string();
+    for (k, v) in [
+        ("Mode", "AliasPatternMatch"),
+        ("Pattern Type", "Regex"),
+        ("Pattern String", ".*@.*\\.example"),
+        ("Pattern Behavior", "Leave"),
+    ] {
+        near.ok(&format!(
+            "xConfiguration Zones Policy SearchRules Rule {row} {k}: \"{v}\""
+        ));
+    }
+    let mut a = registered(ras, "127.0.0.1", "alice");
+    for domain in ["cs.example", "ls.example"] {
+        let dest = json!([{"url": format!("h323:bob@{domain}")}]);
+        let r = a.cmd(json!({"op": "arq", "dest": dest}));
+        expect(&r["msg"], "admissionConfirm");
+        let call = a.cmd(json!({"op": "call", "call": r["call"], "dest": dest}))["call"].clone();
+        let msgs = until(&mut a, &call, "connect");
+        assert_eq!(msgs.last().unwrap()["type"], "connect", "{domain}");
+        a.cmd(json!({"op": "release", "call": call}));
+        wait_for(
+            || far.ok("xStatus Calls").contains("*s Calls Count: 0"),
+            "the far gatekeeper to end the call",
+        );
+    }
+    // Each domain publishes one service only, so each call went the way its record says.
+    let far_log = far.event_log(Some("Call Attempted"));
+    assert_eq!(far_log.matches("Call Attempted").count(), 2, "{far_log}");
+}
+
+/// An LRQ from a neighbor is answered by a search, not from the registrations alone: the far
+/// gatekeeper's pre-search transform turns the number it is asked for into one of its
+/// registrations, for the LRQ and again for the Setup that follows.
+#[test]
+fn an_lrq_from_a_neighbor_is_answered_by_a_search() {
+    let (far, far_ras, _) = h323_node(&[
+        "xCommand TransformAdd Pattern: \"9(2.*)\" Type: Regex Behavior: Replace Replace: \"\\1\"",
+    ]);
+    let mut b = Endpoint::start(far_ras, "127.0.0.2");
+    expect(
+        &b.ras(json!({"op": "rrq", "aliases": [{"e164": "2003"}]})),
+        "registrationConfirm",
+    );
+    b.cmd(json!({"op": "answer_mode", "mode": "connect"}));
+    let (near, ras, _) = h323_node(&[
+        "xCommand ZoneAdd ZoneName: \"far\" Type: Neighbor",
+        "xConfiguration Zones Zone 1 Neighbor Peer 1 Address: \"127.0.0.1\"",
+    ]);
+    near.ok(&format!(
+        "xConfiguration Zones Zone 1 Neighbor H323 Port: {far_ras}"
+    ));
+    let t = near.ok("xCommand SearchRuleAdd Name: \"to far\" ZoneName: \"far\"");
+    let row = t
+        .lines()
+        .find_map(|l| l.split("SearchRuleId: ").nth(1))
+        .unwrap()
+        .trim()
+        .to_string();
+    for (k, v) in [
+        ("Mode", "AliasPatternMatch"),
+        ("Pattern Type", "Regex"),
+        ("Pattern String", "9.*"),
+        ("Pattern Behavior", "Leave"),
+    ] {
+        near.ok(&format!(
+            "xConfiguration Zones Policy SearchRules Rule {row} {k}: \"{v}\""
+        ));
+    }
+    let mut a = registered(ras, "127.0.0.1", "alice");
+    let dest = json!([{"e164": "92003"}]);
+    let r = a.cmd(json!({"op": "arq", "dest": dest}));
+    expect(&r["msg"], "admissionConfirm");
+    let call = a.cmd(json!({"op": "call", "call": r["call"], "dest": dest}))["call"].clone();
+    until(&mut a, &call, "connect");
+    let log = far.event_log(Some("Search Completed"));
+    assert!(log.contains("LRQ: 2003 found"), "{log}");
+    a.cmd(json!({"op": "release", "call": call}));
 }

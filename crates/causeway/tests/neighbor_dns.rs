@@ -7,7 +7,7 @@
 //! use 127.0.0.1, .2, .61–.68, .77, .78 and .131 up).
 
 mod common;
-use common::{answers_options, free_port, request, sip_node, status, Node, Peer};
+use common::{answers_options, dnsmasq, free_port, request, sip_node, status, Node, Peer};
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver};
@@ -16,47 +16,6 @@ use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
-
-/// dnsmasq answering for `domain` with `records` on 127.0.0.`last`:53; killed when dropped.
-struct Dns(std::process::Child);
-
-impl Drop for Dns {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn dnsmasq(last: u8, domain: &str, records: &[String]) -> Dns {
-    let bin = ["/usr/sbin/dnsmasq", "/usr/bin/dnsmasq", "/sbin/dnsmasq"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).is_file())
-        .expect("dnsmasq is installed (scripts/test installs dnsmasq-base)");
-    let child = std::process::Command::new(bin)
-        .args([
-            "--no-daemon",
-            "--port=53",
-            &format!("--listen-address=127.0.0.{last}"),
-            "--bind-interfaces",
-            "--no-resolv",
-            "--no-hosts",
-            "--conf-file=/dev/null",
-            "--pid-file=",
-            &format!("--local=/{domain}/"),
-        ])
-        .args(records)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("dnsmasq starts");
-    for _ in 0..100 {
-        if UdpSocket::bind(format!("127.0.0.{last}:53")).is_err() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Dns(child)
-}
 
 /// A SIP agent on UDP that answers the node's monitoring OPTIONS by itself and hands every
 /// other request to the test.

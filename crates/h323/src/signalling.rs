@@ -103,6 +103,8 @@ pub struct SetupInfo {
     pub dest_address: Option<SocketAddr>,
     pub fast_start: bool,
     pub tunnelling: bool,
+    /// How many more gatekeepers the call may cross (`hopCount`).
+    pub hop_count: Option<u8>,
 }
 
 impl SetupInfo {
@@ -136,6 +138,7 @@ impl SetupInfo {
                 .and_then(alias::socket_addr),
             fast_start: setup.fast_start.as_ref().is_some_and(|f| !f.is_empty()),
             tunnelling: uu.h323_uu_pdu.h245_tunnelling == Some(true),
+            hop_count: setup.hop_count,
         })
     }
 }
@@ -192,11 +195,24 @@ pub struct RoutedCall {
 impl RoutedCall {
     /// A call for the Setup `setup` from the caller, sent on to `callee` with call reference
     /// `callee_crv`. Returns the call and the Setup for leg B.
+    /// `destination` replaces the Setup's destination aliases when the search changed the
+    /// alias (a transform); `hop_count` is what the next gatekeeper may still cross.
     pub fn start(
         setup: &Signal,
         callee: SocketAddr,
         our_address: SocketAddr,
         callee_crv: u16,
+    ) -> Option<(RoutedCall, Signal)> {
+        RoutedCall::start_to(setup, callee, our_address, callee_crv, None, None)
+    }
+
+    pub fn start_to(
+        setup: &Signal,
+        callee: SocketAddr,
+        our_address: SocketAddr,
+        callee_crv: u16,
+        destination: Option<&Alias>,
+        hop_count: Option<u8>,
     ) -> Option<(RoutedCall, Signal)> {
         let info = SetupInfo::of(setup)?;
         let mut out = setup.clone();
@@ -208,6 +224,25 @@ impl RoutedCall {
                 // The endpoint identifier is the one we gave the caller: meaningless to the
                 // callee.
                 s.endpoint_identifier = None;
+                if let Some(d) = destination.and_then(Alias::to_asn) {
+                    s.destination_address = Some(vec![d]);
+                }
+                if hop_count.is_some() {
+                    s.hop_count = hop_count.map(|h| h.clamp(1, 31));
+                }
+            }
+        }
+        // The Q.931 called party number says the same as the new destination, or nothing.
+        if let Some(d) = destination {
+            match (d, out.q931.called_number()) {
+                (Alias::E164(digits), Ok(Some(mut n))) => {
+                    n.digits = digits.clone();
+                    let _ = out.q931.set_called_number(&n);
+                }
+                (_, Ok(Some(_)) | Err(_)) => {
+                    out.q931.remove_ie(crate::q931::Ie::CALLED_PARTY_NUMBER);
+                }
+                _ => {}
             }
         }
         Some((

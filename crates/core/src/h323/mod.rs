@@ -2,6 +2,7 @@
 //! sans-IO [`Gatekeeper`]. One task owns the socket and the timers; the gatekeeper itself sits
 //! in [`state::Shared`] so that the management surfaces can read and change it.
 
+pub mod routing;
 pub mod signalling;
 pub mod state;
 
@@ -118,6 +119,8 @@ pub struct Service {
     /// The call signalling listener's address and accept task.
     listener: Option<(SocketAddr, tokio::task::JoinHandle<()>)>,
     calls: Arc<signalling::Ctx>,
+    /// Searches waiting for neighbors' answers, by reference.
+    locates: HashMap<u64, tokio::sync::oneshot::Sender<Option<causeway_h323::ras::Location>>>,
     /// Which of our addresses a peer reaches, when the socket listens on all of them.
     local_for: HashMap<IpAddr, IpAddr>,
 }
@@ -146,6 +149,7 @@ impl Service {
                 log,
                 socket: None,
                 discovery: None,
+                locates: HashMap::new(),
                 local_for: HashMap::new(),
             };
             svc.reconfigure().await;
@@ -217,6 +221,15 @@ impl Service {
                 },
                 Some(notice) = notices.recv() => match notice {
                     Notice::Send(outputs) => self.act(outputs).await,
+                    Notice::Locate(req, reply) => {
+                        let id = req.id;
+                        self.locates.insert(id, reply);
+                        let out = self
+                            .shared
+                            .with_gatekeeper(|gk| gk.locate(req, Instant::now()))
+                            .unwrap_or_else(|| vec![Output::Located { id, found: None }]);
+                        self.act(out).await;
+                    }
                 },
                 _ = sleep => {
                     let out = self
@@ -232,6 +245,7 @@ impl Service {
     async fn reconfigure(&mut self) {
         let snap = self.snap.clone();
         self.derived = Derived::new(&snap);
+        *self.shared.routing.lock().unwrap() = Arc::new(routing::Routing::from_snapshot(&snap));
         let wanted = settings(&snap);
         let bind = wanted
             .as_ref()
@@ -385,6 +399,10 @@ impl Service {
             }
         };
         let local = self.local_ip(from.ip());
+        if let causeway_h323_asn1::h225::RasMessage::locationRequest(m) = msg {
+            self.answer_lrq(from, local, m);
+            return;
+        }
         let ctx = Ctx {
             derived: &self.derived,
             config: &self.config,
@@ -395,6 +413,93 @@ impl Service {
             .with_gatekeeper(|gk| gk.handle(from, local, msg, Instant::now(), &ctx))
             .unwrap_or_default();
         self.act(out).await;
+    }
+
+    /// An LRQ is answered by a search, as a call would be: its source is the neighbor zone it
+    /// comes from (or the Default Zone), and its hop count limits how far the search goes on.
+    /// A find is confirmed with our own addresses, because the call will come through us.
+    fn answer_lrq(
+        &mut self,
+        from: SocketAddr,
+        local: IpAddr,
+        m: causeway_h323_asn1::h225::LocationRequest,
+    ) {
+        use causeway_h323::ras::build;
+        let (Some(socket), Some(ports)) = (
+            self.socket.clone(),
+            self.shared
+                .with_gatekeeper(|gk| (gk.settings().ras_port, gk.settings().call_signal_port)),
+        ) else {
+            return;
+        };
+        let calls = self.calls.clone();
+        let log = self.log.clone();
+        tokio::spawn(async move {
+            let seq = m.request_seq_num.0;
+            let reply = causeway_h323::alias::socket_addr(&m.reply_address).unwrap_or(from);
+            let wanted = causeway_h323::alias::aliases(Some(&m.destination_info));
+            let callers = causeway_h323::alias::aliases(m.source_info.as_ref());
+            let routing = calls.shared.routing.lock().unwrap().clone();
+            let source = match routing::source_of(&routing, &calls.shared, from.ip(), &[]) {
+                // An LRQ is never from a registration of ours.
+                causeway_routing::Source::LocalZone { .. } => causeway_routing::Source::DefaultZone,
+                s => s,
+            };
+            let shared = calls.shared.clone();
+            let locator = move |req| shared.locate(req);
+            let mut trace = Vec::new();
+            let routed = routing::route(
+                &routing,
+                &calls.shared,
+                &locator,
+                routing::Wanted {
+                    source,
+                    destinations: &wanted,
+                    caller_aliases: &callers,
+                    hop_count: m.hop_count,
+                },
+                &mut trace,
+            )
+            .await;
+            let dest = wanted.first().map_or("", |a| a.text()).to_string();
+            let (answer, found, detail) = match routed {
+                routing::Routed::To(at, alias) => (
+                    build::lcf(build::Lcf {
+                        seq,
+                        call_signal: SocketAddr::new(local, ports.1),
+                        ras: SocketAddr::new(local, ports.0),
+                        destination: &[Alias::guess(&alias)],
+                    }),
+                    "True",
+                    format!("LRQ: {alias} found at {at}"),
+                ),
+                routing::Routed::NotFound(why) => (
+                    build::lrj(
+                        seq,
+                        causeway_h323_asn1::h225::LocationRejectReason::requestDenied(()),
+                    ),
+                    "False",
+                    format!("LRQ: {why:?}: {}", trace.join("; ")),
+                ),
+            };
+            search_completed(&log, from, &dest, found, &detail);
+            calls
+                .shared
+                .record_search(crate::search_history::SearchRecord {
+                    id: calls.shared.search_id(),
+                    started: std::time::SystemTime::now(),
+                    kind: "LRQ".into(),
+                    source: from.ip().to_string(),
+                    destination: dest.clone(),
+                    found: found == "True",
+                    outcome: detail.clone(),
+                    call_id: String::new(),
+                    trace,
+                });
+            if let Ok(bytes) = causeway_h323_asn1::encode_ras(&answer) {
+                let _ = socket.send_to(&bytes, reply).await;
+            }
+        });
     }
 
     async fn act(&mut self, outputs: Vec<Output>) {
@@ -448,8 +553,11 @@ impl Service {
                         .active
                         .tell(&call_id, signalling::CallNotice::Clear(reason));
                 }
-                // No search asks neighbors over RAS yet.
-                Output::Located { .. } => {}
+                Output::Located { id, found } => {
+                    if let Some(reply) = self.locates.remove(&id) {
+                        let _ = reply.send(found);
+                    }
+                }
                 Output::Ignored { source, what } => self.log.event(
                     2,
                     "tvcs",
@@ -482,6 +590,28 @@ impl Service {
     }
 }
 
+/// The event every H.323 search ends with (the SIP service logs the same one).
+pub(crate) fn search_completed(
+    log: &EventLog,
+    from: SocketAddr,
+    dest: &str,
+    found: &str,
+    detail: &str,
+) {
+    log.event(
+        1,
+        "tvcs",
+        "Search Completed",
+        &[
+            ("Protocol", "H323"),
+            ("Src-ip", &from.ip().to_string()),
+            ("Dst-alias", dest),
+            ("Found", found),
+            ("Detail", detail),
+        ],
+    );
+}
+
 fn alias_list(aliases: &[Alias]) -> String {
     aliases
         .iter()
@@ -507,7 +637,7 @@ fn discovery_socket() -> std::io::Result<UdpSocket> {
 
 /// Which local address the system would send from to reach `peer` (a routing lookup; no
 /// packet is sent).
-fn route_to(peer: IpAddr) -> Option<IpAddr> {
+pub(crate) fn route_to(peer: IpAddr) -> Option<IpAddr> {
     let any: SocketAddr = if peer.is_ipv4() {
         "0.0.0.0:0".parse().ok()?
     } else {

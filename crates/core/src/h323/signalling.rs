@@ -220,31 +220,63 @@ async fn call(stream: TcpStream, peer: SocketAddr, ctx: Arc<Ctx>) {
         .destination
         .first()
         .map_or(String::new(), |a| a.text().to_string());
-    let target = info.destination.iter().find_map(|a| {
-        ctx.shared
-            .holders(a.text())
-            .first()
-            .and_then(|r| r.call_signal.first().copied())
-    });
-    let Some(callee) = target else {
-        let rc = release_complete(
-            crv,
-            false,
-            CauseValue::UNALLOCATED_NUMBER,
-            Some(ReleaseCompleteReason::calledPartyNotRegistered(())),
-            Some(info.call_id),
-        );
-        let _ = write_signal(&mut a_wr, &rc).await;
-        call_event(
-            &ctx,
-            "Call Rejected",
-            &source,
-            &dest_text,
-            peer,
-            "no registration holds the destination",
-        );
-        return;
+    let routing = ctx.shared.routing.lock().unwrap().clone();
+    let from = super::routing::source_of(&routing, &ctx.shared, peer.ip(), &info.source);
+    let shared = ctx.shared.clone();
+    let locator = move |req| shared.locate(req);
+    let mut trace = Vec::new();
+    let routed = super::routing::route(
+        &routing,
+        &ctx.shared,
+        &locator,
+        super::routing::Wanted {
+            source: from,
+            destinations: &info.destination,
+            caller_aliases: &info.source,
+            hop_count: info.hop_count,
+        },
+        &mut trace,
+    )
+    .await;
+    ctx.shared
+        .record_search(crate::search_history::SearchRecord {
+            id: ctx.shared.search_id(),
+            started: SystemTime::now(),
+            kind: "Setup".into(),
+            source: source.clone(),
+            destination: dest_text.clone(),
+            found: matches!(routed, super::routing::Routed::To(..)),
+            outcome: match &routed {
+                super::routing::Routed::To(at, alias) => format!("{alias} found at {at}"),
+                super::routing::Routed::NotFound(why) => format!("{why:?}"),
+            },
+            call_id: hex(&info.call_id),
+            trace: trace.clone(),
+        });
+    let (callee, routed_alias) = match routed {
+        super::routing::Routed::To(at, alias) => {
+            let detail = format!("{alias} found at {at}");
+            super::search_completed(&ctx.log, peer, &dest_text, "True", &detail);
+            (at, alias)
+        }
+        super::routing::Routed::NotFound(why) => {
+            let detail = format!("{why:?}: {}", trace.join("; "));
+            super::search_completed(&ctx.log, peer, &dest_text, "False", &detail);
+            let (cause, reason) = refusal_cause(&why);
+            let rc = release_complete(crv, false, cause, Some(reason), Some(info.call_id));
+            let _ = write_signal(&mut a_wr, &rc).await;
+            let detail = format!("{why:?}: {}", trace.join("; "));
+            call_event(&ctx, "Call Rejected", &source, &dest_text, peer, &detail);
+            return;
+        }
     };
+    // When a transform changed the alias, the callee is asked for the alias the search found.
+    let changed = info
+        .destination
+        .iter()
+        .all(|d| !d.text().eq_ignore_ascii_case(&routed_alias));
+    let destination = changed.then(|| causeway_h323::alias::Alias::guess(&routed_alias));
+    let hop_count = info.hop_count.map(|h| h.saturating_sub(1).max(1));
 
     let number = ctx.calls.lock().unwrap().start(
         "H323",
@@ -257,10 +289,15 @@ async fn call(stream: TcpStream, peer: SocketAddr, ctx: Arc<Ctx>) {
     call_event(&ctx, "Call Attempted", &source, &dest_text, peer, "");
     let (tx, mut notices) = mpsc::unbounded_channel();
     ctx.shared.active.0.lock().unwrap().insert(info.call_id, tx);
+    let leg = Leg2 {
+        callee,
+        destination,
+        hop_count,
+    };
     let reason = run(
         &ctx,
         setup,
-        callee,
+        leg,
         a_local,
         a_rd,
         a_wr,
@@ -285,12 +322,39 @@ async fn call(stream: TcpStream, peer: SocketAddr, ctx: Arc<Ctx>) {
     );
 }
 
+/// What a search refusal becomes on the wire: a Q.931 cause and an H.225.0 reason.
+fn refusal_cause(r: &causeway_routing::Refusal) -> (CauseValue, ReleaseCompleteReason) {
+    use causeway_routing::Refusal;
+    match r {
+        Refusal::Rejected { .. } => (
+            CauseValue::CALL_REJECTED,
+            ReleaseCompleteReason::destinationRejection(()),
+        ),
+        Refusal::NotFound => (
+            CauseValue::UNALLOCATED_NUMBER,
+            ReleaseCompleteReason::calledPartyNotRegistered(()),
+        ),
+        _ => (
+            CauseValue::NO_ROUTE_TO_DESTINATION,
+            ReleaseCompleteReason::unreachableDestination(()),
+        ),
+    }
+}
+
+/// Where the call's second leg goes.
+struct Leg2 {
+    callee: SocketAddr,
+    /// The alias to ask for there, when the search changed it.
+    destination: Option<causeway_h323::alias::Alias>,
+    hop_count: Option<u8>,
+}
+
 /// Runs an admitted call to its end; returns why it ended.
 #[allow(clippy::too_many_arguments)]
 async fn run(
     ctx: &Ctx,
     setup: Signal,
-    callee: SocketAddr,
+    leg: Leg2,
     a_local: SocketAddr,
     mut a_rd: OwnedReadHalf,
     mut a_wr: OwnedWriteHalf,
@@ -299,6 +363,7 @@ async fn run(
     number: u32,
 ) -> String {
     let crv = setup.q931.call_reference.value();
+    let callee = leg.callee;
     let b = match connect_from_range(ctx, a_local.ip(), callee).await {
         Ok(b) => b,
         Err(e) => {
@@ -318,7 +383,14 @@ async fn run(
     let (mut b_rd, mut b_wr) = b.into_split();
     let mut b_frames = Deframer::new();
     let our_crv = (rand::random::<u16>() & 0x7fff).max(1);
-    let Some((mut call, mut out)) = RoutedCall::start(&setup, callee, b_local, our_crv) else {
+    let Some((mut call, mut out)) = RoutedCall::start_to(
+        &setup,
+        callee,
+        b_local,
+        our_crv,
+        leg.destination.as_ref(),
+        leg.hop_count,
+    ) else {
         return "the Setup could not be routed".into();
     };
     // The callee reaches H.245 relays on our address towards it, the caller on ours towards it.

@@ -18,6 +18,11 @@ pub struct Shared {
     pub notices: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Notice>>>,
     /// The calls in progress, to tell them to clear.
     pub active: super::signalling::Active,
+    /// The dial plan and zones, as of the last configuration change.
+    pub routing: Mutex<Arc<super::routing::Routing>>,
+    /// The search history, shared with the SIP service.
+    pub searches: Arc<Mutex<crate::search_history::SearchHistory>>,
+    locate_ids: AtomicU64,
 }
 
 /// Work for the RAS task that started outside it.
@@ -25,14 +30,102 @@ pub struct Shared {
 pub enum Notice {
     /// What the gatekeeper produced for an operator's action (a URQ to send, say).
     Send(Vec<Output>),
+    /// Ask neighbors with LRQs; the answer goes back on the channel.
+    Locate(
+        causeway_h323::ras::LocateRequest,
+        tokio::sync::oneshot::Sender<Option<causeway_h323::ras::Location>>,
+    ),
 }
 
 impl Shared {
-    pub fn new(numbers: Arc<Numbers>) -> Shared {
+    pub fn new(
+        numbers: Arc<Numbers>,
+        searches: Arc<Mutex<crate::search_history::SearchHistory>>,
+    ) -> Shared {
         Shared {
             numbers,
+            searches,
             ..Shared::default()
         }
+    }
+
+    /// Keeps a finished search in the history.
+    pub fn record_search(&self, r: crate::search_history::SearchRecord) {
+        self.searches.lock().unwrap().add(r);
+    }
+
+    /// A new search record's number.
+    pub fn search_id(&self) -> u64 {
+        self.searches.lock().unwrap().next_id()
+    }
+
+    /// `xCommand Locate` for H.323: the search a Setup for `alias` would make, from the
+    /// given zone or subzone (the Default Zone when none), with neighbors really asked.
+    /// Returns whether it was found, where or why not, and the trace.
+    pub async fn locate_search(
+        self: &Arc<Self>,
+        req: &causeway_xapi::LocateRequest,
+    ) -> (bool, String, Vec<String>) {
+        use causeway_routing::Source;
+        let routing = self.routing.lock().unwrap().clone();
+        let source = match req.source_zone.as_deref() {
+            None => Source::DefaultZone,
+            Some(z) if z.eq_ignore_ascii_case("DefaultZone") => Source::DefaultZone,
+            Some(z)
+                if routing.zones.contains_key(&z.to_ascii_lowercase())
+                    || routing.dns_zones.contains_key(&z.to_ascii_lowercase()) =>
+            {
+                Source::Zone(z.to_string())
+            }
+            Some(z) => Source::LocalZone {
+                subzone: z.to_string(),
+            },
+        };
+        let me = self.clone();
+        let locator = move |r| me.locate(r);
+        let dest = [causeway_h323::alias::Alias::guess(req.alias.trim())];
+        let callers: Vec<causeway_h323::alias::Alias> = (!req.source_alias.is_empty())
+            .then(|| causeway_h323::alias::Alias::guess(&req.source_alias))
+            .into_iter()
+            .collect();
+        let mut trace = Vec::new();
+        let routed = super::routing::route(
+            &routing,
+            self,
+            &locator,
+            super::routing::Wanted {
+                source,
+                destinations: &dest,
+                caller_aliases: &callers,
+                hop_count: Some(req.hop_count),
+            },
+            &mut trace,
+        )
+        .await;
+        match routed {
+            super::routing::Routed::To(at, alias) => {
+                (true, format!("{alias} found at {at}"), trace)
+            }
+            super::routing::Routed::NotFound(why) => (false, format!("{why:?}"), trace),
+        }
+    }
+
+    /// A new reference for a neighbor search.
+    pub fn next_locate_id(&self) -> u64 {
+        self.locate_ids.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Sends LRQs for a search; the receiver gets the answer (`None` when nobody has it, or
+    /// when H.323 is off).
+    pub fn locate(
+        &self,
+        req: causeway_h323::ras::LocateRequest,
+    ) -> tokio::sync::oneshot::Receiver<Option<causeway_h323::ras::Location>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if let Some(n) = self.notices.lock().unwrap().as_ref() {
+            let _ = n.send(Notice::Locate(req, tx));
+        }
+        rx
     }
 
     /// Runs `f` on the gatekeeper, if H.323 is on. The lock is held only for the call.

@@ -59,7 +59,8 @@ impl Service {
     ) {
         if !request.protocol.eq_ignore_ascii_case("SIP") {
             let _ = reply.send(Err(
-                "only SIP searches can be located: this node has no H.323 gatekeeper yet".into(),
+                "the SIP service locates SIP searches only; H.323 ones are the H.323 service's"
+                    .into(),
             ));
             return;
         }

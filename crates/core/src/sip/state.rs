@@ -16,7 +16,8 @@ pub struct Shared {
     /// Calls released here: later requests in those dialogs get 481.
     pub released: Mutex<Released>,
     /// The most recent searches.
-    pub searches: Mutex<crate::search_history::SearchHistory>,
+    /// Shared with the H.323 service: one history for both protocols.
+    pub searches: Arc<Mutex<crate::search_history::SearchHistory>>,
     /// The zones and what monitoring knows of their peers.
     pub zones: Mutex<Vec<crate::sip::monitor::ZoneView>>,
     /// The configuration revision the SIP service last applied.

@@ -197,3 +197,39 @@ fn release_complete_carries_cause_and_reason() {
         Some(ReleaseCompleteReason::calledPartyNotRegistered(()))
     );
 }
+
+#[test]
+fn a_changed_destination_replaces_the_aliases_and_the_called_number() {
+    let mut setup = signal(MessageType::Setup, 77, false, "uu_setup");
+    setup.q931 = setup
+        .q931
+        .clone()
+        .with_called_number(&PartyNumber::e164("92002"))
+        .unwrap();
+    let dest = Alias::E164("2002".into());
+    let (_, out) = RoutedCall::start_to(
+        &setup,
+        addr("192.0.2.20:1720"),
+        addr("192.0.2.1:15000"),
+        9,
+        Some(&dest),
+        Some(30),
+    )
+    .unwrap();
+    let again = Signal::decode(&out.encode()).unwrap();
+    let info = SetupInfo::of(&again).unwrap();
+    assert_eq!(info.destination, vec![dest]);
+    assert_eq!(again.q931.called_number().unwrap().unwrap().digits, "2002");
+    assert_eq!(info.hop_count, Some(30));
+    // A new destination that is not a number takes the called number away.
+    let (_, out) = RoutedCall::start_to(
+        &setup,
+        addr("192.0.2.20:1720"),
+        addr("192.0.2.1:15000"),
+        9,
+        Some(&Alias::H323Id("bob".into())),
+        None,
+    )
+    .unwrap();
+    assert!(out.q931.called_number().unwrap().is_none());
+}
