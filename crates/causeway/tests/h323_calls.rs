@@ -424,3 +424,89 @@ fn an_lrq_from_a_neighbor_is_answered_by_a_search() {
     assert!(log.contains("LRQ: 2003 found"), "{log}");
     a.cmd(json!({"op": "release", "call": call}));
 }
+
+/// A gateway registers a prefix; a number starting with it reaches the gateway.
+#[test]
+fn a_gateway_prefix_takes_the_numbers_that_start_with_it() {
+    let (node, ras, _) = h323_node(&[]);
+    let mut gw = Endpoint::start(ras, "127.0.0.2");
+    expect(
+        &gw.ras(json!({"op": "rrq", "aliases": [{"h323": "isdn-gw"}], "terminal_type": "gateway", "prefixes": ["55"]})),
+        "registrationConfirm",
+    );
+    gw.cmd(json!({"op": "answer_mode", "mode": "connect"}));
+    let status = node.ok("xStatus Registrations");
+    assert!(status.contains("Type: \"H323 Gateway\""), "{status}");
+    assert!(status.contains("Prefixes Prefix 1: \"55\""), "{status}");
+    let mut a = registered(ras, "127.0.0.1", "alice");
+    let call = dial(&mut a, "5512345", "tunnel");
+    until(&mut a, &call, "connect");
+    a.cmd(json!({"op": "release", "call": call}));
+}
+
+/// Messages other than the call's set-up travel too: a Facility, Progress, Information and
+/// Notify from the callee reach the caller, and a StatusEnquiry from the caller is answered
+/// by the callee's Status.
+#[test]
+fn mid_call_messages_travel_both_ways() {
+    let (_node, ras, _) = h323_node(&[]);
+    let mut a = registered(ras, "127.0.0.1", "ann");
+    let mut b = registered(ras, "127.0.0.2", "ben");
+    b.cmd(json!({"op": "answer_mode", "mode": "connect"}));
+    let call = dial(&mut a, "ben", "tunnel");
+    until(&mut a, &call, "connect");
+    let b_call = b.cmd(json!({"op": "calls"}))["calls"][0]["call"].clone();
+    for kind in ["facility", "progress", "information", "notify"] {
+        b.cmd(json!({"op": "cs_send", "call": b_call, "type": kind, "display": "mid-call"}));
+        let got = until(&mut a, &call, kind);
+        assert_eq!(
+            got.last().unwrap()["display"],
+            "mid-call",
+            "{kind}: {got:#?}"
+        );
+    }
+    a.cmd(json!({"op": "cs_send", "call": call, "type": "statusInquiry"}));
+    let got = until(&mut a, &call, "status");
+    assert!(got.last().unwrap()["cause"].is_number(), "{got:#?}");
+    a.cmd(json!({"op": "release", "call": call}));
+}
+
+/// With `CallTimeToLive` at its minimum, the endpoint that asked admission is polled with IRQs
+/// during the call; when it stays silent, the call is released on both sides.
+#[test]
+fn a_call_whose_endpoint_stops_answering_polls_is_released() {
+    let (node, ras, _) = h323_node(&["xConfiguration H323 Gatekeeper CallTimeToLive: 60"]);
+    let mut a = registered(ras, "127.0.0.1", "cleo");
+    let mut b = registered(ras, "127.0.0.2", "dan");
+    a.cmd(json!({"op": "auto", "irr": false}));
+    b.cmd(json!({"op": "answer_mode", "mode": "connect"}));
+    let call = dial(&mut a, "dan", "tunnel");
+    until(&mut a, &call, "connect");
+    let irq = a.recv(65.0);
+    let v = expect(&irq, "infoRequest");
+    assert_ne!(
+        v["callReferenceValue"], 0,
+        "an in-call poll names the call: {v}"
+    );
+    // Two unanswered IRQs, 5 s apart, end it.
+    let rc = until_within(&mut a, &call, "releaseComplete", 15);
+    assert_eq!(rc["type"], "releaseComplete");
+    let b_call = b.cmd(json!({"op": "calls"}))["calls"][0]["call"].clone();
+    until(&mut b, &b_call, "releaseComplete");
+    wait_for(
+        || node.ok("xStatus Calls").contains("*s Calls Count: 0"),
+        "the call to leave the table",
+    );
+}
+
+/// The next message of `kind` on `call` within `secs` seconds.
+fn until_within(ep: &mut Endpoint, call: &Value, kind: &str, secs: u64) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        let r = ep.cmd(json!({"op": "cs_recv", "call": call, "timeout": 1}));
+        if r["msg"]["type"] == kind {
+            return r["msg"].clone();
+        }
+    }
+    panic!("no {kind} on call {call} within {secs} s");
+}
