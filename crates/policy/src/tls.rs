@@ -54,11 +54,12 @@ pub(crate) fn client_config(
             b.build().ok()
         };
         Arc::new(Verifying {
-            inner,
+            check: Check::Chain(inner),
             provider: provider.clone(),
         })
     } else {
-        Arc::new(AcceptAny {
+        Arc::new(Verifying {
+            check: Check::Nothing,
             provider: provider.clone(),
         })
     };
@@ -71,10 +72,18 @@ pub(crate) fn client_config(
     Arc::new(config)
 }
 
+/// What is checked of the certificate itself; the handshake signatures always are.
+#[derive(Debug)]
+enum Check {
+    /// Chain and name; `None` when there is no trusted root at all, so nothing can verify.
+    Chain(Option<Arc<WebPkiServerVerifier>>),
+    /// Verification is off.
+    Nothing,
+}
+
 #[derive(Debug)]
 struct Verifying {
-    /// `None` when there is no trusted root at all, so nothing can verify.
-    inner: Option<Arc<WebPkiServerVerifier>>,
+    check: Check,
     provider: Arc<CryptoProvider>,
 }
 
@@ -87,8 +96,12 @@ impl ServerCertVerifier for Verifying {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
-        let Some(inner) = &self.inner else {
-            return Err(Error::InvalidCertificate(CertificateError::UnknownIssuer));
+        let inner = match &self.check {
+            Check::Nothing => return Ok(ServerCertVerified::assertion()),
+            Check::Chain(None) => {
+                return Err(Error::InvalidCertificate(CertificateError::UnknownIssuer))
+            }
+            Check::Chain(Some(inner)) => inner,
         };
         match inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             // webpki checks the chain before the name, so a name error means the chain held.
@@ -99,58 +112,6 @@ impl ServerCertVerifier for Verifying {
             }
             other => other,
         }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
-
-#[derive(Debug)]
-struct AcceptAny {
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for AcceptAny {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, Error> {
-        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(
