@@ -6,6 +6,41 @@ mod common;
 use common::h323::{expect, h323_node, Capture, Endpoint};
 use serde_json::{json, Value};
 
+/// Makes the gatekeeper on loopback whose RAS port is `ras` neighbor zone 1 of `node`.
+fn neighbor(node: &common::Node, name: &str, ras: u16) {
+    node.ok(&format!(
+        "xCommand ZoneAdd ZoneName: \"{name}\" Type: Neighbor"
+    ));
+    node.ok("xConfiguration Zones Zone 1 Neighbor Peer 1 Address: \"127.0.0.1\"");
+    node.ok(&format!(
+        "xConfiguration Zones Zone 1 Neighbor H323 Port: {ras}"
+    ));
+}
+
+/// A search rule of `node` that sends aliases matching the regular expression `regex`, left
+/// as they are, to `zone`.
+fn search_rule(node: &common::Node, name: &str, zone: &str, regex: &str) {
+    let t = node.ok(&format!(
+        "xCommand SearchRuleAdd Name: \"{name}\" ZoneName: \"{zone}\""
+    ));
+    let row = t
+        .lines()
+        .find_map(|l| l.split("SearchRuleId: ").nth(1))
+        .unwrap_or_else(|| panic!("no rule id in {t}"))
+        .trim()
+        .to_string();
+    for (k, v) in [
+        ("Mode", "AliasPatternMatch"),
+        ("Pattern Type", "Regex"),
+        ("Pattern String", regex),
+        ("Pattern Behavior", "Leave"),
+    ] {
+        node.ok(&format!(
+            "xConfiguration Zones Policy SearchRules Rule {row} {k}: \"{v}\""
+        ));
+    }
+}
+
 /// Registers `alias` and returns the endpoint.
 fn registered(ras: u16, bind: &str, alias: &str) -> Endpoint {
     let mut ep = Endpoint::start(ras, bind);
@@ -254,29 +289,9 @@ fn a_call_follows_the_dial_plan_to_a_neighbor_gatekeeper() {
 
     let (near, ras, _) = h323_node(&[
         "xCommand TransformAdd Pattern: \"9(2.*)\" Type: Regex Behavior: Replace Replace: \"\\1\"",
-        "xCommand ZoneAdd ZoneName: \"far\" Type: Neighbor",
-        "xConfiguration Zones Zone 1 Neighbor Peer 1 Address: \"127.0.0.1\"",
     ]);
-    near.ok(&format!(
-        "xConfiguration Zones Zone 1 Neighbor H323 Port: {far_ras}"
-    ));
-    let t = near.ok("xCommand SearchRuleAdd Name: \"to far\" ZoneName: \"far\"");
-    let row = t
-        .lines()
-        .find_map(|l| l.split("SearchRuleId: ").nth(1))
-        .unwrap()
-        .trim()
-        .to_string();
-    for (k, v) in [
-        ("Mode", "AliasPatternMatch"),
-        ("Pattern Type", "Regex"),
-        ("Pattern String", "2.*"),
-        ("Pattern Behavior", "Leave"),
-    ] {
-        near.ok(&format!(
-            "xConfiguration Zones Policy SearchRules Rule {row} {k}: \"{v}\""
-        ));
-    }
+    neighbor(&near, "far", far_ras);
+    search_rule(&near, "to far", "far", "2.*");
     let mut a = registered(ras, "127.0.0.1", "alice");
     let r = a.cmd(json!({"op": "arq", "dest": [{"e164": "92002"}]}));
     expect(&r["msg"], "admissionConfirm");
@@ -340,23 +355,7 @@ fn a_dns_zone_finds_the_gatekeeper_of_a_domain() {
         "xConfiguration DNS Server 1 Address: \"127.0.0.95\"",
         "xCommand ZoneAdd ZoneName: \"Internet\" Type: DNS",
     ]);
-    let t = near.ok("xCommand SearchRuleAdd Name: \"by DNS\" ZoneName: \"Internet\"");
-    let row = t
-        .lines()
-        .find_map(|l| l.split("SearchRuleId: ").nth(1))
-        .unwrap()
-        .trim()
-        .to_string();
-    for (k, v) in [
-        ("Mode", "AliasPatternMatch"),
-        ("Pattern Type", "Regex"),
-        ("Pattern String", ".*@.*\\.example"),
-        ("Pattern Behavior", "Leave"),
-    ] {
-        near.ok(&format!(
-            "xConfiguration Zones Policy SearchRules Rule {row} {k}: \"{v}\""
-        ));
-    }
+    search_rule(&near, "by DNS", "Internet", ".*@.*\\.example");
     let mut a = registered(ras, "127.0.0.1", "alice");
     for domain in ["cs.example", "ls.example"] {
         let dest = json!([{"url": format!("h323:bob@{domain}")}]);
@@ -390,30 +389,9 @@ fn an_lrq_from_a_neighbor_is_answered_by_a_search() {
         "registrationConfirm",
     );
     b.cmd(json!({"op": "answer_mode", "mode": "connect"}));
-    let (near, ras, _) = h323_node(&[
-        "xCommand ZoneAdd ZoneName: \"far\" Type: Neighbor",
-        "xConfiguration Zones Zone 1 Neighbor Peer 1 Address: \"127.0.0.1\"",
-    ]);
-    near.ok(&format!(
-        "xConfiguration Zones Zone 1 Neighbor H323 Port: {far_ras}"
-    ));
-    let t = near.ok("xCommand SearchRuleAdd Name: \"to far\" ZoneName: \"far\"");
-    let row = t
-        .lines()
-        .find_map(|l| l.split("SearchRuleId: ").nth(1))
-        .unwrap()
-        .trim()
-        .to_string();
-    for (k, v) in [
-        ("Mode", "AliasPatternMatch"),
-        ("Pattern Type", "Regex"),
-        ("Pattern String", "9.*"),
-        ("Pattern Behavior", "Leave"),
-    ] {
-        near.ok(&format!(
-            "xConfiguration Zones Policy SearchRules Rule {row} {k}: \"{v}\""
-        ));
-    }
+    let (near, ras, _) = h323_node(&[]);
+    neighbor(&near, "far", far_ras);
+    search_rule(&near, "to far", "far", "9.*");
     let mut a = registered(ras, "127.0.0.1", "alice");
     let dest = json!([{"e164": "92003"}]);
     let r = a.cmd(json!({"op": "arq", "dest": dest}));

@@ -6,7 +6,7 @@ use crate::model::{normalize_name, Naptr};
 use crate::subst::Substitution;
 
 /// The ENUM domain of a dialled number: its digits reversed and dot-separated under `suffix`
-/// (`44123456789`, `e164.arpa` → `9.8.7.6.5.4.3.2.1.4.4.e164.arpa`). Everything but digits,
+/// (`4631234`, `e164.arpa` → `4.3.2.1.3.6.4.e164.arpa`). Everything but digits,
 /// the leading `+` included, is dropped. None when there are no digits or no suffix, since
 /// either would send a question no ENUM tree can answer.
 pub fn enum_domain(number: &str, suffix: &str) -> Option<String> {

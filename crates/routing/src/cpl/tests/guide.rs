@@ -101,7 +101,7 @@ const REGISTERED_ONLY: &str = r#"<?xml version="1.0" encoding="UTF-8" ?>
    <taa:routed>
      <address-switch field="registered-origin">
        <not-present>
-         <reject status="403" reason="Only local endpoints can use this Expressway"/>
+         <reject status="403" reason="Calls through here are for local endpoints only"/>
        </not-present>
      </address-switch>
    </taa:routed>
@@ -260,7 +260,7 @@ fn locally_registered_only() {
     let ev = p.evaluate(&call("alice@example.com", "bob@example.com"));
     assert_eq!(
         rejection(&ev),
-        Some((403, Some("Only local endpoints can use this Expressway")))
+        Some((403, Some("Calls through here are for local endpoints only")))
     );
 }
 
