@@ -463,7 +463,7 @@ impl Service {
             .await;
             let dest = wanted.first().map_or("", |a| a.text()).to_string();
             let (answer, found, detail) = match routed {
-                routing::Routed::To(at, alias) => (
+                routing::Routed::To(at, alias, _) => (
                     build::lcf(build::Lcf {
                         seq,
                         call_signal: SocketAddr::new(local, ports.1),

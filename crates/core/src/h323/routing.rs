@@ -134,8 +134,8 @@ pub type Locator =
 /// The outcome of routing one call.
 #[derive(Debug)]
 pub enum Routed {
-    /// Where to send the Setup, and the alias it is for there.
-    To(SocketAddr, String),
+    /// Where to send the Setup, the alias it is for there, and the hop count it carries on.
+    To(SocketAddr, String, u8),
     NotFound(Refusal),
 }
 
@@ -192,7 +192,7 @@ pub async fn route(
                         .find(|(f, _)| *f == q)
                         .map(|(_, a)| *a)
                         .expect("a found query has an address");
-                    return Routed::To(at, q.alias);
+                    return Routed::To(at, q.alias, q.hop_count);
                 }
                 Step::NotFound(r) => {
                     trace.extend(search.trace().iter().cloned());
@@ -230,6 +230,8 @@ async fn ask(
             Some(a) => (Answer::Found, Some(a)),
             None => (Answer::NotFound, None),
         },
+        // No hops left: the zone may not be asked (an LRQ with hop count 1 is not passed on).
+        Target::Zone(_) if q.hop_count == 0 => (Answer::NotFound, None),
         Target::Zone(name) if routing.dns_zones.contains_key(&name.to_ascii_lowercase()) => {
             let include_a = routing.dns_zones[&name.to_ascii_lowercase()];
             match dns_ask(routing, shared, locate, q, caller_aliases, include_a).await {
@@ -284,7 +286,7 @@ async fn ask_neighbors(
         alias: Alias::guess(&q.alias),
         source: caller_aliases.to_vec(),
         peers,
-        hop_count: Some(q.hop_count.max(1)),
+        hop_count: Some(q.hop_count),
         local,
         wait: LRQ_WAIT,
     });

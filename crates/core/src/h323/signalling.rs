@@ -238,6 +238,13 @@ async fn call(stream: TcpStream, peer: SocketAddr, ctx: Arc<Ctx>) {
         &mut trace,
     )
     .await;
+    let (found, outcome) = match &routed {
+        super::routing::Routed::To(at, alias, _) => (true, format!("{alias} found at {at}")),
+        super::routing::Routed::NotFound(why) => (false, format!("{why:?}")),
+    };
+    let detail = format!("{outcome}: {}", trace.join("; "));
+    let found_text = if found { "True" } else { "False" };
+    super::search_completed(&ctx.log, peer, &dest_text, found_text, &detail);
     ctx.shared
         .record_search(crate::search_history::SearchRecord {
             id: ctx.shared.search_id(),
@@ -245,27 +252,17 @@ async fn call(stream: TcpStream, peer: SocketAddr, ctx: Arc<Ctx>) {
             kind: "Setup".into(),
             source: source.clone(),
             destination: dest_text.clone(),
-            found: matches!(routed, super::routing::Routed::To(..)),
-            outcome: match &routed {
-                super::routing::Routed::To(at, alias) => format!("{alias} found at {at}"),
-                super::routing::Routed::NotFound(why) => format!("{why:?}"),
-            },
+            found,
+            outcome,
             call_id: hex(&info.call_id),
-            trace: trace.clone(),
+            trace,
         });
-    let (callee, routed_alias) = match routed {
-        super::routing::Routed::To(at, alias) => {
-            let detail = format!("{alias} found at {at}");
-            super::search_completed(&ctx.log, peer, &dest_text, "True", &detail);
-            (at, alias)
-        }
+    let (callee, routed_alias, hops) = match routed {
+        super::routing::Routed::To(at, alias, hops) => (at, alias, hops),
         super::routing::Routed::NotFound(why) => {
-            let detail = format!("{why:?}: {}", trace.join("; "));
-            super::search_completed(&ctx.log, peer, &dest_text, "False", &detail);
             let (cause, reason) = refusal_cause(&why);
             let rc = release_complete(crv, false, cause, Some(reason), Some(info.call_id));
             let _ = write_signal(&mut a_wr, &rc).await;
-            let detail = format!("{why:?}: {}", trace.join("; "));
             call_event(&ctx, "Call Rejected", &source, &dest_text, peer, &detail);
             return;
         }
@@ -276,7 +273,9 @@ async fn call(stream: TcpStream, peer: SocketAddr, ctx: Arc<Ctx>) {
         .iter()
         .all(|d| !d.text().eq_ignore_ascii_case(&routed_alias));
     let destination = changed.then(|| causeway_h323::alias::Alias::guess(&routed_alias));
-    let hop_count = info.hop_count.map(|h| h.saturating_sub(1).max(1));
+    // The search's hop count (the zone's, or what the caller's allowed, less one) goes on with
+    // the Setup, so that a routing loop between gatekeepers ends.
+    let hop_count = Some(hops.max(1));
 
     let number = ctx.calls.lock().unwrap().start(
         "H323",
@@ -462,11 +461,26 @@ async fn deliver(
                 };
                 let _ = write_signal(wr, &s).await;
             }
-            Step::Connected => ctx
-                .calls
-                .lock()
-                .unwrap()
-                .connected(number, SystemTime::now()),
+            Step::Connected => {
+                let call = {
+                    let mut calls = ctx.calls.lock().unwrap();
+                    calls.connected(number, SystemTime::now());
+                    calls.get(number).cloned()
+                };
+                if let Some(c) = call {
+                    ctx.log.event(
+                        1,
+                        "tvcs",
+                        "Call Connected",
+                        &[
+                            ("Protocol", "H323"),
+                            ("Src-alias", &c.source),
+                            ("Dst-alias", &c.destination),
+                            ("Call-serial-number", &c.serial.to_string()),
+                        ],
+                    );
+                }
+            }
             Step::Ended { cause, by } => {
                 let who = match by {
                     Leg::Caller => "caller",

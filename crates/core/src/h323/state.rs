@@ -103,7 +103,7 @@ impl Shared {
         )
         .await;
         match routed {
-            super::routing::Routed::To(at, alias) => {
+            super::routing::Routed::To(at, alias, _) => {
                 (true, format!("{alias} found at {at}"), trace)
             }
             super::routing::Routed::NotFound(why) => (false, format!("{why:?}"), trace),
