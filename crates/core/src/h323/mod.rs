@@ -1,6 +1,8 @@
-//! The H.323 service: the gatekeeper's RAS socket (UDP, `Registration UDP Port`) around the
-//! sans-IO [`Gatekeeper`]. One task owns the socket and the timers; the gatekeeper itself sits
-//! in [`state::Shared`] so that the management surfaces can read and change it.
+//! The H.323 service: the gatekeeper's RAS socket (UDP, `Registration UDP Port`, and the
+//! multicast discovery port) around the sans-IO [`Gatekeeper`], and the call signalling
+//! listener ([`signalling`]) whose calls are routed by the search ([`routing`]). One task owns
+//! the RAS sockets and the timers; the gatekeeper itself sits in [`state::Shared`] so that the
+//! management surfaces and the calls can read and change it.
 
 pub mod routing;
 pub mod signalling;
@@ -50,7 +52,8 @@ pub fn settings(snap: &Snapshot) -> Option<Settings> {
 /// What the gatekeeper asks of the configuration, derived once per revision.
 struct Derived {
     restriction: Restriction,
-    subzones: SubZones,
+    /// Also what calls and LRQs are routed by (published in [`Shared::routing`]).
+    routing: Arc<routing::Routing>,
 }
 
 impl Derived {
@@ -58,8 +61,12 @@ impl Derived {
         let vars = causeway_routing::Variables::from_snapshot(snap);
         Derived {
             restriction: Restriction::from_config(snap, &vars),
-            subzones: SubZones::from_snapshot(snap),
+            routing: Arc::new(routing::Routing::from_snapshot(snap)),
         }
+    }
+
+    fn subzones(&self) -> &SubZones {
+        &self.routing.subzones
     }
 }
 
@@ -71,8 +78,8 @@ struct Ctx<'a> {
 
 impl Context for Ctx<'_> {
     fn may_register(&self, source: IpAddr, aliases: &[&str]) -> Result<(), String> {
-        let sz = self.derived.subzones.member(source, aliases);
-        if !self.derived.subzones.registrations_allowed(&sz) {
+        let sz = self.derived.subzones().member(source, aliases);
+        if !self.derived.subzones().registrations_allowed(&sz) {
             return Err(format!("registrations are not allowed in subzone {sz}"));
         }
         // The policy service is asked only for SIP registrations so far: H.323 registrations
@@ -84,8 +91,8 @@ impl Context for Ctx<'_> {
     }
 
     fn auth_policy(&self, source: IpAddr, aliases: &[&str]) -> AuthPolicy {
-        let sz = self.derived.subzones.member(source, aliases);
-        match self.derived.subzones.authentication_mode(&sz) {
+        let sz = self.derived.subzones().member(source, aliases);
+        match self.derived.subzones().authentication_mode(&sz) {
             "CheckCredentials" => AuthPolicy::CheckCredentials,
             "TreatAsAuthenticated" => AuthPolicy::TreatAsAuthenticated,
             _ => AuthPolicy::DoNotCheckCredentials,
@@ -245,7 +252,7 @@ impl Service {
     async fn reconfigure(&mut self) {
         let snap = self.snap.clone();
         self.derived = Derived::new(&snap);
-        *self.shared.routing.lock().unwrap() = Arc::new(routing::Routing::from_snapshot(&snap));
+        *self.shared.routing.lock().unwrap() = self.derived.routing.clone();
         let wanted = settings(&snap);
         let bind = wanted
             .as_ref()
