@@ -279,6 +279,7 @@ async fn serve(
     let h323 = Arc::new(causeway_core::h323::state::Shared::new(
         numbers,
         sip.searches.clone(),
+        sip.policy_services.clone(),
     ));
     let mut engine = Engine::new(
         config.clone(),

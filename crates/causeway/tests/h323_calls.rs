@@ -513,3 +513,42 @@ fn a_search_loop_between_gatekeepers_ends() {
         "the searches went on"
     );
 }
+
+/// With call policy given to a policy service, H.323 calls are put to it too: its redirect
+/// sends a call for one alias to another registration, and the service hears the search as
+/// an H.323 Setup.
+#[test]
+fn a_call_policy_service_decides_h323_calls() {
+    const SEND_TO_DESK: &str = "<cpl xmlns='urn:ietf:params:xml:ns:cpl' \
+        xmlns:taa='http://www.tandberg.net/cpl-extensions'><taa:routed>\
+        <location clear='yes' url='desk'><proxy/></location>\
+        </taa:routed></cpl>";
+    let (http, asked) = common::policy_server(SEND_TO_DESK);
+    let svc = "xConfiguration Policy AdministratorPolicy Service";
+    let lines = [
+        format!("{svc} Protocol: HTTP"),
+        format!("{svc} Server 1 Address: \"127.0.0.1:{http}\""),
+        format!("{svc} Path: \"policy\""),
+        "xConfiguration Policy AdministratorPolicy Mode: PolicyService".to_string(),
+    ];
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let (_node, ras, _) = h323_node(&refs);
+    let mut a = registered(ras, "127.0.0.1", "eve");
+    let mut desk = registered(ras, "127.0.0.2", "desk");
+    desk.cmd(json!({"op": "answer_mode", "mode": "connect"}));
+    let call = dial(&mut a, "frank", "tunnel");
+    until(&mut a, &call, "connect");
+    let request = loop {
+        let r = asked
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("the service was asked");
+        if !r.starts_with("GET /status ") {
+            break r;
+        }
+    };
+    assert!(request.starts_with("POST /policy "), "{request}");
+    assert!(request.contains("PROTOCOL=H323"), "{request}");
+    assert!(request.contains("METHOD=SETUP"), "{request}");
+    assert!(request.contains("DESTINATION_ALIAS=frank"), "{request}");
+    a.cmd(json!({"op": "release", "call": call}));
+}

@@ -368,3 +368,46 @@ fn multicast_discovery_finds_the_gatekeeper() {
     node.ok("xConfiguration H323 Gatekeeper AutoDiscovery Mode: Off");
     assert!(ep.ras(discover).is_null());
 }
+
+/// With the restriction policy set to a policy service, every full RRQ is put to the
+/// service with its H.323 aliases: its reject gets RRJ securityDenial, the others register.
+#[test]
+fn the_registration_policy_service_decides_h323_registrations() {
+    const NO_MALLORY: &str = "<cpl xmlns='urn:ietf:params:xml:ns:cpl' \
+        xmlns:taa='http://www.tandberg.net/cpl-extensions'><taa:routed>\
+        <address-switch field='destination'><address is='mallory'>\
+        <reject status='403' reason='Not here'/></address></address-switch>\
+        </taa:routed></cpl>";
+    let (http, asked) = common::policy_server(NO_MALLORY);
+    let svc = "xConfiguration Registration RestrictionPolicy Service";
+    let lines = [
+        format!("{svc} Protocol: HTTP"),
+        format!("{svc} Server 1 Address: \"127.0.0.1:{http}\""),
+        format!("{svc} Path: \"register\""),
+        "xConfiguration Registration RestrictionPolicy Mode: PolicyService".to_string(),
+    ];
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let (_node, ras, _) = h323_node(&refs);
+    let mut ep = Endpoint::start(ras, "127.0.0.1");
+    let rrj = ep.ras(json!({"op": "rrq", "aliases": [{"h323": "mallory"}], "timeout": 5}));
+    assert_eq!(
+        expect(&rrj, "registrationReject")["rejectReason"]["type"],
+        "securityDenial"
+    );
+    let request = loop {
+        let r = asked
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the service was asked");
+        if !r.starts_with("GET /status ") {
+            break r;
+        }
+    };
+    assert!(request.starts_with("POST /register "), "{request}");
+    assert!(request.contains("ALIAS=mallory"), "{request}");
+    assert!(request.contains("PROTOCOL=H323"), "{request}");
+    let mut other = Endpoint::start(ras, "127.0.0.2");
+    expect(
+        &other.ras(json!({"op": "rrq", "aliases": [{"h323": "trent"}], "timeout": 5})),
+        "registrationConfirm",
+    );
+}

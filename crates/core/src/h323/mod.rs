@@ -74,6 +74,8 @@ struct Ctx<'a> {
     derived: &'a Derived,
     config: &'a Config,
     numbers: &'a Numbers,
+    /// The registration policy service already allowed this RRQ.
+    policy_allowed: bool,
 }
 
 impl Context for Ctx<'_> {
@@ -82,10 +84,10 @@ impl Context for Ctx<'_> {
         if !self.derived.subzones().registrations_allowed(&sz) {
             return Err(format!("registrations are not allowed in subzone {sz}"));
         }
-        // The policy service is asked only for SIP registrations so far: H.323 registrations
-        // are refused under that mode rather than let through unchecked.
-        if matches!(self.derived.restriction, Restriction::Decided) {
-            return Err("the registration policy service does not serve H.323 yet".into());
+        // Under a policy service the service decided before the gatekeeper saw the RRQ; one
+        // that reaches here unasked is refused rather than let through.
+        if matches!(self.derived.restriction, Restriction::Decided) && !self.policy_allowed {
+            return Err("the registration policy service was not asked".into());
         }
         self.derived.restriction.check(aliases)
     }
@@ -228,6 +230,9 @@ impl Service {
                 },
                 Some(notice) = notices.recv() => match notice {
                     Notice::Send(outputs) => self.act(outputs).await,
+                    Notice::Decided { from, local, msg, allowed } => {
+                        self.registration_decided(from, local, *msg, allowed).await
+                    }
                     Notice::Locate(req, reply) => {
                         let id = req.id;
                         self.locates.insert(id, reply);
@@ -410,16 +415,112 @@ impl Service {
             self.answer_lrq(from, local, m);
             return;
         }
+        if let causeway_h323_asn1::h225::RasMessage::registrationRequest(m) = &msg {
+            if m.keep_alive != Some(true)
+                && matches!(self.derived.restriction, Restriction::Decided)
+            {
+                self.ask_registration_policy(from, local, msg);
+                return;
+            }
+        }
+        self.handle(from, local, msg, false).await;
+    }
+
+    /// Hands a message to the gatekeeper and acts on what it decided.
+    async fn handle(
+        &mut self,
+        from: SocketAddr,
+        local: IpAddr,
+        msg: causeway_h323_asn1::h225::RasMessage,
+        policy_allowed: bool,
+    ) {
         let ctx = Ctx {
             derived: &self.derived,
             config: &self.config,
             numbers: &self.shared.numbers,
+            policy_allowed,
         };
         let out = self
             .shared
             .with_gatekeeper(|gk| gk.handle(from, local, msg, Instant::now(), &ctx))
             .unwrap_or_default();
         self.act(out).await;
+    }
+
+    /// Asks the registration policy service about a full RRQ; the RRQ goes on to the
+    /// gatekeeper when the service allows it, and gets RRJ `securityDenial` when it refuses.
+    fn ask_registration_policy(
+        &mut self,
+        from: SocketAddr,
+        local: IpAddr,
+        msg: causeway_h323_asn1::h225::RasMessage,
+    ) {
+        let causeway_h323_asn1::h225::RasMessage::registrationRequest(m) = &msg else {
+            return;
+        };
+        let aliases = causeway_h323::alias::aliases(m.terminal_alias.as_ref());
+        let facts = causeway_policy::RegFacts {
+            protocol: Some(causeway_policy::SignalProtocol::H323),
+            aliases: aliases.iter().map(|a| a.text().to_string()).collect(),
+            source_ip: Some(from.ip()),
+            source_port: Some(from.port()),
+            utc_time: Some(SystemTime::now()),
+            ..causeway_policy::RegFacts::default()
+        };
+        let Some(tx) = self.shared.notices.lock().unwrap().clone() else {
+            return;
+        };
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            let params = causeway_policy::Params::registration(&facts);
+            let policy = shared
+                .ask_policy(crate::sip::policy::REGISTRATION_POLICY, params)
+                .await;
+            let first = aliases.first().map_or("", |a| a.text()).to_string();
+            let ctx = causeway_routing::cpl::CallContext::new(first.clone(), first);
+            let allowed = !matches!(
+                policy.evaluate(&ctx).decision,
+                causeway_routing::cpl::Decision::Reject { .. }
+            );
+            let _ = tx.send(Notice::Decided {
+                from,
+                local,
+                msg: Box::new(msg),
+                allowed,
+            });
+        });
+    }
+
+    /// The registration policy service's answer for an RRQ.
+    async fn registration_decided(
+        &mut self,
+        from: SocketAddr,
+        local: IpAddr,
+        msg: causeway_h323_asn1::h225::RasMessage,
+        allowed: bool,
+    ) {
+        if allowed {
+            return self.handle(from, local, msg, true).await;
+        }
+        let causeway_h323_asn1::h225::RasMessage::registrationRequest(m) = msg else {
+            return;
+        };
+        let gk = self
+            .shared
+            .with_gatekeeper(|gk| gk.settings().gatekeeper_id.clone())
+            .unwrap_or_default();
+        let rrj = causeway_h323::ras::build::rrj(
+            m.request_seq_num.0,
+            &gk,
+            causeway_h323_asn1::h225::RegistrationRejectReason::securityDenial(()),
+        );
+        let refused = Output::Refused {
+            source: from,
+            aliases: causeway_h323::alias::aliases(m.terminal_alias.as_ref()),
+            reason: "the registration policy service refused it".into(),
+        };
+        self.act(vec![refused, Output::Send(from, Box::new(rrj))])
+            .await;
     }
 
     /// An LRQ is answered by a search, as a call would be: its source is the neighbor zone it
@@ -464,6 +565,8 @@ impl Service {
                     destinations: &wanted,
                     caller_aliases: &callers,
                     hop_count: m.hop_count,
+                    method: causeway_policy::MessageKind::Lrq,
+                    caller_address: Some(from),
                 },
                 &mut trace,
             )

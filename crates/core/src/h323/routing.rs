@@ -145,6 +145,29 @@ pub struct Wanted<'a> {
     pub destinations: &'a [Alias],
     pub caller_aliases: &'a [Alias],
     pub hop_count: Option<u8>,
+    /// What is searching (`Setup`, `LRQ`, or a Locate, which policy services see as `LRQ`),
+    /// and from where, for the policy services.
+    pub method: causeway_policy::MessageKind,
+    pub caller_address: Option<SocketAddr>,
+}
+
+/// What a policy service is told about an H.323 search for `destination`.
+fn facts(wanted: &Wanted<'_>, destination: &str) -> causeway_policy::CallFacts {
+    causeway_policy::CallFacts {
+        protocol: Some(causeway_policy::SignalProtocol::H323),
+        method: Some(wanted.method),
+        source_aliases: wanted
+            .caller_aliases
+            .iter()
+            .map(|a| a.text().to_string())
+            .collect(),
+        destination_alias: Some(destination.to_string()),
+        source_ip: wanted.caller_address.map(|a| a.ip()),
+        source_port: wanted.caller_address.map(|a| a.port()),
+        zone_name: Some(wanted.source.name().to_string()),
+        utc_time: Some(std::time::SystemTime::now()),
+        ..causeway_policy::CallFacts::default()
+    }
 }
 
 /// Searches for the first destination alias that is found.
@@ -155,12 +178,12 @@ pub async fn route(
     wanted: Wanted<'_>,
     trace: &mut Vec<String>,
 ) -> Routed {
-    let Wanted {
-        source,
-        destinations,
-        caller_aliases,
-        hop_count,
-    } = wanted;
+    let (source, destinations, caller_aliases, hop_count) = (
+        wanted.source.clone(),
+        wanted.destinations,
+        wanted.caller_aliases,
+        wanted.hop_count,
+    );
     let mut refusal = Refusal::NotFound;
     for alias in destinations {
         let mut req = SearchRequest::new(alias.text(), Protocol::H323);
@@ -177,6 +200,27 @@ pub async fn route(
                 Step::Ask(queries) => {
                     let mut answers = Vec::with_capacity(queries.len());
                     for q in &queries {
+                        if let Target::PolicyService(name) = &q.target {
+                            // The service's script decides for this alias, as call policy does.
+                            let params =
+                                causeway_policy::Params::search_rule(&facts(&wanted, &q.alias));
+                            let policy = shared.ask_policy(name, params).await;
+                            let eval = policy.evaluate(&search.policy_context(&q.alias, &q.alias));
+                            answers.push(match eval.decision {
+                                causeway_routing::cpl::Decision::Redirect { targets, .. } => {
+                                    Answer::Aliases(targets.into_iter().map(|t| t.alias).collect())
+                                }
+                                causeway_routing::cpl::Decision::Reject { status, reason } => {
+                                    Answer::Rejected {
+                                        status,
+                                        reason: reason.unwrap_or_default(),
+                                    }
+                                }
+                                // Handing the alias back to the rules that asked would loop.
+                                causeway_routing::cpl::Decision::Allow(_) => Answer::NotFound,
+                            });
+                            continue;
+                        }
                         let (answer, at) = ask(routing, shared, locate, q, caller_aliases).await;
                         if let Some(at) = at {
                             found_at.push((q.clone(), at));
@@ -199,14 +243,12 @@ pub async fn route(
                     refusal = r;
                     break;
                 }
-                Step::AskPolicy(_) => {
-                    // An external call policy service is asked for SIP calls only so far.
-                    trace.push(format!(
-                        "{}: the call policy service does not serve H.323 yet",
-                        alias.text()
-                    ));
-                    refusal = Refusal::NotFound;
-                    break;
+                Step::AskPolicy(pq) => {
+                    let params = causeway_policy::Params::call_policy(&facts(&wanted, &pq.alias));
+                    let policy = shared
+                        .ask_policy(crate::sip::policy::CALL_POLICY, params)
+                        .await;
+                    search.policy_answer(&policy);
                 }
             }
         }

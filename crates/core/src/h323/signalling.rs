@@ -234,6 +234,8 @@ async fn call(stream: TcpStream, peer: SocketAddr, ctx: Arc<Ctx>) {
             destinations: &info.destination,
             caller_aliases: &info.source,
             hop_count: info.hop_count,
+            method: causeway_policy::MessageKind::Setup,
+            caller_address: Some(peer),
         },
         &mut trace,
     )

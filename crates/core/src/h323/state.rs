@@ -22,6 +22,9 @@ pub struct Shared {
     pub routing: Mutex<Arc<super::routing::Routing>>,
     /// The search history, shared with the SIP service.
     pub searches: Arc<Mutex<crate::search_history::SearchHistory>>,
+    /// The policy services in use, by the name `xStatus Policy` shows (the SIP service keeps
+    /// them up to date).
+    pub policies: crate::sip::state::PolicyServices,
     locate_ids: AtomicU64,
 }
 
@@ -30,6 +33,13 @@ pub struct Shared {
 pub enum Notice {
     /// What the gatekeeper produced for an operator's action (a URQ to send, say).
     Send(Vec<Output>),
+    /// The registration policy service decided on an RRQ.
+    Decided {
+        from: std::net::SocketAddr,
+        local: std::net::IpAddr,
+        msg: Box<causeway_h323_asn1::h225::RasMessage>,
+        allowed: bool,
+    },
     /// Ask neighbors with LRQs; the answer goes back on the channel.
     Locate(
         causeway_h323::ras::LocateRequest,
@@ -41,12 +51,49 @@ impl Shared {
     pub fn new(
         numbers: Arc<Numbers>,
         searches: Arc<Mutex<crate::search_history::SearchHistory>>,
+        policies: crate::sip::state::PolicyServices,
     ) -> Shared {
         Shared {
             numbers,
             searches,
+            policies,
             ..Shared::default()
         }
+    }
+
+    /// A policy service by the name it is shown under, any case.
+    pub fn policy(&self, name: &str) -> Option<Arc<causeway_policy::PolicyService>> {
+        self.policies
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.trim()))
+            .map(|(_, s)| s.clone())
+    }
+
+    /// Asks a policy service; its answer as a script, with the service's default (and then
+    /// a refusal) standing in for what does not parse or never came.
+    pub async fn ask_policy(
+        &self,
+        name: &str,
+        params: causeway_policy::Params,
+    ) -> causeway_routing::cpl::Policy {
+        use causeway_routing::cpl::Policy;
+        let (cpl, default) = match self.policy(name) {
+            Some(svc) => (
+                svc.query(&params).await.cpl,
+                svc.config().default_cpl.clone(),
+            ),
+            None => (
+                causeway_policy::POLICY_SERVICE_DEFAULT_CPL.to_string(),
+                causeway_policy::POLICY_SERVICE_DEFAULT_CPL.to_string(),
+            ),
+        };
+        Policy::parse(&cpl)
+            .or_else(|_| Policy::parse(&default))
+            .unwrap_or_else(|_| {
+                Policy::parse(crate::sip::policy::LAST_RESORT).expect("a fixed fragment parses")
+            })
     }
 
     /// Keeps a finished search in the history.
@@ -98,6 +145,8 @@ impl Shared {
                 destinations: &dest,
                 caller_aliases: &callers,
                 hop_count: Some(req.hop_count),
+                method: causeway_policy::MessageKind::Lrq,
+                caller_address: None,
             },
             &mut trace,
         )

@@ -10,7 +10,7 @@ mod locate;
 pub mod monitor;
 mod neighbors;
 mod outbound_auth;
-mod policy;
+pub(crate) mod policy;
 mod proxy;
 mod register;
 mod search;

@@ -24,7 +24,11 @@ const REGISTRATION: &str = "Registration RestrictionPolicy Service";
 
 /// Used when a service's Default CPL itself does not parse (the configuration refuses such
 /// values, so only a store written by something else gets here).
-const LAST_RESORT: &str = "<reject status='403' reason='Service Unavailable'/>";
+/// The names the call and registration policy services are published under.
+pub(crate) const CALL_POLICY: &str = "Call Policy";
+pub(crate) const REGISTRATION_POLICY: &str = "Registration Policy";
+
+pub(crate) const LAST_RESORT: &str = "<reject status='403' reason='Service Unavailable'/>";
 
 /// A script a policy service sent, or its default, for the request of `key`.
 pub(super) struct PolicyDone {
@@ -112,10 +116,10 @@ impl Policies {
         self.by_name = by_name;
         let mut shown = Vec::new();
         if let Some(s) = &self.admin {
-            shown.push(("Call Policy".to_string(), s.clone()));
+            shown.push((CALL_POLICY.to_string(), s.clone()));
         }
         if let Some(s) = &self.registration {
-            shown.push(("Registration Policy".to_string(), s.clone()));
+            shown.push((REGISTRATION_POLICY.to_string(), s.clone()));
         }
         for r in snap.rows(SERVICES) {
             let name = snap

@@ -7,6 +7,9 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+/// The policy services in use, by the name the status shows; shared by SIP and H.323.
+pub type PolicyServices = Arc<Mutex<Vec<(String, Arc<causeway_policy::PolicyService>)>>>;
+
 /// What the message loop keeps and the xAPI reads. Locks are held only for a table operation.
 #[derive(Default)]
 pub struct Shared {
@@ -23,7 +26,8 @@ pub struct Shared {
     /// The configuration revision the SIP service last applied.
     pub applied: std::sync::atomic::AtomicU64,
     /// The policy services in use, by the name the status shows.
-    pub policy_services: Mutex<Vec<(String, Arc<causeway_policy::PolicyService>)>>,
+    /// Shared with the H.323 service, which asks the same services.
+    pub policy_services: PolicyServices,
     /// Tells the SIP service what an operator did to its bindings and calls.
     pub notices: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Notice>>>,
 }
