@@ -411,3 +411,18 @@ fn the_registration_policy_service_decides_h323_registrations() {
         "registrationConfirm",
     );
 }
+
+/// With `RIPAllRequests: On` every RRQ is first answered with a RequestInProgress, then with
+/// the confirm.
+#[test]
+fn rip_all_requests_announces_the_wait() {
+    let (_node, ras, _) =
+        h323_node(&["xConfiguration H323 Gatekeeper Registration RIPAllRequests: On"]);
+    let mut ep = Endpoint::start(ras, "127.0.0.1");
+    let r = ep.cmd(json!({"op": "rrq", "aliases": [{"h323": "gail"}]}));
+    expect(&r["msg"], "registrationConfirm");
+    let progress = r["progress"].as_array().unwrap();
+    assert_eq!(progress.len(), 1, "{r}");
+    assert_eq!(progress[0]["type"], "requestInProgress", "{r}");
+    assert_eq!(progress[0]["value"]["delay"], 5000, "{r}");
+}
