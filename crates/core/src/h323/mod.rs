@@ -202,10 +202,9 @@ impl Service {
                 r = discover => {
                     // Only GRQs belong here; the answer goes out from the RAS socket.
                     if let Ok((n, from)) = r {
-                        let bytes = dbuf[..n].to_vec();
-                        if let Ok(m) = causeway_h323_asn1::decode_ras(&bytes) {
+                        if let Ok(m) = causeway_h323_asn1::decode_ras(&dbuf[..n]) {
                             if matches!(m, causeway_h323_asn1::h225::RasMessage::gatekeeperRequest(_)) {
-                                self.on_datagram(&bytes, from).await;
+                                self.on_message(m, from).await;
                             }
                         }
                     }
@@ -410,6 +409,12 @@ impl Service {
                 return;
             }
         };
+        self.on_message(msg, from).await;
+    }
+
+    /// One decoded RAS message: LRQs and policy-checked RRQs take their own way, the rest
+    /// goes to the gatekeeper.
+    async fn on_message(&mut self, msg: causeway_h323_asn1::h225::RasMessage, from: SocketAddr) {
         let local = self.local_ip(from.ip());
         if let causeway_h323_asn1::h225::RasMessage::locationRequest(m) = msg {
             self.answer_lrq(from, local, m);

@@ -50,11 +50,13 @@ impl Ctx {
         }
     }
 
-    /// The next port of the range to try, taking turns.
-    fn port(&self) -> u16 {
+    /// The ports of the range to try for one socket, taking turns between sockets: at most
+    /// 64, so that a full range gives up quickly (the caller then takes any port).
+    fn ports(&self) -> impl Iterator<Item = u16> + '_ {
         let (start, end) = *self.range.lock().unwrap();
         let span = u32::from(end.saturating_sub(start)) + 1;
-        start + (self.next_port.fetch_add(1, Ordering::Relaxed) % span) as u16
+        (0..span.min(64))
+            .map(move |_| start + (self.next_port.fetch_add(1, Ordering::Relaxed) % span) as u16)
     }
 }
 
@@ -127,15 +129,13 @@ async fn connect_from_range(
     local: IpAddr,
     to: SocketAddr,
 ) -> std::io::Result<TcpStream> {
-    let (start, end) = *ctx.range.lock().unwrap();
-    let tries = (u32::from(end.saturating_sub(start)) + 1).min(64);
-    for _ in 0..tries {
+    for port in ctx.ports() {
         let s = if to.is_ipv4() {
             TcpSocket::new_v4()?
         } else {
             TcpSocket::new_v6()?
         };
-        if s.bind(SocketAddr::new(local, ctx.port())).is_ok() {
+        if s.bind(SocketAddr::new(local, port)).is_ok() {
             return tokio::time::timeout(CONNECT_WAIT, s.connect(to))
                 .await
                 .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))?;
@@ -150,11 +150,9 @@ async fn connect_from_range(
 /// side reaches us on) that connects the first caller through to `target`. Returns the
 /// listener's address, which replaces `target` in the message.
 async fn h245_relay(ctx: &Ctx, local: IpAddr, target: SocketAddr) -> Option<SocketAddr> {
-    let (start, end) = *ctx.range.lock().unwrap();
-    let tries = (u32::from(end.saturating_sub(start)) + 1).min(64);
     let mut listener = None;
-    for _ in 0..tries {
-        if let Ok(l) = TcpListener::bind(SocketAddr::new(local, ctx.port())).await {
+    for port in ctx.ports() {
+        if let Ok(l) = TcpListener::bind(SocketAddr::new(local, port)).await {
             listener = Some(l);
             break;
         }
