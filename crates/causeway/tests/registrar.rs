@@ -54,7 +54,9 @@ fn register(
             "-t",
             if transport == "TCP" { "t1" } else { "u1" },
             "-p",
-            "0",
+            // sipp over TCP does not take 0 for "any port" and falls back to 5060, which a
+            // test running beside this one may hold: a free port of its own instead.
+            &common::free_port().to_string(),
         ])
         .args(["-timeout", "10s", "-timeout_error", "-recv_timeout", "5000"])
         .arg("-message_file")
