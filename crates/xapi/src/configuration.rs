@@ -23,7 +23,7 @@ pub fn get(engine: &Engine, path: &[String]) -> Response {
     let mut out = Out::default();
     let emit = |out: &mut Out, e: &Element, p: &str| {
         let v = snap.configured(p);
-        out.line(format!("*c xConfiguration {p}: {}", show(e, v)).trim_end());
+        out.config(p, &show(e, v));
     };
     match resolve(path) {
         Ok(Resolved::Leaf { element, path }) => emit(&mut out, element, &path),

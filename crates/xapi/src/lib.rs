@@ -5,6 +5,7 @@
 //! answered in records. The control socket, the `cli` subcommand and, later, SSH and REST all call
 //! [`Engine::execute`].
 
+pub mod auth;
 pub mod commands;
 pub mod configuration;
 pub mod format;
@@ -15,7 +16,7 @@ pub mod system;
 
 use causeway_config::Config;
 use causeway_observe::Alarms;
-pub use format::{Field, Out, Response};
+pub use format::{ErrorKind, Field, Item, Out, Response};
 pub use status::StatusSource;
 use std::sync::Arc;
 
@@ -180,7 +181,8 @@ impl Engine {
 }
 
 fn denied(kind: &str, who: &Principal) -> Response {
-    Out::default().error(
+    Out::default().fail(
+        ErrorKind::Denied,
         kind,
         &format!("user {} has read-only access", who.user),
         &[],

@@ -1,7 +1,7 @@
 //! `xStatus`, the system status groups, and the system commands.
 
 use crate::commands::{origin, Args, CmdError, Fields};
-use crate::format::{Field, Out, Response};
+use crate::format::{ErrorKind, Field, Out, Response};
 use crate::status::{groups, StatusSource};
 use crate::{Engine, Principal};
 use causeway_config::{Change, Config};
@@ -14,7 +14,8 @@ pub fn status(engine: &Engine, path: &[String]) -> Response {
     let sources = engine.status_sources();
     let Some(group) = path.first() else {
         if !engine.is_online() {
-            return out.error(
+            return out.fail(
+                ErrorKind::Unavailable,
                 "Status",
                 "status needs a running server (none is running on this data directory)",
                 &[],
@@ -40,14 +41,16 @@ pub fn status(engine: &Engine, path: &[String]) -> Response {
             out.ok()
         }
         None => match groups().iter().find(|g| g.eq_ignore_ascii_case(group)) {
-            Some(g) if !engine.is_online() => out.error(
+            Some(g) if !engine.is_online() => out.fail(
+                ErrorKind::Unavailable,
                 "Status",
                 &format!(
                     "{g} status needs a running server (none is running on this data directory)"
                 ),
                 &[],
             ),
-            Some(g) => out.error(
+            Some(g) => out.fail(
+                ErrorKind::NotImplemented,
                 "Status",
                 &format!("status group {g} is not implemented in this version of causeway"),
                 &[],
@@ -69,7 +72,7 @@ fn emit(out: &mut Out, source: &dyn StatusSource, filter: &[String]) -> bool {
                 .all(|(f, w)| f.eq_ignore_ascii_case(w));
         if keep {
             any = true;
-            out.line(&format!("*s {} {path}: {value}", source.group()));
+            out.status(source.group(), &path, &value);
         }
     }
     any

@@ -7,7 +7,7 @@ mod dialplan;
 mod lists;
 
 use crate::configuration::config_error;
-use crate::format::{Field, Out, Response};
+use crate::format::{ErrorKind, Field, Out, Response};
 use crate::spec::{self, CommandSpec};
 use crate::{Access, Engine, Principal};
 use causeway_config::{ConfigError, Origin};
@@ -161,7 +161,8 @@ pub fn run(engine: &Engine, name: &str, raw: &[(String, String)], who: &Principa
     };
     let label = spec.name.as_str();
     let Some(imp) = implementation(label) else {
-        return Out::default().error(
+        return Out::default().fail(
+            ErrorKind::NotImplemented,
             label,
             &format!("xCommand {label} is not implemented in this version of causeway"),
             &[],
