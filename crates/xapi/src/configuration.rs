@@ -43,15 +43,20 @@ pub fn get(engine: &Engine, path: &[String]) -> Response {
 }
 
 pub fn set(engine: &Engine, path: &[String], value: &str, who: &Principal) -> Response {
-    let origin = Origin {
-        user: who.user.clone(),
-        source: who.source.clone(),
-    };
     let change = Change::Set {
         path: path.join(" "),
         value: value.to_string(),
     };
-    match engine.config.commit(&origin, vec![change]) {
+    commit(engine, vec![change], who)
+}
+
+/// Commits changes all together or not at all, answering as `xConfiguration` does.
+pub fn commit(engine: &Engine, changes: Vec<Change>, who: &Principal) -> Response {
+    let origin = Origin {
+        user: who.user.clone(),
+        source: who.source.clone(),
+    };
+    match engine.config.commit(&origin, changes) {
         Ok(record) => {
             let mut out = Out::default();
             for c in record.changes.iter().filter(|c| c.restart) {

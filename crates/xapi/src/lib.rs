@@ -14,7 +14,7 @@ pub mod spec;
 pub mod status;
 pub mod system;
 
-use causeway_config::Config;
+use causeway_config::{Change, Config};
 use causeway_observe::Alarms;
 pub use format::{ErrorKind, Field, Item, Out, Response};
 pub use status::StatusSource;
@@ -142,15 +142,7 @@ impl Engine {
     /// Executes one line. A line that changed the configuration answers once the running
     /// services have taken the change in.
     pub fn execute(&self, line: &str, who: &Principal) -> Response {
-        let before = self.config.snapshot().revision;
-        let out = self.execute_line(line, who);
-        let after = self.config.snapshot().revision;
-        if after != before {
-            if let Some(s) = &self.services {
-                s.settle(after);
-            }
-        }
-        out
+        self.settled(|| self.execute_line(line, who))
     }
 
     fn execute_line(&self, line: &str, who: &Principal) -> Response {
@@ -173,6 +165,63 @@ impl Engine {
             Command { name, args } => commands::run(self, &name, &args, who),
             Status { path } => system::status(self, &path),
         }
+    }
+
+    /// Sets (`Some`) or returns to default (`None`) several elements in one commit: all of them
+    /// or none. For surfaces that edit many fields at once (a web form, a REST body).
+    pub fn configure(&self, sets: &[(String, Option<String>)], who: &Principal) -> Response {
+        if who.access != Access::ReadWrite {
+            return denied("Configuration", who);
+        }
+        let changes = sets
+            .iter()
+            .map(|(path, value)| match value {
+                Some(v) => Change::Set {
+                    path: path.clone(),
+                    value: v.clone(),
+                },
+                None => Change::Unset { path: path.clone() },
+            })
+            .collect();
+        self.settled(|| configuration::commit(self, changes, who))
+    }
+
+    /// Removes one row of a table (`Zones Zone 3`) with all its elements.
+    pub fn delete_row(&self, row: &str, who: &Principal) -> Response {
+        if who.access != Access::ReadWrite {
+            return denied("Configuration", who);
+        }
+        let words: Vec<&str> = row.split_whitespace().collect();
+        let last_is_index = words.last().is_some_and(|w| w.parse::<u32>().is_ok());
+        let is_table = last_is_index
+            && matches!(
+                causeway_config::schema::resolve(&words),
+                Ok(causeway_config::schema::Resolved::Subtree { .. })
+            );
+        if !is_table {
+            return Out::default().error(
+                "Configuration",
+                "not a table row (give the table's path and a row number)",
+                &[("Path".into(), Field::str(row))],
+            );
+        }
+        let change = Change::DeleteRow {
+            row: words.join(" "),
+        };
+        self.settled(|| configuration::commit(self, vec![change], who))
+    }
+
+    /// Runs `f`; if it changed the configuration, waits for the services to take it in.
+    fn settled(&self, f: impl FnOnce() -> Response) -> Response {
+        let before = self.config.snapshot().revision;
+        let out = f();
+        let after = self.config.snapshot().revision;
+        if after != before {
+            if let Some(s) = &self.services {
+                s.settle(after);
+            }
+        }
+        out
     }
 
     pub(crate) fn status_sources(&self) -> &[Arc<dyn StatusSource>] {
