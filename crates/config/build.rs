@@ -12,6 +12,15 @@ const OPEN_STRING_MAX: u64 = 1024;
 /// Upper bound for `[1..n]` and `<index>` tables.
 const OPEN_INDEX_MAX: u64 = 65535;
 
+/// Restart-flagged in the reference, but our management listeners read them on every request or
+/// connection, so a change applies at once (docs/decisions.md, "Management listeners").
+const APPLIED_LIVE: &[&str] = &[
+    "Administration HTTP Mode",
+    "Administration HTTPS Mode",
+    "Administration SSH Mode",
+    "Management Interface HstsMode",
+];
+
 fn main() {
     let spec = "spec/xconfiguration.json";
     println!("cargo:rerun-if-changed={spec}");
@@ -39,7 +48,7 @@ fn main() {
             &words(path, &e["indices"]),
             &vs,
             &default,
-            e["requires_restart"].as_bool().unwrap_or(false),
+            e["requires_restart"].as_bool().unwrap_or(false) && !APPLIED_LIVE.contains(&path),
             e["peer_specific"].as_bool().unwrap_or(false),
             false,
             e["source_line"].as_u64().unwrap_or(0),
@@ -107,6 +116,51 @@ fn main() {
         true,
         0,
     );
+    // Administrator accounts and groups are rows of the tree, so that every surface, backup and
+    // replication see them; the reference's rows lack the fields its web page shows.
+    let on_off = "Valuespace::Enum { values: &[\"On\", \"Off\"], quoted: false }";
+    let levels = "\"ReadWrite\", \"ReadOnly\", \"Auditor\"";
+    let account = "Authentication Account Admin Account [1..n]";
+    let group = "Authentication Account Admin Group [1..n]";
+    let admin_own: [(&str, &str, String, &str); 5] = [
+        (
+            account,
+            "AccessLevel",
+            format!("Valuespace::Enum {{ values: &[{levels}], quoted: false }}"),
+            "Some(\"ReadWrite\")",
+        ),
+        (account, "Emergency", on_off.into(), "Some(\"Off\")"),
+        (
+            account,
+            "ForcePasswordReset",
+            on_off.into(),
+            "Some(\"Off\")",
+        ),
+        (account, "PublicKey", str_vs(8192), "None"),
+        (
+            group,
+            "AccessLevel",
+            format!("Valuespace::Enum {{ values: &[{levels}, \"None\"], quoted: false }}"),
+            "Some(\"ReadWrite\")",
+        ),
+    ];
+    for (table, leaf, vs, default) in admin_own {
+        let w = format!(
+            "{}, Word::Lit({leaf:?})",
+            words_with(table, 1, OPEN_INDEX_MAX)
+        );
+        emit(
+            &mut out,
+            &format!("{table} {leaf}"),
+            &w,
+            &vs,
+            default,
+            false,
+            false,
+            true,
+            0,
+        );
+    }
     out.push_str("];\n");
     writeln!(out, "pub const SPEC_ELEMENT_COUNT: usize = {count};").unwrap();
 

@@ -1,41 +1,39 @@
-//! Administrator accounts (the first one, for now): names, argon2id hashes and access levels,
-//! kept in the configuration database. Only the hash is stored.
+//! The `admin` account's first password.
 
 use anyhow::Result;
-use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
-use argon2::Argon2;
-use causeway_config::Store;
+use causeway_config::accounts::{find, ACCOUNT, ADMIN};
+use causeway_config::{Change, Config, Origin};
 use rand::Rng;
 
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS account (
-    name TEXT PRIMARY KEY COLLATE BINARY,
-    hash TEXT NOT NULL,
-    access TEXT NOT NULL,
-    created_unix_ms INTEGER NOT NULL)";
-
-/// Creates the `admin` account with a random password when there is no account yet. Returns the
-/// password when it made one.
-pub fn ensure_admin(store: &Store) -> Result<Option<String>> {
-    let conn = store.connection();
-    conn.execute_batch(SCHEMA)?;
-    let count: i64 = conn.query_row("SELECT COUNT(*) FROM account", [], |r| r.get(0))?;
-    if count > 0 {
-        return Ok(None);
-    }
+/// Gives the `admin` account a random password when it has none (first start, or after a
+/// level-3 reset), adding the row itself to a store that predates accounts in the tree. Returns
+/// the password when it made one.
+pub fn ensure_admin(config: &Config) -> Result<Option<String>> {
+    let origin = Origin {
+        user: "causeway".into(),
+        source: "start".into(),
+    };
     let password = random_password();
-    let salt = SaltString::generate(&mut OsRng);
-    let hash = Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(|e| anyhow::anyhow!("hashing the password: {e}"))?
-        .to_string();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_millis() as i64;
-    conn.execute(
-        "INSERT INTO account(name, hash, access, created_unix_ms) VALUES ('admin', ?1, 'ReadWrite', ?2)",
-        (&hash, now),
-    )?;
-    Ok(Some(password))
+    let (_, made) = config.commit_with(&origin, |snap| {
+        let (row, mut changes) = match find(snap.stored(), ADMIN) {
+            Some(a) if !a.hash.is_empty() => return Ok((vec![], false)),
+            Some(a) => (a.row, vec![]),
+            None => {
+                let row = (1..).find(|n| !snap.rows(ACCOUNT).contains(n)).unwrap_or(1);
+                let name = Change::Set {
+                    path: format!("{ACCOUNT} {row} Name"),
+                    value: ADMIN.into(),
+                };
+                (row, vec![name])
+            }
+        };
+        changes.push(Change::Set {
+            path: format!("{ACCOUNT} {row} Password"),
+            value: password.clone(),
+        });
+        Ok((changes, true))
+    })?;
+    Ok(made.then_some(password))
 }
 
 /// 20 characters from an alphabet without look-alikes (about 115 bits).

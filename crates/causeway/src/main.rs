@@ -4,6 +4,8 @@ mod accounts;
 mod cli;
 mod control;
 mod datadir;
+mod logins;
+mod management;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -41,6 +43,13 @@ enum Command {
         /// Where the configuration, logs and control socket live.
         #[arg(long, env = "CAUSEWAY_DATA_DIR", default_value = "causeway-data")]
         data_dir: PathBuf,
+        /// Where HTTPS (web interface and REST API) listens: an address, whose port is
+        /// `Management Interface Port`; or ADDR:PORT, which overrides that setting; or `off`.
+        #[arg(long, value_name = "ADDR|ADDR:PORT|off", default_value = "0.0.0.0", value_parser = https_listen)]
+        https_listen: HttpsListen,
+        /// Where plain HTTP is answered with a redirect to HTTPS; `off` for nowhere.
+        #[arg(long, value_name = "ADDR:PORT|off", default_value = "0.0.0.0:80", value_parser = listen)]
+        http_listen: Listen,
     },
     /// Run xAPI lines (xConfiguration, xCommand, xStatus).
     ///
@@ -70,6 +79,35 @@ enum Command {
     },
 }
 
+/// A listening address, or none.
+#[derive(Debug, Clone, Copy)]
+struct Listen(Option<std::net::SocketAddr>);
+
+fn listen(s: &str) -> Result<Listen, String> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(Listen(None));
+    }
+    s.parse()
+        .map(|a| Listen(Some(a)))
+        .map_err(|_| format!("\"{s}\" is neither ADDR:PORT (e.g. 127.0.0.1:8080) nor off"))
+}
+
+/// The HTTPS listening address: an IP address alone takes its port from the configuration.
+#[derive(Debug, Clone, Copy)]
+struct HttpsListen(Option<serve::HttpsAt>);
+
+fn https_listen(s: &str) -> Result<HttpsListen, String> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(HttpsListen(None));
+    }
+    if let Ok(a) = s.parse::<std::net::SocketAddr>() {
+        return Ok(HttpsListen(Some(serve::HttpsAt::Fixed(a))));
+    }
+    s.parse::<std::net::IpAddr>()
+        .map(|ip| HttpsListen(Some(serve::HttpsAt::Configured(ip))))
+        .map_err(|_| format!("\"{s}\" is neither an address, ADDR:PORT nor off"))
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     // The data directory holds secrets (password hashes, zone credentials): nothing this process
@@ -77,7 +115,17 @@ fn main() -> ExitCode {
     // SAFETY: umask only changes this process's file creation mask.
     unsafe { libc::umask(0o077) };
     let result = match args.command {
-        Command::Serve { data_dir } => serve::run(&data_dir),
+        Command::Serve {
+            data_dir,
+            https_listen,
+            http_listen,
+        } => serve::run(
+            &data_dir,
+            serve::Listeners {
+                https: https_listen.0,
+                http: http_listen.0,
+            },
+        ),
         Command::Cli { data_dir, line } => cli::run(&data_dir, &line),
         Command::Log {
             data_dir,

@@ -6,8 +6,10 @@ use crate::datadir::{try_lock, write_private, DataDir};
 use anyhow::{bail, Context, Result};
 use causeway_config::{CommitRecord, Config, Snapshot};
 use causeway_observe::{Alarms, EventLog, LogKind};
+use causeway_xapi::auth::{Authenticator, LocalAccounts};
 use causeway_xapi::system::{AlarmStatus, ResourceUsage, SystemUnit};
 use causeway_xapi::{Engine, Field, Principal, Selector, Services};
+use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::ExitCode;
@@ -180,7 +182,25 @@ fn sync_restart_alarm(alarms: &Alarms, snap: &Snapshot) {
     }
 }
 
-pub fn run(dir: &Path) -> Result<ExitCode> {
+/// Where HTTPS listens.
+#[derive(Debug, Clone, Copy)]
+pub enum HttpsAt {
+    /// This address, on the port `Management Interface Port` gives (and follows).
+    Configured(std::net::IpAddr),
+    /// This address and port, whatever the configuration says.
+    Fixed(SocketAddr),
+}
+
+/// Listening addresses the reference has no setting for.
+#[derive(Debug, Clone, Copy)]
+pub struct Listeners {
+    /// HTTPS (web interface and REST API); `None` for none.
+    pub https: Option<HttpsAt>,
+    /// The plain-HTTP listener that sends browsers on to HTTPS; `None` for none.
+    pub http: Option<SocketAddr>,
+}
+
+pub fn run(dir: &Path, listeners: Listeners) -> Result<ExitCode> {
     let data = DataDir::create(dir)?;
     let Some(lock) = wait_lock(&data)? else {
         bail!("another causeway process is using {}", dir.display());
@@ -189,7 +209,7 @@ pub fn run(dir: &Path) -> Result<ExitCode> {
     let config = Arc::new(Config::open(&data.config_db())?);
     causeway_routing::checks::install(&config);
     let (events, configlog) = open_logs(&data)?;
-    if let Some(password) = config.with_store(accounts::ensure_admin)? {
+    if let Some(password) = accounts::ensure_admin(&config)? {
         write_private(&data.initial_password(), &format!("{password}\n"))?;
         println!("causeway: created account \"admin\" with password {password}");
         println!(
@@ -214,7 +234,7 @@ pub fn run(dir: &Path) -> Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let restart = rt.block_on(serve(&data, config, events.clone(), configlog))?;
+    let restart = rt.block_on(serve(&data, config, events.clone(), configlog, listeners))?;
     drop(lock);
     match restart {
         None => {
@@ -264,6 +284,7 @@ async fn serve(
     config: Arc<Config>,
     events: Arc<EventLog>,
     configlog: Arc<EventLog>,
+    listeners: Listeners,
 ) -> Result<Option<String>> {
     let alarms = Arc::new(Alarms::new(Some(events.clone())));
     sync_restart_alarm(&alarms, &config.snapshot());
@@ -328,6 +349,7 @@ async fn serve(
             None
         }
     };
+    let web_tls = tls.clone();
     let sip_task = causeway_core::sip::Service::spawn(
         config.clone(),
         sip.clone(),
@@ -352,6 +374,27 @@ async fn serve(
         alarms: alarms.clone(),
     }));
     let engine = Arc::new(engine);
+    let auth: Arc<dyn Authenticator> = Arc::new(crate::logins::Logged {
+        inner: Arc::new(LocalAccounts {
+            config: config.clone(),
+        }),
+        events: events.clone(),
+        configlog: configlog.clone(),
+    });
+    let web_task = match (web_tls, listeners.https) {
+        (_, None) => None,
+        (Some(tls), Some(at)) => Some(tokio::spawn(crate::management::run_web(
+            engine.clone(),
+            auth.clone(),
+            tls,
+            at,
+            listeners.http,
+        ))),
+        (None, Some(_)) => {
+            eprintln!("causeway: no TLS identity, so no web interface or REST API");
+            None
+        }
+    };
 
     // Subsystems follow the configuration through change events.
     let mut changes = config.subscribe();
@@ -408,6 +451,9 @@ async fn serve(
     marker.abort();
     sip_task.abort();
     h323_task.abort();
+    if let Some(t) = web_task {
+        t.abort();
+    }
     let _ = std::fs::remove_file(&socket);
     if outcome.is_some() {
         // Let the session that asked for the restart receive its answer.

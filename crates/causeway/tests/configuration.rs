@@ -19,8 +19,11 @@ fn expected(e: &serde_json::Value) -> String {
 #[test]
 fn every_default_prints_as_the_reference_gives_it() {
     let node = Node::new();
-    // The factory search rule occupies row 1; without it every row prints its defaults.
+    // The factory search rule occupies row 1; without it every row prints its defaults. The
+    // factory admin account holds row 1 of the accounts, so their defaults are read from row 2.
     node.ok("xCommand SearchRuleDelete SearchRuleId: 1");
+    let concrete =
+        |e: &serde_json::Value| concrete(e).replace("Admin Account 1 ", "Admin Account 2 ");
     let elements: Vec<_> = spec()
         .into_iter()
         // Two entries of the reference are group headings without a value of their own.
@@ -218,11 +221,15 @@ fn help_shows_valuespace_and_default() {
         t.contains("*h xConfiguration SIP Domain [1..200] Name: <S: 0, 128>"),
         "{t}"
     );
+    let t = node.ok("xConfiguration IP ??");
+    assert!(
+        t.contains("IP QoS Mode: <None/DiffServ>\n    Default: None\n    Applies: after a restart"),
+        "{t}"
+    );
+    // The management listeners read their switches live.
     let t = node.ok("xConfiguration Administration ??");
     assert!(
-        t.contains(
-            "Administration SSH Mode: <On/Off>\n    Default: On\n    Applies: after a restart"
-        ),
+        t.contains("Administration SSH Mode: <On/Off>\n    Default: On\n*h"),
         "{t}"
     );
     let t = node.ok("xCommand DomainAdd ?");

@@ -33,14 +33,16 @@ fn first_start_creates_the_data_directory_and_one_admin_account() {
     assert!(node.stop());
     assert!(!sock.exists(), "the socket goes away with the server");
 
-    // Only an argon2id hash of the password is stored.
+    // Only an argon2id hash of the password is stored, in the admin account's row.
     let db = rusqlite::Connection::open(node.dir.join("config.db")).unwrap();
-    let (name, hash): (String, String) = db
-        .query_row("SELECT name, hash FROM account", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
+    let row = |path: &str| -> String {
+        db.query_row("SELECT value FROM config WHERE path = ?1", [path], |r| {
+            r.get(0)
         })
-        .unwrap();
-    assert_eq!(name, "admin");
+        .unwrap()
+    };
+    assert_eq!(row("Authentication Account Admin Account 1 Name"), "admin");
+    let hash = row("Authentication Account Admin Account 1 Password");
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     drop(db);
     for entry in std::fs::read_dir(&node.dir).unwrap() {
@@ -77,9 +79,9 @@ fn values_survive_a_restart_of_serve() {
     assert_eq!(node.value("SIP UDP Port"), "15060");
     assert_eq!(node.value("Zones Zone 1 Name"), "\"Peer\"");
     let t = node.ok("xStatus SystemUnit Configuration Revision");
-    // The factory rows, then three commits.
+    // The factory rows, the admin password, then three commits.
     assert!(
-        t.contains("*s SystemUnit Configuration Revision: 4\n"),
+        t.contains("*s SystemUnit Configuration Revision: 5\n"),
         "{t}"
     );
 }
@@ -130,14 +132,11 @@ fn the_cli_works_with_and_without_a_server() {
 fn restart_required_settings_raise_an_alarm_until_restart() {
     let mut node = Node::new();
     node.start();
-    let t = node.ok("xConfiguration Administration SSH Mode: Off");
+    let t = node.ok("xConfiguration IP QoS Mode: DiffServ");
     assert!(t.contains("takes effect after a restart"), "{t}");
     let t = node.ok("xStatus SystemUnit");
     assert!(t.contains("RestartRequired: True"), "{t}");
-    assert!(
-        t.contains("PendingRestart 1 Path: \"Administration SSH Mode\""),
-        "{t}"
-    );
+    assert!(t.contains("PendingRestart 1 Path: \"IP QoS Mode\""), "{t}");
     let t = node.ok("xStatus Alarm");
     assert!(t.contains("*s Alarm 1 Id: 20007\n"), "{t}");
     assert!(t.contains("Title: \"Restart required\""), "{t}");
@@ -153,7 +152,7 @@ fn restart_required_settings_raise_an_alarm_until_restart() {
         assert!(std::time::Instant::now() < deadline, "no restart: {t}");
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(node.value("Administration SSH Mode"), "Off");
+    assert_eq!(node.value("IP QoS Mode"), "DiffServ");
     let t = node.ok("xStatus Alarm");
     assert!(t.contains("Alarm Count: 0"), "{t}");
     let log = node.event_log(Some("Restart Requested"));

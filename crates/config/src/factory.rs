@@ -7,8 +7,10 @@
 use crate::Change;
 
 /// The factory search rule: every alias that is not an IP address is looked up among the
-/// local registrations first.
+/// local registrations first. And the `admin` account, without a password: the server gives it
+/// a random one when it starts and finds none.
 pub const ROWS: &[(&str, &str)] = &[
+    ("Authentication Account Admin Account 1 Name", "admin"),
     ("Zones Policy SearchRules Rule 1 Name", "LocalZoneMatch"),
     (
         "Zones Policy SearchRules Rule 1 Description",

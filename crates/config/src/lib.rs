@@ -5,8 +5,10 @@
 //! checked against the cross-element rules, stored in one SQLite transaction with a new revision
 //! number, and published as an immutable [`Snapshot`] with a [`ChangeEvent`].
 
+pub mod accounts;
 pub mod credentials;
 pub mod factory;
+pub mod password;
 pub mod reset;
 pub mod rules;
 pub mod schema;
@@ -137,7 +139,7 @@ impl Config {
                 user: "factory".into(),
                 source: "factory".into(),
             };
-            config.commit(&origin, factory::changes(1))?;
+            config.commit(&origin, factory::changes(3))?;
         }
         Ok(config)
     }
@@ -314,7 +316,12 @@ pub fn validate(path: &str, value: &str) -> Result<(String, String), ConfigError
             Ok(v) => Ok((path, v)),
             Err(reason) => Err(ConfigError::Value {
                 path,
-                value: value.to_string(),
+                // A refused password is not repeated back, nor logged.
+                value: if element.valuespace.is_secret() {
+                    "***".to_string()
+                } else {
+                    value.to_string()
+                },
                 valuespace: element.valuespace.notation(),
                 reason,
             }),
@@ -356,10 +363,14 @@ pub fn apply(
 ) -> Result<(Values, BTreeSet<String>), ConfigError> {
     let mut out = values.clone();
     let mut touched = BTreeSet::new();
+    let mut passwords = Vec::new();
     for c in changes {
         match c {
             Change::Set { path, value } => {
                 let (p, v) = validate(path, value)?;
+                if accounts::is_hashed(&p) {
+                    passwords.push((p.clone(), v.clone()));
+                }
                 out.insert(p.clone(), v);
                 touched.insert(p);
             }
@@ -398,6 +409,23 @@ pub fn apply(
                 }
             }
         }
+    }
+    // Passwords are judged against the commit's result (the account's name may change with it),
+    // then only their hashes are kept.
+    let policy = password::Policy::from_values(&out);
+    for (path, plain) in passwords {
+        if out.get(&path) != Some(&plain) {
+            continue;
+        }
+        let row = path.trim_end_matches(" Password");
+        let name = snapshot::lookup(&out, &format!("{row} Name")).unwrap_or("");
+        policy
+            .check(name, &plain)
+            .map_err(|why| ConfigError::Path {
+                path: path.clone(),
+                reason: format!("password refused: {why}"),
+            })?;
+        out.insert(path, accounts::hash(&plain));
     }
     Ok((out, touched))
 }

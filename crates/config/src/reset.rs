@@ -1,11 +1,17 @@
 //! Factory-reset levels for `xCommand DefaultValuesSet`.
 //!
-//! Level 1 resets everything except the two groups below; level 2 adds the administrator
-//! login sources (remote authentication); level 3 adds what keeps the box reachable (network
-//! interfaces, IP, management access, the node's role).
+//! Level 1 resets everything except the two groups below; level 2 adds remote authentication
+//! (the directory, the login sources and the administrator groups that map directory groups to
+//! access); level 3 adds what keeps the box reachable (network interfaces, IP, management
+//! access, the local administrator accounts, the node's role).
 
-const LEVEL2: &[&str] = &["Login Remote ", "Login Source "];
+const LEVEL2: &[&str] = &[
+    "Login Remote ",
+    "Login Source ",
+    "Authentication Account Admin Group ",
+];
 const LEVEL3: &[&str] = &[
+    "Authentication Account Admin Account ",
     "Ethernet ",
     "IP ",
     "IPProtocol",

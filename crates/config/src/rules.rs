@@ -79,6 +79,16 @@ const TABLES: &[Table] = &[
         unique: Some("Name"),
     },
     Table {
+        prefix: "Authentication Account Admin Account",
+        required: &["Name"],
+        unique: Some("Name"),
+    },
+    Table {
+        prefix: "Authentication Account Admin Group",
+        required: &["Name"],
+        unique: Some("Name"),
+    },
+    Table {
         prefix: "Transform",
         required: &["Pattern String"],
         unique: None,
@@ -125,6 +135,7 @@ impl View<'_> {
 /// Checks every rule against a whole configuration.
 pub fn check_all(values: &Values) -> Result<(), RuleViolation> {
     check_ranges(&View(values), &|_| true)?;
+    crate::accounts::check(values, false)?;
     let view = View(values);
     for t in TABLES {
         let rows = view.rows(t.prefix);
@@ -176,6 +187,12 @@ fn check_domain_name(view: &View, row: u32) -> Result<(), RuleViolation> {
 pub fn check(values: &Values, touched: &BTreeSet<String>) -> Result<(), RuleViolation> {
     let view = View(values);
     check_ranges(&view, &|p| touched.contains(p))?;
+    if touched
+        .iter()
+        .any(|p| p.starts_with("Authentication Account Admin "))
+    {
+        crate::accounts::check(values, true)?;
+    }
     for t in TABLES {
         let start = format!("{} ", t.prefix);
         let mut rows: Vec<(u32, bool)> = Vec::new();

@@ -33,7 +33,7 @@ fn every_spec_element_is_generated() {
     // 592 in the reference, less the two group headings that carry no value.
     assert_eq!(SPEC_ELEMENT_COUNT, 590);
     // SystemUnit Type, six per call policy rule and the uploaded call policy script.
-    assert_eq!(ELEMENTS.iter().filter(|e| e.ours).count(), 8);
+    assert_eq!(ELEMENTS.iter().filter(|e| e.ours).count(), 13);
     causeway_config::rules::check_all(&Default::default())
         .expect("factory defaults obey the rules");
     assert!(causeway_config::rules::range_pairs().len() >= 8);
@@ -268,8 +268,8 @@ fn restart_flagged_elements_wait_for_a_restart() {
             &origin(),
             vec![
                 Change::Set {
-                    path: "Administration SSH Mode".into(),
-                    value: "off".into(),
+                    path: "IP QoS Mode".into(),
+                    value: "diffserv".into(),
                 },
                 Change::Set {
                     path: "SIP Mode".into(),
@@ -279,18 +279,18 @@ fn restart_flagged_elements_wait_for_a_restart() {
         )
         .unwrap();
         let snap = cfg.snapshot();
-        assert_eq!(snap.configured("Administration SSH Mode"), Some("Off"));
-        assert_eq!(snap.get("Administration SSH Mode"), Some("On"));
+        assert_eq!(snap.configured("IP QoS Mode"), Some("DiffServ"));
+        assert_eq!(snap.get("IP QoS Mode"), Some("None"));
         assert_eq!(snap.get("SIP Mode"), Some("On"));
-        assert_eq!(snap.pending_restart, vec!["Administration SSH Mode"]);
+        assert_eq!(snap.pending_restart, vec!["IP QoS Mode"]);
         let ev = events.try_recv().unwrap();
         assert_eq!(ev.record.changes.len(), 2);
         // Changing it back clears the pending restart.
         cfg.commit(
             &origin(),
             vec![Change::Set {
-                path: "Administration SSH Mode".into(),
-                value: "On".into(),
+                path: "IP QoS Mode".into(),
+                value: "None".into(),
             }],
         )
         .unwrap();
@@ -298,15 +298,15 @@ fn restart_flagged_elements_wait_for_a_restart() {
         cfg.commit(
             &origin(),
             vec![Change::Set {
-                path: "Administration SSH Mode".into(),
-                value: "Off".into(),
+                path: "IP QoS Mode".into(),
+                value: "DiffServ".into(),
             }],
         )
         .unwrap();
     }
     let cfg = Config::open(&db).unwrap();
     let snap = cfg.snapshot();
-    assert_eq!(snap.get("Administration SSH Mode"), Some("Off"));
+    assert_eq!(snap.get("IP QoS Mode"), Some("DiffServ"));
     assert!(snap.pending_restart.is_empty());
     // The factory rows, then two commits.
     assert_eq!(snap.revision, 4);

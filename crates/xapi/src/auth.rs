@@ -4,7 +4,8 @@
 //! and runs what the caller types as the [`Principal`] it answers with, so the access level is
 //! enforced once, in the command layer.
 
-use crate::Principal;
+use crate::{Access, Principal};
+use causeway_config::accounts::{self, Level};
 
 /// Where a login comes from; each has its own access flag on an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,4 +73,117 @@ pub trait Authenticator: Send + Sync {
         surface: Surface,
         source: &str,
     ) -> Result<Login, LoginError>;
+
+    /// Checks an OpenSSH public key (`ssh-ed25519 AAAA…`, comment optional) offered by `user`.
+    fn login_key(
+        &self,
+        _user: &str,
+        _key: &str,
+        _surface: Surface,
+        _source: &str,
+    ) -> Result<Login, LoginError> {
+        Err(LoginError::BadCredentials)
+    }
+}
+
+/// Logs in against the local administrator accounts in the configuration tree, following
+/// `Login Source Admin`. Directory (remote) accounts answer `Unavailable` until a directory is
+/// configured.
+pub struct LocalAccounts {
+    pub config: std::sync::Arc<causeway_config::Config>,
+}
+
+/// The access an account level gives in the command layer.
+pub fn access_of(level: Level) -> Access {
+    match level {
+        Level::ReadWrite => Access::ReadWrite,
+        Level::ReadOnly => Access::ReadOnly,
+        Level::Auditor => Access::Auditor,
+    }
+}
+
+/// The type and key of an OpenSSH public key line, without its comment.
+fn key_material(line: &str) -> Option<(&str, &str)> {
+    let mut w = line.split_whitespace();
+    Some((w.next()?, w.next()?))
+}
+
+impl LocalAccounts {
+    fn grant(
+        &self,
+        a: accounts::Account,
+        surface: Surface,
+        source: &str,
+    ) -> Result<Login, LoginError> {
+        if !a.enabled {
+            return Err(LoginError::Disabled);
+        }
+        let allowed = match surface {
+            Surface::Web => a.web,
+            Surface::Api => a.api,
+            Surface::Ssh => a.name == accounts::ADMIN,
+        };
+        if !allowed {
+            return Err(LoginError::NoAccess(surface));
+        }
+        Ok(Login {
+            principal: Principal {
+                user: a.name,
+                source: source.to_string(),
+                access: access_of(a.level),
+            },
+            must_change_password: a.force_password_reset,
+        })
+    }
+}
+
+impl Authenticator for LocalAccounts {
+    fn login_key(
+        &self,
+        user: &str,
+        key: &str,
+        surface: Surface,
+        source: &str,
+    ) -> Result<Login, LoginError> {
+        let snap = self.config.snapshot();
+        let mode = snap.get("Login Source Admin").unwrap_or("LocalOnly");
+        let a = accounts::find(snap.stored(), user)
+            .filter(|a| mode != "RemoteOnly" || a.emergency)
+            .ok_or(LoginError::BadCredentials)?;
+        match (key_material(&a.public_key), key_material(key)) {
+            (Some(mine), Some(offered)) if mine == offered => self.grant(a, surface, source),
+            _ => Err(LoginError::BadCredentials),
+        }
+    }
+
+    fn login(
+        &self,
+        user: &str,
+        password: &str,
+        surface: Surface,
+        source: &str,
+    ) -> Result<Login, LoginError> {
+        let snap = self.config.snapshot();
+        let mode = snap.get("Login Source Admin").unwrap_or("LocalOnly");
+        let local = accounts::find(snap.stored(), user).filter(|a| !a.hash.is_empty());
+        // RemoteOnly leaves only the emergency account local; Both asks the directory only for
+        // names that have no local account.
+        let local = match (mode, local) {
+            ("RemoteOnly", Some(a)) if !a.emergency => None,
+            (_, a) => a,
+        };
+        let Some(a) = local else {
+            accounts::verify_nothing(password);
+            return match mode {
+                "LocalOnly" => Err(LoginError::BadCredentials),
+                _ => Err(LoginError::Unavailable(
+                    "directory login is not available in this version".into(),
+                )),
+            };
+        };
+        if !accounts::verify(&a.hash, password) {
+            return Err(LoginError::BadCredentials);
+        }
+        self.grant(a, surface, source)
+    }
 }

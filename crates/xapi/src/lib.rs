@@ -153,6 +153,16 @@ impl Engine {
         use parse::Request::*;
         match req {
             Empty => Out::default().ok(),
+            ConfigGet { .. } | Command { .. } if who.access == Access::Auditor => {
+                auditor_denied(who)
+            }
+            Status { path } if who.access == Access::Auditor => match path.first() {
+                Some(g) if AUDITOR_STATUS.iter().any(|a| a.eq_ignore_ascii_case(g)) => {
+                    system::status(self, &path)
+                }
+                Some(_) => auditor_denied(who),
+                None => system::status_of(self, AUDITOR_STATUS),
+            },
             ConfigGet { path } => configuration::get(self, &path),
             ConfigHelp { path, detail } => configuration::help(&path, detail),
             ConfigSet { path, value } => {
@@ -227,6 +237,27 @@ impl Engine {
     pub(crate) fn status_sources(&self) -> &[Arc<dyn StatusSource>] {
         &self.status
     }
+}
+
+/// What an auditor may read: the overview's figures and the alarms (the logs are read through
+/// their own views).
+pub const AUDITOR_STATUS: &[&str] = &["SystemUnit", "ResourceUsage", "Alarm"];
+
+fn auditor_denied(who: &Principal) -> Response {
+    Out::default().fail(
+        ErrorKind::Denied,
+        "Access",
+        &format!(
+            "user {} has auditor access: only the logs, alarms and overview ({}) are open to it",
+            who.user,
+            AUDITOR_STATUS
+                .iter()
+                .map(|g| format!("xStatus {g}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        &[],
+    )
 }
 
 fn denied(kind: &str, who: &Principal) -> Response {

@@ -44,8 +44,34 @@ pub struct CommandSpec {
 pub fn commands() -> &'static [CommandSpec] {
     static C: OnceLock<Vec<CommandSpec>> = OnceLock::new();
     C.get_or_init(|| {
-        serde_json::from_str(include_str!("../spec/xcommand.json")).expect("command catalogue")
+        let mut all: Vec<CommandSpec> =
+            serde_json::from_str(include_str!("../spec/xcommand.json")).expect("command catalogue");
+        add_ours(&mut all);
+        all
     })
+}
+
+/// Parameters of our own on the reference's commands: an account's or group's access level,
+/// which the reference sets only on a web page.
+fn add_ours(all: &mut [CommandSpec]) {
+    for c in all.iter_mut() {
+        let levels: &[&str] = match c.name.as_str() {
+            "AdminAccountAdd" => &["ReadWrite", "ReadOnly", "Auditor"],
+            "AdminGroupAdd" => &["ReadWrite", "ReadOnly", "Auditor", "None"],
+            _ => continue,
+        };
+        c.parameters.push(ParamSpec {
+            name: "AccessLevel".into(),
+            required: false,
+            valuespace: Some(ParamVs {
+                kind: "enum".into(),
+                min: None,
+                max: None,
+                values: levels.iter().map(|s| s.to_string()).collect(),
+            }),
+            default: Some("ReadWrite".into()),
+        });
+    }
 }
 
 /// Unit test hook: every entry of the catalogue parses.

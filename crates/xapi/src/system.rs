@@ -60,6 +60,25 @@ pub fn status(engine: &Engine, path: &[String]) -> Response {
     }
 }
 
+/// `xStatus` limited to some groups, in the order the sources were added.
+pub fn status_of(engine: &Engine, groups: &[&str]) -> Response {
+    let mut out = Out::default();
+    if !engine.is_online() {
+        return out.fail(
+            ErrorKind::Unavailable,
+            "Status",
+            "status needs a running server (none is running on this data directory)",
+            &[],
+        );
+    }
+    for s in engine.status_sources() {
+        if groups.iter().any(|g| g.eq_ignore_ascii_case(s.group())) {
+            emit(&mut out, s.as_ref(), &[]);
+        }
+    }
+    out.ok()
+}
+
 /// Prints the leaves of `source` under `filter`; returns whether any matched.
 fn emit(out: &mut Out, source: &dyn StatusSource, filter: &[String]) -> bool {
     let mut any = false;

@@ -20,6 +20,9 @@ pub struct Node {
     pub server: Option<Child>,
     /// Run the server inside this network namespace.
     pub netns: Option<String>,
+    /// Arguments after `serve --data-dir DIR`: by default no management listeners, which tests
+    /// running side by side would otherwise fight over (ports 443, 80 and 22).
+    pub serve_args: Vec<String>,
 }
 
 impl Node {
@@ -31,6 +34,9 @@ impl Node {
             dir,
             server: None,
             netns: None,
+            serve_args: ["--https-listen", "off", "--http-listen", "off"]
+                .map(String::from)
+                .to_vec(),
         }
     }
 
@@ -128,6 +134,7 @@ impl Node {
             .arg("serve")
             .arg("--data-dir")
             .arg(&self.dir)
+            .args(&self.serve_args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

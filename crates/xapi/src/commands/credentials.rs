@@ -9,8 +9,17 @@ use crate::{Engine, Principal};
 
 pub fn credential_add(e: &Engine, a: &Args, _: &Principal) -> Result<Fields, CmdError> {
     let name = a.req("Name");
+    let password = a.req("Password");
+    // Device credentials fall under the strict password policy as accounts do; with the policy
+    // off they are taken as given.
+    let policy = causeway_config::password::Policy::from_values(e.config.snapshot().stored());
+    if policy.enabled {
+        policy
+            .check(name, password)
+            .map_err(|why| CmdError::Refused(format!("password refused: {why}")))?;
+    }
     e.config
-        .credential_add(name, a.req("Password"))
+        .credential_add(name, password)
         .map_err(|err| CmdError::Refused(err.to_string()))?;
     Ok(vec![("Name".into(), Field::str(name))])
 }

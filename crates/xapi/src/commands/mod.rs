@@ -2,6 +2,7 @@
 //! the commands implemented so far. A command in the catalogue that no handler implements yet is
 //! answered with an error that says so.
 
+mod accounts;
 mod credentials;
 mod dialplan;
 mod lists;
@@ -78,6 +79,10 @@ const IMPLEMENTED: &[Impl] = &[
     Impl { name: "RemoveRegistration", handler: crate::system::remove_registration, writes: true, summary: "Removes a registration held by this node, by its number or its serial number." },
     Impl { name: "FindRegistration", handler: crate::system::find_registration, writes: false, summary: "Shows the registrations of an alias held by this node." },
     Impl { name: "Locate", handler: crate::system::locate, writes: false, summary: "Runs a search for an alias as if a request had arrived, and shows where it ended with every decision on the way." },
+    Impl { name: "AdminAccountAdd", handler: accounts::account_add, writes: true, summary: "Adds a local administrator account; AccessLevel (ReadWrite, ReadOnly or Auditor) defaults to ReadWrite." },
+    Impl { name: "AdminAccountDelete", handler: accounts::account_delete, writes: true, summary: "Removes a local administrator account by its name (the admin account stays)." },
+    Impl { name: "AdminGroupAdd", handler: accounts::group_add, writes: true, summary: "Adds an administrator group: the access given to members of the directory group of that name." },
+    Impl { name: "AdminGroupDelete", handler: accounts::group_delete, writes: true, summary: "Removes an administrator group by its name." },
     Impl { name: "DisconnectCall", handler: crate::system::disconnect_call, writes: true, summary: "Releases a call, by its number or its serial number." },
 ];
 

@@ -1,0 +1,72 @@
+//! The management listeners: HTTPS (web interface and REST API) with its plain-HTTP redirect.
+
+use crate::serve::HttpsAt;
+use causeway_xapi::auth::Authenticator;
+use causeway_xapi::Engine;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Where HTTPS should listen now.
+fn https_addr(engine: &Engine, at: HttpsAt) -> SocketAddr {
+    match at {
+        HttpsAt::Fixed(a) => a,
+        HttpsAt::Configured(ip) => {
+            let port = engine
+                .config
+                .snapshot()
+                .int("Management Interface Port")
+                .and_then(|p| u16::try_from(p).ok())
+                .unwrap_or(443);
+            SocketAddr::new(ip, port)
+        }
+    }
+}
+
+/// Serves HTTPS at `at` and the redirect listener on `http`, moving HTTPS when the port setting
+/// it follows changes. A port that cannot be bound is reported
+/// and retried at the next change; the rest of the server runs on regardless.
+pub async fn run_web(
+    engine: Arc<Engine>,
+    auth: Arc<dyn Authenticator>,
+    tls: Arc<rustls::ServerConfig>,
+    at: HttpsAt,
+    http: Option<SocketAddr>,
+) {
+    let mut changes = engine.config.subscribe();
+    loop {
+        let addr = https_addr(&engine, at);
+        let opts = causeway_web::Options {
+            https: addr,
+            http,
+            tls: tls.clone(),
+        };
+        let running = match causeway_web::serve(engine.clone(), auth.clone(), opts).await {
+            Ok(r) => {
+                eprintln!(
+                    "causeway: web interface and REST API on https://{}",
+                    r.https_addr()
+                );
+                Some(r)
+            }
+            Err(e) => {
+                eprintln!("causeway: web interface and REST API not started: {e:#}");
+                None
+            }
+        };
+        loop {
+            match changes.recv().await {
+                Ok(_) if https_addr(&engine, at) != addr => break,
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    if https_addr(&engine, at) != addr {
+                        break;
+                    }
+                }
+                Err(_) => return,
+            }
+        }
+        if let Some(r) = running {
+            r.shutdown().await;
+        }
+    }
+}

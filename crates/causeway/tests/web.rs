@@ -1,0 +1,170 @@
+//! The REST API of a running server, driven with curl: logins against the accounts in the
+//! configuration, changes seen by `causeway cli`, the plain-HTTP redirect, the login events, and
+//! HTTPS following `Management Interface Port`.
+
+mod common;
+use common::{free_port, Node};
+use std::process::Command;
+
+/// (status, body) of a curl request; `-k` because the node's certificate is self-signed (the
+/// web crate's own tests pin it).
+fn curl(args: &[&str]) -> (u16, String) {
+    let out = Command::new("curl")
+        .args(["-sS", "-k", "--max-time", "20", "-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .expect("curl (Debian package curl)");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), body.to_string())
+}
+
+fn web_node() -> (Node, u16, u16, String) {
+    let (https, http) = (free_port(), free_port());
+    let mut node = Node::new();
+    node.serve_args = vec![
+        "--https-listen".into(),
+        format!("127.0.0.1:{https}"),
+        "--http-listen".into(),
+        format!("127.0.0.1:{http}"),
+    ];
+    node.start();
+    let password = std::fs::read_to_string(node.dir.join("initial-admin-password")).unwrap();
+    wait_for(&format!("https://127.0.0.1:{https}/api/openapi.json"));
+    (node, https, http, password.trim().to_string())
+}
+
+/// Waits until HTTPS answers at `url` (the listener starts just after the control socket).
+fn wait_for(url: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while curl(&[url]).0 != 200 {
+        assert!(std::time::Instant::now() < deadline, "no answer at {url}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn api_logins_use_the_accounts_and_changes_reach_the_cli() {
+    let (node, https, http, pw) = web_node();
+    let base = format!("https://127.0.0.1:{https}/api");
+    let admin = format!("admin:{pw}");
+    let mode = format!("{base}/configuration/SIP/Mode");
+
+    let (code, _) = curl(&[&mode]);
+    assert_eq!(code, 401);
+    let (code, _) = curl(&["-u", "admin:wrong", &mode]);
+    assert_eq!(code, 401);
+    let (code, body) = curl(&["-u", &admin, &mode]);
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("\"SIP Mode\""), "{body}");
+
+    let put = |user: &str, url: &str, body: &str| {
+        curl(&[
+            "-u",
+            user,
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            body,
+            url,
+        ])
+    };
+    let (code, body) = put(&admin, &mode, r#"{"value": "On"}"#);
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(node.value("SIP Mode"), "On");
+    let (code, body) = put(
+        &admin,
+        &format!("{base}/configuration/SIP/UDP/Port"),
+        r#"{"value": 70000}"#,
+    );
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("<1024..65534>"), "{body}");
+    assert_eq!(node.value("SIP UDP Port"), "5060");
+
+    // Accounts made with the CLI log in with their own level and flags.
+    node.ok(
+        "xCommand AdminAccountAdd Name: \"viewer\" Password: \"viewer pass\" AccessLevel: ReadOnly",
+    );
+    node.ok("xCommand AdminAccountAdd Name: \"noapi\" Password: \"noapi pass\" AccessAPI: Off");
+    let (code, _) = curl(&["-u", "viewer:viewer pass", &mode]);
+    assert_eq!(code, 200);
+    let (code, body) = put("viewer:viewer pass", &mode, r#"{"value": "Off"}"#);
+    assert_eq!(code, 403, "{body}");
+    assert_eq!(node.value("SIP Mode"), "On");
+    let (code, _) = curl(&["-u", "noapi:noapi pass", &mode]);
+    assert_eq!(code, 403);
+
+    // One xAPI line, answered with the text the CLI prints.
+    let (code, body) = curl(&[
+        "-u",
+        &admin,
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        r#"{"command": "xConfiguration SIP Mode"}"#,
+        &format!("{base}/xapi"),
+    ]);
+    assert_eq!(code, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        v["text"].as_str(),
+        Some(node.ok("xConfiguration SIP Mode").as_str())
+    );
+
+    // Plain HTTP sends browsers on to HTTPS.
+    let (code, _) = curl(&[
+        "-o",
+        "/dev/null",
+        "-D",
+        "-",
+        &format!("http://127.0.0.1:{http}/api/status?x=1"),
+    ]);
+    assert_eq!(code, 301);
+    let out = Command::new("curl")
+        .args(["-sS", "-D", "-", "-o", "/dev/null"])
+        .arg(format!("http://127.0.0.1:{http}/api/status?x=1"))
+        .output()
+        .unwrap();
+    let headers = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+    assert!(
+        headers.contains(&format!(
+            "location: https://127.0.0.1:{https}/api/status?x=1"
+        )),
+        "{headers}"
+    );
+
+    // Every login shows in the event log; the password never does.
+    let log = node.event_log(Some("Admin Session"));
+    assert!(
+        log.contains("Event=\"Admin Session Start\"") && log.contains("User=\"admin\""),
+        "{log}"
+    );
+    assert!(
+        log.contains("Event=\"Admin Session Login Failure\""),
+        "{log}"
+    );
+    assert!(log.contains("User=\"noapi\""), "{log}");
+    assert!(!log.contains(&pw) && !log.contains("viewer pass"), "{log}");
+}
+
+#[test]
+fn https_moves_when_the_management_port_changes() {
+    let (first, second) = (free_port(), free_port());
+    let mut node = Node::new();
+    node.ok(&format!(
+        "xConfiguration Management Interface Port: {first}"
+    ));
+    node.serve_args = ["--https-listen", "127.0.0.1", "--http-listen", "off"]
+        .map(String::from)
+        .to_vec();
+    node.start();
+    wait_for(&format!("https://127.0.0.1:{first}/api/openapi.json"));
+    node.ok(&format!(
+        "xConfiguration Management Interface Port: {second}"
+    ));
+    wait_for(&format!("https://127.0.0.1:{second}/api/openapi.json"));
+    let (code, _) = curl(&[&format!("https://127.0.0.1:{first}/api/openapi.json")]);
+    assert_eq!(code, 0, "the old port is closed");
+}
