@@ -153,9 +153,13 @@ impl Engine {
         use parse::Request::*;
         match req {
             Empty => Out::default().ok(),
-            ConfigGet { .. } | Command { .. } if who.access == Access::Auditor => {
+            Command { ref name, .. }
+                if who.access == Access::Auditor
+                    && !name.eq_ignore_ascii_case("PasswordChange") =>
+            {
                 auditor_denied(who)
             }
+            ConfigGet { .. } if who.access == Access::Auditor => auditor_denied(who),
             Status { path } if who.access == Access::Auditor => match path.first() {
                 Some(g) if AUDITOR_STATUS.iter().any(|a| a.eq_ignore_ascii_case(g)) => {
                     system::status(self, &path)

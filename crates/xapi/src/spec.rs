@@ -53,7 +53,38 @@ pub fn commands() -> &'static [CommandSpec] {
 
 /// Parameters of our own on the reference's commands: an account's or group's access level,
 /// which the reference sets only on a web page.
-fn add_ours(all: &mut [CommandSpec]) {
+fn add_ours(all: &mut Vec<CommandSpec>) {
+    let text = |name: &str| ParamSpec {
+        name: name.into(),
+        required: true,
+        valuespace: Some(ParamVs {
+            kind: "string".into(),
+            min: Some(0),
+            max: Some(1024),
+            values: vec![],
+        }),
+        default: None,
+    };
+    // Acknowledging an alarm and changing one's own password are buttons on the reference's web
+    // pages; here they are commands, so every surface has them.
+    all.push(CommandSpec {
+        name: "AlarmAcknowledge".into(),
+        parameters: vec![ParamSpec {
+            name: "Id".into(),
+            required: true,
+            valuespace: Some(ParamVs {
+                kind: "int".into(),
+                min: Some(10000),
+                max: Some(99999),
+                values: vec![],
+            }),
+            default: None,
+        }],
+    });
+    all.push(CommandSpec {
+        name: "PasswordChange".into(),
+        parameters: vec![text("CurrentPassword"), text("NewPassword")],
+    });
     for c in all.iter_mut() {
         let levels: &[&str] = match c.name.as_str() {
             "AdminAccountAdd" => &["ReadWrite", "ReadOnly", "Auditor"],

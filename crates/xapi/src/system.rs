@@ -315,3 +315,11 @@ pub fn locate(e: &Engine, a: &Args, _: &Principal) -> Result<Fields, CmdError> {
     };
     online(e)?.locate(&request).map_err(CmdError::Refused)
 }
+
+pub fn alarm_acknowledge(e: &Engine, a: &Args, _: &Principal) -> Result<Fields, CmdError> {
+    let id = a.int("Id").unwrap_or(0) as u32;
+    if !e.alarms.acknowledge(id) {
+        return Err(CmdError::Refused(format!("alarm {id} is not raised")));
+    }
+    Ok(vec![("Id".into(), Field::bare(id))])
+}

@@ -211,3 +211,51 @@ fn public_keys_log_in_the_account_they_belong_to() {
         Err(LoginError::BadCredentials)
     );
 }
+
+#[test]
+fn every_level_changes_its_own_password_with_the_current_one() {
+    let (_d, e, auth) = engine();
+    ok(
+        &e,
+        "xCommand AdminAccountAdd Name: \"audit\" Password: \"old pass\" AccessLevel: Auditor",
+    );
+    ok(
+        &e,
+        "xConfiguration Authentication Account Admin Account 2 ForcePasswordReset: On",
+    );
+    let me = auth
+        .login("audit", "old pass", Surface::Web, "x")
+        .unwrap()
+        .principal;
+    let r = e.execute(
+        "xCommand PasswordChange CurrentPassword: \"wrong\" NewPassword: \"new pass\"",
+        &me,
+    );
+    assert!(!r.ok && r.text.contains("not correct"), "{}", r.text);
+    let r = e.execute(
+        "xCommand PasswordChange CurrentPassword: \"old pass\" NewPassword: \"new pass\"",
+        &me,
+    );
+    assert!(r.ok, "{}", r.text);
+    let l = auth.login("audit", "new pass", Surface::Web, "x").unwrap();
+    assert!(!l.must_change_password, "the forced reset is done");
+    assert_eq!(
+        auth.login("audit", "old pass", Surface::Web, "x"),
+        Err(LoginError::BadCredentials)
+    );
+    // It touches only the caller's own account, and other commands stay closed to auditors.
+    let r = e.execute("xCommand AlarmAcknowledge Id: 20007", &me);
+    assert!(!r.ok && r.text.contains("auditor access"), "{}", r.text);
+}
+
+#[test]
+fn raised_alarms_are_acknowledged_by_id() {
+    let (_d, e, _) = engine();
+    e.alarms.raise(20007, "test");
+    let t = err(&e, "xCommand AlarmAcknowledge Id: 20008");
+    assert!(t.contains("not raised"), "{t}");
+    ok(&e, "xCommand AlarmAcknowledge Id: 20007");
+    let a = e.alarms.list();
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].state, causeway_observe::AlarmState::Acknowledged);
+}

@@ -102,3 +102,29 @@ pub fn group_add(e: &Engine, a: &Args, who: &Principal) -> Result<Fields, CmdErr
 pub fn group_delete(e: &Engine, a: &Args, who: &Principal) -> Result<Fields, CmdError> {
     delete(e, who, GROUP, "group", a.req("Name"), false)
 }
+
+/// The caller's own password, whatever their access level: the current one must check out. Also
+/// clears a forced reset.
+pub fn password_change(e: &Engine, a: &Args, who: &Principal) -> Result<Fields, CmdError> {
+    e.config.commit_with(&origin(who), |snap| {
+        let account = causeway_config::accounts::find(snap.stored(), &who.user)
+            .filter(|acc| !acc.hash.is_empty())
+            .ok_or_else(|| {
+                ConfigError::Refused(format!("{} has no local account password", who.user))
+            })?;
+        if !causeway_config::accounts::verify(&account.hash, a.req("CurrentPassword")) {
+            return Err(ConfigError::Refused(
+                "the current password is not correct".into(),
+            ));
+        }
+        let row = account.row;
+        Ok((
+            vec![
+                set(format!("{ACCOUNT} {row} Password"), a.req("NewPassword")),
+                set(format!("{ACCOUNT} {row} ForcePasswordReset"), "Off"),
+            ],
+            (),
+        ))
+    })?;
+    Ok(vec![])
+}

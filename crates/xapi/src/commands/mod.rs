@@ -83,6 +83,8 @@ const IMPLEMENTED: &[Impl] = &[
     Impl { name: "AdminAccountDelete", handler: accounts::account_delete, writes: true, summary: "Removes a local administrator account by its name (the admin account stays)." },
     Impl { name: "AdminGroupAdd", handler: accounts::group_add, writes: true, summary: "Adds an administrator group: the access given to members of the directory group of that name." },
     Impl { name: "AdminGroupDelete", handler: accounts::group_delete, writes: true, summary: "Removes an administrator group by its name." },
+    Impl { name: "AlarmAcknowledge", handler: crate::system::alarm_acknowledge, writes: true, summary: "Marks a raised alarm as seen; it stays listed until its cause goes away." },
+    Impl { name: "PasswordChange", handler: accounts::password_change, writes: false, summary: "Changes the caller's own account password; the current password is required." },
     Impl { name: "DisconnectCall", handler: crate::system::disconnect_call, writes: true, summary: "Releases a call, by its number or its serial number." },
 ];
 
