@@ -253,7 +253,8 @@ fn valuespace(path: &str, e: &Value) -> String {
             "Valuespace::Str {{ min: {}, max: {}, secret: {} }}",
             vs["min"].as_u64().unwrap_or(0),
             vs["max"].as_u64().unwrap_or(OPEN_STRING_MAX),
-            vs["format"].as_str() == Some("password")
+            // Every password is a secret, whether or not the reference marks its format.
+            vs["format"].as_str() == Some("password") || path.ends_with("Password")
         ),
         "enum" => {
             let mut values: Vec<String> = vs["values"]

@@ -32,6 +32,12 @@ pub enum CredentialError {
 /// The key that seals passwords.
 pub struct SealKey(LessSafeKey);
 
+impl std::fmt::Debug for SealKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealKey(..)")
+    }
+}
+
 impl SealKey {
     /// Reads the key file, creating it (readable by the owner only) on first use.
     pub fn load_or_create(path: &Path) -> std::io::Result<SealKey> {
@@ -62,7 +68,7 @@ impl SealKey {
         Ok(SealKey(LessSafeKey::new(key)))
     }
 
-    fn seal(&self, name: &str, password: &str) -> Vec<u8> {
+    pub(crate) fn seal(&self, name: &str, password: &str) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_LEN];
         // A failure of the system's random source leaves the nonce zero; names bind each
         // ciphertext to its row, and a key is only ever used by this one store.
@@ -80,7 +86,7 @@ impl SealKey {
         out
     }
 
-    fn open(&self, name: &str, secret: &[u8]) -> Option<String> {
+    pub(crate) fn open(&self, name: &str, secret: &[u8]) -> Option<String> {
         if secret.len() < NONCE_LEN {
             return None;
         }

@@ -12,6 +12,7 @@ pub mod password;
 pub mod reset;
 pub mod rules;
 pub mod schema;
+pub mod secrets;
 pub mod snapshot;
 pub mod store;
 
@@ -112,16 +113,21 @@ pub struct Config {
     events: broadcast::Sender<ChangeEvent>,
     audit: Mutex<Vec<AuditHook>>,
     checks: Mutex<Vec<ContentCheck>>,
-    /// Seals the local authentication database's passwords; made on first use.
-    seal: std::sync::OnceLock<credentials::SealKey>,
-    seal_path: std::path::PathBuf,
+    /// Seals secrets: the local authentication database's passwords and the tree's other
+    /// secrets. Made with the store; `Err` says why it cannot be used.
+    seal: Result<Arc<credentials::SealKey>, String>,
 }
 
 impl Config {
     pub fn open(db: &Path) -> Result<Config, ConfigError> {
         let store = Store::open(db)?;
         let (rev, values) = store.load()?;
-        let snap = Snapshot::new(rev, values.clone(), &values);
+        let key_path = db.with_file_name("credentials.key");
+        let seal = credentials::SealKey::load_or_create(&key_path)
+            .map(Arc::new)
+            .map_err(|e| format!("the seal key {}: {e}", key_path.display()));
+        let mut snap = Snapshot::new(rev, values.clone(), &values);
+        snap.key = seal.as_ref().ok().cloned();
         let config = Config {
             store: Mutex::new(store),
             current: ArcSwap::from_pointee(snap),
@@ -129,8 +135,7 @@ impl Config {
             events: broadcast::channel(256).0,
             audit: Mutex::new(Vec::new()),
             checks: Mutex::new(Vec::new()),
-            seal: std::sync::OnceLock::new(),
-            seal_path: db.with_file_name("credentials.key"),
+            seal,
         };
         if rev == 0 {
             // A new store starts from the factory configuration, as a commit of its own so
@@ -184,9 +189,11 @@ impl Config {
             now_ms(),
             (current.revision, current.stored()),
             |rev, values| {
-                let before = Snapshot::new(rev, values, boot);
+                let mut before = Snapshot::new(rev, values, boot);
+                before.key = self.seal.as_ref().ok().cloned();
                 let (changes, out) = f(&before)?;
-                let (after, touched) = apply(before.stored(), &changes)?;
+                let (after, touched) =
+                    apply(before.stored(), &changes, self.seal.as_ref().map(|k| &**k))?;
                 rules::check(&after, &touched).map_err(ConfigError::Rule)?;
                 let checks = self.checks.lock().unwrap();
                 for path in &touched {
@@ -221,7 +228,7 @@ impl Config {
             changes,
         };
         if revision != self.current.load().revision || !record.changes.is_empty() {
-            let snap = Arc::new(Snapshot::new(revision, after, boot));
+            let snap = Arc::new(self.snapshot_of(revision, after));
             self.current.store(snap.clone());
             if !record.changes.is_empty() {
                 for hook in self.audit.lock().unwrap().iter() {
@@ -249,7 +256,7 @@ impl Config {
     /// Re-reads the store (after another process wrote to it).
     pub fn reload(&self) -> Result<Arc<Snapshot>, ConfigError> {
         let (rev, values) = self.store.lock().unwrap().load()?;
-        let snap = Arc::new(Snapshot::new(rev, values, &self.boot));
+        let snap = Arc::new(self.snapshot_of(rev, values));
         self.current.store(snap.clone());
         Ok(snap)
     }
@@ -264,13 +271,16 @@ impl Config {
         f(&self.store.lock().unwrap())
     }
 
+    fn snapshot_of(&self, revision: u64, values: Values) -> Snapshot {
+        let mut snap = Snapshot::new(revision, values, &self.boot);
+        snap.key = self.seal.as_ref().ok().cloned();
+        snap
+    }
+
     fn seal_key(&self) -> Result<&credentials::SealKey, credentials::CredentialError> {
-        if let Some(k) = self.seal.get() {
-            return Ok(k);
-        }
-        let k = credentials::SealKey::load_or_create(&self.seal_path)
-            .map_err(|e| credentials::CredentialError::Store(e.to_string()))?;
-        Ok(self.seal.get_or_init(|| k))
+        self.seal
+            .as_deref()
+            .map_err(|e| credentials::CredentialError::Store(e.clone()))
     }
 
     /// Adds or replaces an entry of the local authentication database.
@@ -341,6 +351,31 @@ pub fn validate(path: &str, value: &str) -> Result<(String, String), ConfigError
     }
 }
 
+/// Validates a secret's plain value and returns it sealed. A value already sealed (as a read
+/// prints it) is taken as it is, if this node's key opens it for this element.
+fn validate_secret(
+    path: &str,
+    value: &str,
+    key: &credentials::SealKey,
+) -> Result<(String, String), ConfigError> {
+    let canonical = canonical_path(path)?;
+    if value.starts_with(secrets::PREFIX) {
+        let plain = secrets::open(key, &canonical, value).ok_or_else(|| ConfigError::Path {
+            path: canonical.clone(),
+            reason: "this {cipher} value was not sealed by this node for this element".into(),
+        })?;
+        validate(&canonical, &plain)?;
+        return Ok((canonical, value.to_string()));
+    }
+    let (p, v) = validate(&canonical, value)?;
+    let sealed = if v.is_empty() {
+        v
+    } else {
+        secrets::seal(key, &p, &v)
+    };
+    Ok((p, sealed))
+}
+
 fn canonical_path(path: &str) -> Result<String, ConfigError> {
     let words: Vec<&str> = path.split_whitespace().collect();
     match resolve(&words) {
@@ -357,15 +392,27 @@ fn canonical_path(path: &str) -> Result<String, ConfigError> {
 }
 
 /// Applies changes to a copy of `values`; also returns the paths the changes touched.
+/// Secrets are sealed with `key`; without one, a commit that sets a secret is refused.
 pub fn apply(
     values: &Values,
     changes: &[Change],
+    key: Result<&credentials::SealKey, &String>,
 ) -> Result<(Values, BTreeSet<String>), ConfigError> {
     let mut out = values.clone();
     let mut touched = BTreeSet::new();
     let mut passwords = Vec::new();
     for c in changes {
         match c {
+            Change::Set { path, value }
+                if canonical_path(path).is_ok_and(|p| secrets::is_sealed(&p)) =>
+            {
+                let key = key.map_err(|why| {
+                    ConfigError::Refused(format!("secrets cannot be stored: {why}"))
+                })?;
+                let (p, v) = validate_secret(path, value, key)?;
+                out.insert(p.clone(), v);
+                touched.insert(p);
+            }
             Change::Set { path, value } => {
                 let (p, v) = validate(path, value)?;
                 if accounts::is_hashed(&p) {

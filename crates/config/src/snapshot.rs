@@ -20,6 +20,8 @@ pub struct Snapshot {
     effective: Arc<Values>,
     /// Restart-flagged paths whose configured value differs from the running one.
     pub pending_restart: Vec<String>,
+    /// Opens sealed secrets (see [`Snapshot::secret`]).
+    pub(crate) key: Option<Arc<crate::credentials::SealKey>>,
 }
 
 impl Snapshot {
@@ -49,6 +51,7 @@ impl Snapshot {
             configured,
             effective,
             pending_restart: pending,
+            key: None,
         }
     }
 
@@ -61,6 +64,17 @@ impl Snapshot {
     /// The value subsystems should use now (stored, or the default), for a canonical path.
     pub fn get(&self, path: &str) -> Option<&str> {
         lookup(&self.effective, path)
+    }
+
+    /// An element's plain value: a sealed secret opened, for the code that must send it (a
+    /// zone's or a policy service's password); any other element as [`Snapshot::get`] gives it.
+    /// Secrets stored before they were sealed come back as they are.
+    pub fn secret(&self, path: &str) -> Option<String> {
+        let v = self.get(path)?;
+        if !v.starts_with(crate::secrets::PREFIX) || !crate::secrets::is_sealed(path) {
+            return Some(v.to_string());
+        }
+        crate::secrets::open(self.key.as_deref()?, path, v)
     }
 
     /// The committed value (which may still be waiting for a restart).

@@ -241,3 +241,47 @@ fn resets_keep_accounts_below_level_three_and_the_admin_row_always() {
     assert!(find(snap.stored(), "ops").is_none());
     assert_eq!(find(snap.stored(), "admin").unwrap().hash, "");
 }
+
+#[test]
+fn other_secrets_are_sealed_and_open_only_here_for_their_element() {
+    let (dir, cfg) = open();
+    let p = "Zones Zone 1 TraversalClient Authentication Password";
+    commit(
+        &cfg,
+        vec![
+            set("Zones Zone 1 Name", "edge"),
+            set("Zones Zone 1 Type", "TraversalClient"),
+            set(p, "zone secret"),
+        ],
+    )
+    .unwrap();
+    let snap = cfg.snapshot();
+    let stored = snap.get(p).unwrap().to_string();
+    assert!(stored.starts_with("{cipher}"), "{stored}");
+    assert_eq!(snap.secret(p).as_deref(), Some("zone secret"));
+    assert_eq!(snap.secret("Zones Zone 1 Name").as_deref(), Some("edge"));
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(!bytes.windows(11).any(|w| w == b"zone secret"));
+    }
+    // The sealed form is accepted back unchanged; on another element, or from another node,
+    // it is refused.
+    commit(&cfg, vec![set(p, &stored)]).unwrap();
+    assert_eq!(cfg.snapshot().get(p), Some(stored.as_str()));
+    let t = refused(
+        &cfg,
+        vec![set("Authentication Password", &stored)],
+        "zone secret",
+    );
+    assert!(t.contains("not sealed by this node"), "{t}");
+    let (_d2, other) = open();
+    let t = refused(&other, vec![set(p, &stored)], "zone secret");
+    assert!(t.contains("not sealed by this node"), "{t}");
+    // Too long (the limit counts the plain value) is refused without repeating it.
+    let long = "q".repeat(216);
+    let t = refused(&cfg, vec![set("Authentication Password", &long)], &long);
+    assert!(t.contains("outside 0..215"), "{t}");
+    // Empty stays empty.
+    commit(&cfg, vec![set(p, "")]).unwrap();
+    assert_eq!(cfg.snapshot().get(p), Some(""));
+}

@@ -805,28 +805,40 @@ async fn good_logins_are_remembered_until_the_configuration_changes() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn secrets_read_masked_and_writing_the_mask_back_keeps_them() {
+async fn secrets_read_sealed_or_masked_and_writing_them_back_keeps_them() {
     let s = start().await;
+    // A password sent to other systems reads sealed.
     let element = "Alarm Notification SMTP Server Password";
     let path = "/api/configuration/Alarm/Notification/SMTP/Server/Password";
-    assert!(causeway_config::schema::element_of(element)
-        .unwrap()
-        .valuespace
-        .is_secret());
     let (status, body) = s
         .send(Method::PUT, path, "alice", json!({"value": "s3cret"}))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, body) = s.get(path, "alice").await;
+    let sealed = body[element].as_str().unwrap().to_string();
+    assert!(sealed.starts_with("{cipher}"), "{sealed}");
+    let (status, _) = s
+        .send(Method::PUT, "/api/configuration", "alice", body)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let snap = s.engine.config.snapshot();
+    assert_eq!(snap.configured(element), Some(sealed.as_str()));
+    assert_eq!(snap.secret(element).as_deref(), Some("s3cret"));
+    // An account password (hashed) reads masked; the mask written back keeps it.
+    let element = "Authentication Account Admin Account 1 Password";
+    let path = "/api/configuration/Authentication/Account/Admin/Account/1/Password";
+    let (status, body) = s
+        .send(Method::PUT, path, "alice", json!({"value": "admin pass"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let hash = s.engine.config.snapshot().get(element).unwrap().to_string();
     let (_, body) = s.get(path, "alice").await;
     assert_eq!(body[element], "***");
     let (status, _) = s
         .send(Method::PUT, "/api/configuration", "alice", body)
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        s.engine.config.snapshot().configured(element),
-        Some("s3cret")
-    );
+    assert_eq!(s.engine.config.snapshot().get(element), Some(hash.as_str()));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,9 +6,15 @@ use causeway_config::schema::{resolve, walk, walk_templates, Element, Resolved, 
 use causeway_config::{Change, ConfigError, Origin};
 
 /// How an element's value prints: strings (and quoted enums) in quotes, the rest bare. Secrets
-/// never print; a set secret shows as `"***"`.
+/// never print as themselves: a sealed one prints sealed (`"{cipher}…"`, which can be written
+/// back), a password hash or anything else as `"***"`.
 pub fn show(e: &Element, value: Option<&str>) -> String {
     match (&e.valuespace, value) {
+        (Valuespace::Str { secret: true, .. }, Some(v))
+            if v.starts_with(causeway_config::secrets::PREFIX) =>
+        {
+            Field::str(v).to_string()
+        }
         (Valuespace::Str { secret: true, .. }, Some(v)) if !v.is_empty() => "\"***\"".into(),
         (Valuespace::Str { .. }, v) | (Valuespace::Enum { quoted: true, .. }, v) => {
             Field::str(v.unwrap_or("")).to_string()

@@ -89,9 +89,8 @@ impl Service {
             .to_string();
         let password = self
             .snap
-            .get("Authentication Password")
-            .unwrap_or("")
-            .to_string();
+            .secret("Authentication Password")
+            .unwrap_or_default();
         if user.is_empty() {
             return false;
         }

@@ -73,7 +73,8 @@ fn call_policy_text(snap: &Snapshot) -> String {
 }
 
 fn service(snap: &Snapshot, prefix: &str, old: Option<&Arc<PolicyService>>) -> Arc<PolicyService> {
-    let cfg = ServiceConfig::from_config(|p| snap.get(p).map(str::to_owned), prefix);
+    // Passwords are sealed in the tree; the service client needs them plain.
+    let cfg = ServiceConfig::from_config(|p| snap.secret(p), prefix);
     match old {
         Some(s) if *s.config() == cfg => s.clone(),
         _ => {
