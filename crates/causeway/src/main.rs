@@ -1,5 +1,22 @@
 //! `causeway`: the server and its local tools.
 
+/// Writes a line to standard error, ignoring failure: a server whose terminal went away (or
+/// whose output was closed by whoever started it) carries on instead of dying on the write.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
+/// The same for standard output.
+macro_rules! tell {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
 mod accounts;
 mod cli;
 mod control;

@@ -42,14 +42,14 @@ pub async fn run_web(
         };
         let running = match causeway_web::serve(engine.clone(), auth.clone(), opts).await {
             Ok(r) => {
-                eprintln!(
+                say!(
                     "causeway: web interface and REST API on https://{}",
                     r.https_addr()
                 );
                 Some(r)
             }
             Err(e) => {
-                eprintln!("causeway: web interface and REST API not started: {e:#}");
+                say!("causeway: web interface and REST API not started: {e:#}");
                 None
             }
         };

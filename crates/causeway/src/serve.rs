@@ -211,8 +211,8 @@ pub fn run(dir: &Path, listeners: Listeners) -> Result<ExitCode> {
     let (events, configlog) = open_logs(&data)?;
     if let Some(password) = accounts::ensure_admin(&config)? {
         write_private(&data.initial_password(), &format!("{password}\n"))?;
-        println!("causeway: created account \"admin\" with password {password}");
-        println!(
+        tell!("causeway: created account \"admin\" with password {password}");
+        tell!(
             "causeway: the password is also in {} (owner-only); change it after logging in",
             data.initial_password().display()
         );
@@ -239,7 +239,7 @@ pub fn run(dir: &Path, listeners: Listeners) -> Result<ExitCode> {
     match restart {
         None => {
             events.event(1, "tvcs", "System Shutdown", &[]);
-            eprintln!("causeway: stopped");
+            say!("causeway: stopped");
             Ok(ExitCode::SUCCESS)
         }
         Some(reason) => {
@@ -249,7 +249,7 @@ pub fn run(dir: &Path, listeners: Listeners) -> Result<ExitCode> {
                 "Restart Requested",
                 &[("Reason", reason.as_str())],
             );
-            eprintln!("causeway: restarting ({reason})");
+            say!("causeway: restarting ({reason})");
             drop(rt);
             reexec()
         }
@@ -338,14 +338,14 @@ async fn serve(
     {
         Ok(c) => Some(c),
         Err(e) => {
-            eprintln!("causeway: TLS identity unusable, SIP TLS stays off: {e:#}");
+            say!("causeway: TLS identity unusable, SIP TLS stays off: {e:#}");
             None
         }
     };
     let client_tls = match identity.client_tls() {
         Ok(c) => Some(c),
         Err(e) => {
-            eprintln!("causeway: TLS trust store unusable, no outgoing TLS: {e:#}");
+            say!("causeway: TLS trust store unusable, no outgoing TLS: {e:#}");
             None
         }
     };
@@ -391,7 +391,7 @@ async fn serve(
             listeners.http,
         ))),
         (None, Some(_)) => {
-            eprintln!("causeway: no TLS identity, so no web interface or REST API");
+            say!("causeway: no TLS identity, so no web interface or REST API");
             None
         }
     };
@@ -420,7 +420,7 @@ async fn serve(
     let listener = UnixListener::bind(&socket)
         .with_context(|| format!("listening on {}", socket.display()))?;
     std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))?;
-    eprintln!("causeway: serving {}", data.root.display());
+    say!("causeway: serving {}", data.root.display());
 
     let marker = {
         let events = events.clone();
@@ -442,7 +442,7 @@ async fn serve(
             conn = listener.accept() => {
                 match conn {
                     Ok((stream, _)) => { tokio::spawn(control_session(stream, engine.clone())); }
-                    Err(e) => eprintln!("causeway: control socket: {e}"),
+                    Err(e) => say!("causeway: control socket: {e}"),
                 }
             }
         }

@@ -168,6 +168,40 @@ pub fn names(store: &Store) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Every entry as stored (names and sealed passwords), for a backup.
+pub fn raw(store: &Store) -> Result<Vec<(String, Vec<u8>)>, CredentialError> {
+    let conn = store.connection();
+    conn.execute_batch(SCHEMA).map_err(store_err)?;
+    let mut st = conn
+        .prepare("SELECT name, secret FROM credential ORDER BY name")
+        .map_err(store_err)?;
+    let rows = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(store_err)?;
+    rows.collect::<Result<_, _>>().map_err(store_err)
+}
+
+/// Replaces every entry with these (sealed under the key they come with), in one transaction.
+pub fn replace_raw(store: &Store, rows: &[(String, Vec<u8>)]) -> Result<(), CredentialError> {
+    let conn = store.connection();
+    conn.execute_batch(SCHEMA).map_err(store_err)?;
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(store_err)?;
+    let result = (|| {
+        conn.execute("DELETE FROM credential", [])?;
+        for (name, secret) in rows {
+            conn.execute(
+                "INSERT INTO credential(name, secret) VALUES (?1, ?2)",
+                (name, secret),
+            )?;
+        }
+        conn.execute_batch("COMMIT")
+    })();
+    if result.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    result.map_err(store_err)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

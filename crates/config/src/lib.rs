@@ -6,6 +6,7 @@
 //! number, and published as an immutable [`Snapshot`] with a [`ChangeEvent`].
 
 pub mod accounts;
+pub mod backup;
 pub mod credentials;
 pub mod factory;
 pub mod password;
@@ -37,6 +38,9 @@ pub enum Change {
     DeleteRow { row: String },
     /// Return the elements of a factory-reset level (1..=3) to their defaults.
     ResetToDefaults { level: u8 },
+    /// Replace every stored value with these, as stored (a restore: hashes and sealed secrets
+    /// are taken as they are).
+    Replace { values: Values },
 }
 
 /// Who made a change, for the configuration log.
@@ -116,6 +120,7 @@ pub struct Config {
     /// Seals secrets: the local authentication database's passwords and the tree's other
     /// secrets. Made with the store; `Err` says why it cannot be used.
     seal: Result<Arc<credentials::SealKey>, String>,
+    dir: std::path::PathBuf,
 }
 
 impl Config {
@@ -136,6 +141,7 @@ impl Config {
             audit: Mutex::new(Vec::new()),
             checks: Mutex::new(Vec::new()),
             seal,
+            dir: db.parent().unwrap_or(Path::new(".")).to_path_buf(),
         };
         if rev == 0 {
             // A new store starts from the factory configuration, as a commit of its own so
@@ -251,6 +257,11 @@ impl Config {
     ) -> Result<CommitRecord, ConfigError> {
         self.commit_with(origin, |_| Ok((changes, ())))
             .map(|(r, ())| r)
+    }
+
+    /// The directory the store lives in (the node's data directory).
+    pub fn data_dir(&self) -> &Path {
+        &self.dir
     }
 
     /// Re-reads the store (after another process wrote to it).
@@ -437,6 +448,22 @@ pub fn apply(
                     out.remove(&k);
                     touched.insert(k);
                 }
+            }
+            Change::Replace { values: new } => {
+                for (k, v) in new.iter() {
+                    if canonical_path(k)? != *k {
+                        return Err(ConfigError::Path {
+                            path: k.clone(),
+                            reason: "not written as the tree spells it".into(),
+                        });
+                    }
+                    if !schema::element_of(k).is_some_and(|e| e.valuespace.is_secret()) {
+                        validate(k, v)?;
+                    }
+                }
+                touched.extend(out.keys().cloned());
+                touched.extend(new.keys().cloned());
+                out = new.clone();
             }
             Change::ResetToDefaults { level } => {
                 let gone: Vec<String> = out

@@ -85,6 +85,29 @@ fn add_ours(all: &mut Vec<CommandSpec>) {
         name: "PasswordChange".into(),
         parameters: vec![text("CurrentPassword"), text("NewPassword")],
     });
+    // Backup and restore are a web page in the reference; factory reset a console procedure.
+    all.push(CommandSpec {
+        name: "BackupCreate".into(),
+        parameters: vec![text("Password")],
+    });
+    all.push(CommandSpec {
+        name: "BackupRestore".into(),
+        parameters: vec![text("File"), text("Password")],
+    });
+    all.push(CommandSpec {
+        name: "FactoryReset".into(),
+        parameters: vec![ParamSpec {
+            name: "Confirm".into(),
+            required: true,
+            valuespace: Some(ParamVs {
+                kind: "enum".into(),
+                min: None,
+                max: None,
+                values: vec!["Yes".into()],
+            }),
+            default: None,
+        }],
+    });
     for c in all.iter_mut() {
         let levels: &[&str] = match c.name.as_str() {
             "AdminAccountAdd" => &["ReadWrite", "ReadOnly", "Auditor"],

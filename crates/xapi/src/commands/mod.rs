@@ -3,6 +3,7 @@
 //! answered with an error that says so.
 
 mod accounts;
+mod backup;
 mod credentials;
 mod dialplan;
 mod lists;
@@ -85,6 +86,9 @@ const IMPLEMENTED: &[Impl] = &[
     Impl { name: "AdminGroupDelete", handler: accounts::group_delete, writes: true, summary: "Removes an administrator group by its name." },
     Impl { name: "AlarmAcknowledge", handler: crate::system::alarm_acknowledge, writes: true, summary: "Marks a raised alarm as seen; it stays listed until its cause goes away." },
     Impl { name: "PasswordChange", handler: accounts::password_change, writes: false, summary: "Changes the caller's own account password; the current password is required." },
+    Impl { name: "BackupCreate", handler: backup::backup_create, writes: true, summary: "Writes an encrypted backup (configuration, accounts, credentials, keys and certificates; not logs) into backups/ in the data directory." },
+    Impl { name: "BackupRestore", handler: backup::backup_restore, writes: true, summary: "Restores a backup made by this version of causeway, then restarts a running server." },
+    Impl { name: "FactoryReset", handler: backup::factory_reset, writes: true, summary: "Returns everything to the factory configuration (accounts and device credentials too), then restarts a running server." },
     Impl { name: "DisconnectCall", handler: crate::system::disconnect_call, writes: true, summary: "Releases a call, by its number or its serial number." },
 ];
 
