@@ -144,6 +144,22 @@ fn main() {
             "Some(\"ReadWrite\")",
         ),
     ];
+    // The keyword filter of a remote syslog server: up to five comma-separated keywords or
+    // phrases, 256 characters in all.
+    emit(
+        &mut out,
+        "Remote Syslog [1..4] Keywords",
+        &format!(
+            "{}, Word::Lit(\"Keywords\")",
+            words_with("Remote Syslog [1..4]", 1, 4)
+        ),
+        &str_vs(256),
+        "None",
+        false,
+        true,
+        true,
+        0,
+    );
     for (table, leaf, vs, default) in admin_own {
         let w = format!(
             "{}, Word::Lit({leaf:?})",

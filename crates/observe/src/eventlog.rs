@@ -54,13 +54,30 @@ struct Writer {
     last_write: std::time::Instant,
 }
 
+/// An entry as written, for a copy sent elsewhere (remote syslog).
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    pub kind: LogKind,
+    pub at: DateTime<Utc>,
+    pub host: &'a str,
+    pub process: &'a str,
+    pub event: &'a str,
+    pub level: u8,
+    /// The line after `process: `: `Event="…" … Level="N" UTCTime="…"`.
+    pub details: &'a str,
+}
+
+type Sink = std::sync::Arc<dyn Fn(&Entry) + Send + Sync>;
+
 /// One log. Safe to share between threads; lines are written whole.
 pub struct EventLog {
     path: PathBuf,
+    kind: LogKind,
     rotation: Rotation,
     level: AtomicU8,
     host: Mutex<String>,
     writer: Mutex<Option<Writer>>,
+    sink: std::sync::RwLock<Option<Sink>>,
 }
 
 impl EventLog {
@@ -74,6 +91,8 @@ impl EventLog {
         let path = dir.join(kind.file_name());
         let log = EventLog {
             path,
+            kind,
+            sink: std::sync::RwLock::new(None),
             rotation,
             level: AtomicU8::new(1),
             host: Mutex::new("causeway".into()),
@@ -126,17 +145,38 @@ impl EventLog {
         if !self.enabled(level) {
             return;
         }
-        let line = format_line(
-            Utc::now(),
-            &self.host.lock().unwrap(),
-            process,
-            event,
-            fields,
-            level,
-        );
+        let at = Utc::now();
+        let host = self.host.lock().unwrap().clone();
+        let line = format_line(at, &host, process, event, fields, level);
         if let Err(e) = self.write_line(&line) {
-            eprintln!("causeway: cannot write {}: {e}", self.path.display());
+            use std::io::Write as _;
+            let _ = writeln!(
+                io::stderr(),
+                "causeway: cannot write {}: {e}",
+                self.path.display()
+            );
         }
+        let sink = self.sink.read().unwrap().clone();
+        if let Some(sink) = sink {
+            let details = line
+                .split_once(&format!(" {process}: "))
+                .map_or(line.as_str(), |(_, d)| d)
+                .trim_end();
+            sink(&Entry {
+                kind: self.kind,
+                at,
+                host: &host,
+                process,
+                event,
+                level,
+                details,
+            });
+        }
+    }
+
+    /// Sends a copy of every entry written from now on to `sink` (which must not block).
+    pub fn set_sink(&self, sink: impl Fn(&Entry) + Send + Sync + 'static) {
+        *self.sink.write().unwrap() = Some(std::sync::Arc::new(sink));
     }
 
     fn write_line(&self, line: &str) -> io::Result<()> {

@@ -4,4 +4,4 @@ pub mod alarms;
 pub mod eventlog;
 
 pub use alarms::{Alarm, AlarmSpec, AlarmState, Alarms};
-pub use eventlog::{EventLog, LogKind, Rotation};
+pub use eventlog::{Entry, EventLog, LogKind, Rotation};

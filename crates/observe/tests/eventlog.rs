@@ -101,3 +101,36 @@ fn a_quiet_log_gets_a_mark() {
         "{text}"
     );
 }
+
+#[test]
+fn a_sink_sees_each_entry_written_and_only_those() {
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().unwrap();
+    let log = EventLog::open(dir.path(), LogKind::Event).unwrap();
+    log.set_host("edge one");
+    type Seen = Vec<(String, u8, String, String)>;
+    let seen: Arc<Mutex<Seen>> = Default::default();
+    let s = seen.clone();
+    log.set_sink(move |e| {
+        s.lock().unwrap().push((
+            e.event.to_string(),
+            e.level,
+            e.host.to_string(),
+            e.details.to_string(),
+        ))
+    });
+    log.event(1, "tvcs", "Admin Session Start", &[("User", "ops")]);
+    // Above the configured level: neither written nor sent.
+    log.event(2, "tvcs", "Noise", &[]);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    let (event, level, host, details) = &seen[0];
+    assert_eq!(
+        (event.as_str(), *level, host.as_str()),
+        ("Admin Session Start", 1, "edge_one")
+    );
+    assert!(
+        details.starts_with("Event=\"Admin Session Start\" User=\"ops\" Level=\"1\" UTCTime=\""),
+        "{details}"
+    );
+}

@@ -7,6 +7,7 @@ mod backup;
 mod credentials;
 mod dialplan;
 mod lists;
+pub mod syslog;
 
 use crate::configuration::config_error;
 use crate::format::{ErrorKind, Field, Out, Response};
@@ -89,6 +90,8 @@ const IMPLEMENTED: &[Impl] = &[
     Impl { name: "BackupCreate", handler: backup::backup_create, writes: true, summary: "Writes an encrypted backup (configuration, accounts, credentials, keys and certificates; not logs) into backups/ in the data directory." },
     Impl { name: "BackupRestore", handler: backup::backup_restore, writes: true, summary: "Restores a backup made by this version of causeway, then restarts a running server." },
     Impl { name: "FactoryReset", handler: backup::factory_reset, writes: true, summary: "Returns everything to the factory configuration (accounts and device credentials too), then restarts a running server." },
+    Impl { name: "RemoteSyslogAdd", handler: syslog::add, writes: true, summary: "Adds a remote syslog server in the first free of the four places; Mode picks a preset (bsd, ietf, ietf_secure) or user_defined to use Transport, Port and Format." },
+    Impl { name: "RemoteSyslogDelete", handler: syslog::delete, writes: true, summary: "Removes the remote syslog server with this address, port and transport." },
     Impl { name: "DisconnectCall", handler: crate::system::disconnect_call, writes: true, summary: "Releases a call, by its number or its serial number." },
 ];
 
