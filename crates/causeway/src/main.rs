@@ -21,6 +21,7 @@ mod accounts;
 mod cli;
 mod control;
 mod datadir;
+mod directory;
 mod logins;
 mod management;
 mod serve;

@@ -6,7 +6,7 @@ use crate::datadir::{try_lock, write_private, DataDir};
 use anyhow::{bail, Context, Result};
 use causeway_config::{CommitRecord, Config, Snapshot};
 use causeway_observe::{Alarms, EventLog, LogKind};
-use causeway_xapi::auth::{Authenticator, LocalAccounts};
+use causeway_xapi::auth::{Authenticator, LocalAccounts, Logins};
 use causeway_xapi::system::{AlarmStatus, ResourceUsage, SystemUnit};
 use causeway_xapi::{Engine, Field, Principal, Selector, Services};
 use std::net::SocketAddr;
@@ -350,6 +350,7 @@ async fn serve(
         }
     };
     let web_tls = tls.clone();
+    let directory_tls = client_tls.as_ref().map(|c| c.verifying());
     let sip_task = causeway_core::sip::Service::spawn(
         config.clone(),
         sip.clone(),
@@ -375,8 +376,14 @@ async fn serve(
     }));
     let engine = Arc::new(engine);
     let auth: Arc<dyn Authenticator> = Arc::new(crate::logins::Logged {
-        inner: Arc::new(LocalAccounts {
-            config: config.clone(),
+        inner: Arc::new(Logins {
+            local: LocalAccounts {
+                config: config.clone(),
+            },
+            directory: Arc::new(crate::directory::Ldap {
+                config: config.clone(),
+                tls: directory_tls,
+            }),
         }),
         events: events.clone(),
         configlog: configlog.clone(),

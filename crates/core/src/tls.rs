@@ -147,6 +147,11 @@ impl ClientTls {
         })
     }
 
+    /// The configuration that checks servers against the trust store.
+    pub fn verifying(&self) -> Arc<rustls::ClientConfig> {
+        self.verifying.clone()
+    }
+
     /// A connection to a server that must (with `verify`) present a certificate for `name`,
     /// a host name or an IP address. `None` when `name` is neither.
     pub fn target(&self, verify: bool, name: &str) -> Option<TlsTarget> {

@@ -87,10 +87,49 @@ pub trait Authenticator: Send + Sync {
 }
 
 /// Logs in against the local administrator accounts in the configuration tree, following
-/// `Login Source Admin`. Directory (remote) accounts answer `Unavailable` until a directory is
-/// configured.
+/// `Login Source Admin`. Names that must be asked of a directory answer `Unavailable`; see
+/// [`Logins`] for the authenticator that asks one.
 pub struct LocalAccounts {
     pub config: std::sync::Arc<causeway_config::Config>,
+}
+
+/// A remote directory: checks a user's password and names the groups the user belongs to.
+pub trait Directory: Send + Sync {
+    fn groups(
+        &self,
+        user: &str,
+        password: &str,
+    ) -> Result<std::collections::BTreeSet<String>, LoginError>;
+}
+
+/// Local accounts and, where `Login Source Admin` says so, a directory whose groups are mapped
+/// to access by the administrator groups of the tree.
+pub struct Logins {
+    pub local: LocalAccounts,
+    pub directory: std::sync::Arc<dyn Directory>,
+}
+
+impl Authenticator for Logins {
+    fn login(
+        &self,
+        user: &str,
+        password: &str,
+        surface: Surface,
+        source: &str,
+    ) -> Result<Login, LoginError> {
+        self.local
+            .login_with(user, password, surface, source, Some(&*self.directory))
+    }
+
+    fn login_key(
+        &self,
+        user: &str,
+        key: &str,
+        surface: Surface,
+        source: &str,
+    ) -> Result<Login, LoginError> {
+        self.local.login_key(user, key, surface, source)
+    }
 }
 
 /// The access an account level gives in the command layer.
@@ -163,6 +202,21 @@ impl Authenticator for LocalAccounts {
         surface: Surface,
         source: &str,
     ) -> Result<Login, LoginError> {
+        self.login_with(user, password, surface, source, None)
+    }
+}
+
+impl LocalAccounts {
+    /// A password login; names with no usable local account go to `directory` when the login
+    /// source allows it.
+    pub fn login_with(
+        &self,
+        user: &str,
+        password: &str,
+        surface: Surface,
+        source: &str,
+        directory: Option<&dyn Directory>,
+    ) -> Result<Login, LoginError> {
         let snap = self.config.snapshot();
         let mode = snap.get("Login Source Admin").unwrap_or("LocalOnly");
         let local = accounts::find(snap.stored(), user).filter(|a| !a.hash.is_empty());
@@ -173,12 +227,19 @@ impl Authenticator for LocalAccounts {
             (_, a) => a,
         };
         let Some(a) = local else {
-            accounts::verify_nothing(password);
-            return match mode {
-                "LocalOnly" => Err(LoginError::BadCredentials),
-                _ => Err(LoginError::Unavailable(
-                    "directory login is not available in this version".into(),
-                )),
+            return match (mode, directory) {
+                ("LocalOnly", _) => {
+                    accounts::verify_nothing(password);
+                    Err(LoginError::BadCredentials)
+                }
+                (_, None) => {
+                    accounts::verify_nothing(password);
+                    Err(LoginError::Unavailable("no directory is configured".into()))
+                }
+                (_, Some(d)) => {
+                    let groups: Vec<String> = d.groups(user, password)?.into_iter().collect();
+                    remote_grant(&snap, user, &groups, surface, source)
+                }
             };
         };
         if !accounts::verify(&a.hash, password) {
@@ -186,4 +247,33 @@ impl Authenticator for LocalAccounts {
         }
         self.grant(a, surface, source)
     }
+}
+
+/// The access a directory user gets from the administrator groups its directory groups match.
+fn remote_grant(
+    snap: &causeway_config::Snapshot,
+    user: &str,
+    groups: &[String],
+    surface: Surface,
+    source: &str,
+) -> Result<Login, LoginError> {
+    let rights = accounts::merge(&accounts::groups(snap.stored()), groups)
+        .ok_or(LoginError::NoAccess(surface))?;
+    let allowed = match surface {
+        Surface::Web => rights.web,
+        Surface::Api => rights.api,
+        // The shell belongs to the local admin account alone.
+        Surface::Ssh => false,
+    };
+    if !allowed {
+        return Err(LoginError::NoAccess(surface));
+    }
+    Ok(Login {
+        principal: Principal {
+            user: user.to_string(),
+            source: source.to_string(),
+            access: access_of(rights.level),
+        },
+        must_change_password: false,
+    })
 }

@@ -259,3 +259,100 @@ fn raised_alarms_are_acknowledged_by_id() {
     assert_eq!(a.len(), 1);
     assert_eq!(a[0].state, causeway_observe::AlarmState::Acknowledged);
 }
+
+/// A directory that knows fixed users and their groups.
+struct FakeDirectory;
+
+impl causeway_xapi::auth::Directory for FakeDirectory {
+    fn groups(
+        &self,
+        user: &str,
+        password: &str,
+    ) -> Result<std::collections::BTreeSet<String>, LoginError> {
+        let groups: &[&str] = match (user, password) {
+            ("u1", "pw") => &["Administrators", "Region A"],
+            ("u2", "pw") => &["Administrators", "Region B"],
+            ("u3", "pw") => &["Administrators", "Region C"],
+            ("u4", "pw") => &["Region A"],
+            ("u5", "pw") => &["Elsewhere"],
+            _ => return Err(LoginError::BadCredentials),
+        };
+        Ok(groups.iter().map(|s| s.to_string()).collect())
+    }
+}
+
+/// The guide's four examples, end to end through the login check.
+#[test]
+fn directory_users_get_the_merged_rights_of_their_groups() {
+    let (_d, e, local) = engine();
+    let logins = causeway_xapi::auth::Logins {
+        local,
+        directory: Arc::new(FakeDirectory),
+    };
+    ok(
+        &e,
+        "xConfiguration Authentication Account Admin Account 1 Password: \"admin pass\"",
+    );
+    ok(
+        &e,
+        "xCommand AdminGroupAdd Name: \"Administrators\" AccessWeb: Off AccessAPI: Off",
+    );
+    ok(
+        &e,
+        "xCommand AdminGroupAdd Name: \"Region A\" AccessLevel: ReadOnly AccessAPI: Off",
+    );
+    ok(
+        &e,
+        "xCommand AdminGroupAdd Name: \"Region B\" AccessLevel: ReadOnly AccessWeb: Off",
+    );
+    ok(
+        &e,
+        "xCommand AdminGroupAdd Name: \"Region C\" AccessLevel: ReadOnly",
+    );
+    let login = |u: &str, s: Surface| logins.login(u, "pw", s, "x").map(|l| l.principal.access);
+    // Local only: the directory is never asked.
+    assert_eq!(login("u1", Surface::Web), Err(LoginError::BadCredentials));
+    ok(&e, "xConfiguration Login Source Admin: Both");
+    assert_eq!(login("u1", Surface::Web), Ok(Access::ReadWrite));
+    assert_eq!(
+        login("u1", Surface::Api),
+        Err(LoginError::NoAccess(Surface::Api))
+    );
+    assert_eq!(login("u2", Surface::Api), Ok(Access::ReadWrite));
+    assert_eq!(
+        login("u2", Surface::Web),
+        Err(LoginError::NoAccess(Surface::Web))
+    );
+    assert_eq!(login("u3", Surface::Web), Ok(Access::ReadWrite));
+    assert_eq!(login("u3", Surface::Api), Ok(Access::ReadWrite));
+    assert_eq!(login("u4", Surface::Web), Ok(Access::ReadOnly));
+    assert_eq!(
+        login("u4", Surface::Api),
+        Err(LoginError::NoAccess(Surface::Api))
+    );
+    assert_eq!(
+        login("u5", Surface::Web),
+        Err(LoginError::NoAccess(Surface::Web))
+    );
+    assert_eq!(
+        login("u1", Surface::Ssh),
+        Err(LoginError::NoAccess(Surface::Ssh))
+    );
+    assert_eq!(
+        logins.login("u1", "wrong", Surface::Web, "x").map(|_| ()),
+        Err(LoginError::BadCredentials)
+    );
+    // A disabled group counts for nothing.
+    ok(
+        &e,
+        "xConfiguration Authentication Account Admin Group 1 Enabled: Off",
+    );
+    assert_eq!(login("u1", Surface::Web), Ok(Access::ReadOnly));
+    // Both: a local account is checked locally, never in the directory.
+    assert_eq!(
+        logins
+            .login("admin", "admin pass", Surface::Web, "x")
+            .map(|l| l.principal.access),
+        Ok(Access::ReadWrite)
+    );
+}
