@@ -24,6 +24,7 @@ mod datadir;
 mod directory;
 mod logins;
 mod management;
+mod remote_log;
 mod serve;
 
 use clap::{Parser, Subcommand};

@@ -382,7 +382,7 @@ async fn serve(
             },
             directory: Arc::new(crate::directory::Ldap {
                 config: config.clone(),
-                tls: directory_tls,
+                tls: directory_tls.clone(),
             }),
         }),
         events: events.clone(),
@@ -404,16 +404,24 @@ async fn serve(
     };
 
     // Subsystems follow the configuration through change events.
+    // Remote syslog: the forwarder follows Remote Syslog [1..4]; TLS servers are checked
+    // against the node's trust store.
+    let syslog = causeway_syslog::Forwarder::start(directory_tls.clone());
+    syslog.set_targets(crate::remote_log::targets(&config.snapshot()));
+    crate::remote_log::attach(&syslog, &[&events, &configlog]);
+
     let mut changes = config.subscribe();
     let watcher = {
         let alarms = alarms.clone();
         let (events, configlog) = (events.clone(), configlog.clone());
+        let syslog = syslog.clone();
         tokio::spawn(async move {
             loop {
                 match changes.recv().await {
                     Ok(ev) => {
                         apply_log_settings(&ev.snapshot, &[&events, &configlog]);
                         sync_restart_alarm(&alarms, &ev.snapshot);
+                        syslog.set_targets(crate::remote_log::targets(&ev.snapshot));
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(_) => break,
