@@ -69,6 +69,9 @@ enum Command {
         /// Where plain HTTP is answered with a redirect to HTTPS; `off` for nowhere.
         #[arg(long, value_name = "ADDR:PORT|off", default_value = "0.0.0.0:80", value_parser = listen)]
         http_listen: Listen,
+        /// Where the SSH command line listens; `off` for nowhere.
+        #[arg(long, value_name = "ADDR:PORT|off", default_value = "0.0.0.0:22", value_parser = listen)]
+        ssh_listen: Listen,
     },
     /// Run xAPI lines (xConfiguration, xCommand, xStatus).
     ///
@@ -138,11 +141,13 @@ fn main() -> ExitCode {
             data_dir,
             https_listen,
             http_listen,
+            ssh_listen,
         } => serve::run(
             &data_dir,
             serve::Listeners {
                 https: https_listen.0,
                 http: http_listen.0,
+                ssh: ssh_listen.0,
             },
         ),
         Command::Cli { data_dir, line } => cli::run(&data_dir, &line),

@@ -198,6 +198,8 @@ pub struct Listeners {
     pub https: Option<HttpsAt>,
     /// The plain-HTTP listener that sends browsers on to HTTPS; `None` for none.
     pub http: Option<SocketAddr>,
+    /// The SSH command line; `None` for none.
+    pub ssh: Option<SocketAddr>,
 }
 
 pub fn run(dir: &Path, listeners: Listeners) -> Result<ExitCode> {
@@ -404,6 +406,28 @@ async fn serve(
     };
 
     // Subsystems follow the configuration through change events.
+    // The SSH command line. Its host key lives in the data directory, so it survives restarts
+    // and travels with the node's other keys.
+    let ssh = match listeners.ssh {
+        None => None,
+        Some(listen) => {
+            let opts = causeway_ssh::Options {
+                listen,
+                host_key: data.root.join("ssh_host_ed25519_key"),
+            };
+            match causeway_ssh::serve(engine.clone(), auth.clone(), opts).await {
+                Ok(r) => {
+                    say!("causeway: SSH command line on {}", r.local_addr());
+                    Some(r)
+                }
+                Err(e) => {
+                    say!("causeway: SSH command line not started: {e:#}");
+                    None
+                }
+            }
+        }
+    };
+
     // Remote syslog: the forwarder follows Remote Syslog [1..4]; TLS servers are checked
     // against the node's trust store.
     let syslog = causeway_syslog::Forwarder::start(directory_tls.clone());
@@ -468,6 +492,9 @@ async fn serve(
     h323_task.abort();
     if let Some(t) = web_task {
         t.abort();
+    }
+    if let Some(s) = ssh {
+        s.shutdown().await;
     }
     let _ = std::fs::remove_file(&socket);
     if outcome.is_some() {

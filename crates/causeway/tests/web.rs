@@ -27,6 +27,8 @@ fn web_node() -> (Node, u16, u16, String) {
         format!("127.0.0.1:{https}"),
         "--http-listen".into(),
         format!("127.0.0.1:{http}"),
+        "--ssh-listen".into(),
+        "off".into(),
     ];
     node.start();
     let password = std::fs::read_to_string(node.dir.join("initial-admin-password")).unwrap();
@@ -156,9 +158,16 @@ fn https_moves_when_the_management_port_changes() {
     node.ok(&format!(
         "xConfiguration Management Interface Port: {first}"
     ));
-    node.serve_args = ["--https-listen", "127.0.0.1", "--http-listen", "off"]
-        .map(String::from)
-        .to_vec();
+    node.serve_args = [
+        "--https-listen",
+        "127.0.0.1",
+        "--http-listen",
+        "off",
+        "--ssh-listen",
+        "off",
+    ]
+    .map(String::from)
+    .to_vec();
     node.start();
     wait_for(&format!("https://127.0.0.1:{first}/api/openapi.json"));
     node.ok(&format!(

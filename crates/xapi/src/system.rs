@@ -12,6 +12,20 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 pub fn status(engine: &Engine, path: &[String]) -> Response {
     let mut out = Out::default();
     let sources = engine.status_sources();
+    if path.first().is_some_and(|p| p == "?" || p == "??") {
+        for g in groups() {
+            let here = sources.iter().any(|s| s.group().eq_ignore_ascii_case(g));
+            out.line(&format!(
+                "*h xStatus {g}{}",
+                if here || !engine.is_online() {
+                    ""
+                } else {
+                    "  (not implemented yet)"
+                }
+            ));
+        }
+        return out.ok();
+    }
     let Some(group) = path.first() else {
         if !engine.is_online() {
             return out.fail(

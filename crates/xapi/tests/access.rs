@@ -76,3 +76,12 @@ fn auditors_see_only_the_overview_and_alarms() {
         assert_eq!(r.error, Some(ErrorKind::Unavailable), "{line}: {}", r.text);
     }
 }
+
+#[test]
+fn status_help_lists_the_groups() {
+    let (_dir, e) = engine();
+    let r = e.execute("xStatus ?", &who(Access::ReadOnly));
+    assert!(r.ok, "{}", r.text);
+    assert!(r.text.contains("*h xStatus Registrations\n"), "{}", r.text);
+    assert!(r.text.contains("*h xStatus SystemUnit\n"), "{}", r.text);
+}

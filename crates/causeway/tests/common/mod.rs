@@ -34,9 +34,16 @@ impl Node {
             dir,
             server: None,
             netns: None,
-            serve_args: ["--https-listen", "off", "--http-listen", "off"]
-                .map(String::from)
-                .to_vec(),
+            serve_args: [
+                "--https-listen",
+                "off",
+                "--http-listen",
+                "off",
+                "--ssh-listen",
+                "off",
+            ]
+            .map(String::from)
+            .to_vec(),
         }
     }
 
