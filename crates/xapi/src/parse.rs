@@ -173,7 +173,9 @@ fn configuration(rest: &str) -> Result<Request, ParseError> {
 fn command(rest: &str) -> Result<Request, ParseError> {
     let marked = marked_tokens(rest)?;
     let mut toks: Vec<String> = marked.iter().map(|(t, _)| t.clone()).collect();
-    if let Some(detail) = help_mark(&mut toks) {
+    // A quoted "?" is a value, not a request for help.
+    let last_quoted = marked.last().is_some_and(|(_, quoted)| *quoted);
+    if let Some(detail) = (!last_quoted).then(|| help_mark(&mut toks)).flatten() {
         return match toks.len() {
             0 => Ok(Request::CommandHelp { name: None, detail }),
             1 => Ok(Request::CommandHelp {
@@ -293,6 +295,14 @@ mod tests {
             Request::Command {
                 name: "ZoneList".into(),
                 args: vec![("Alias".into(), "sip:bob@example.com".into())]
+            }
+        );
+        // A quoted question mark is a value.
+        assert_eq!(
+            parse(r#"xCommand CheckPattern Target: "?""#).unwrap(),
+            Request::Command {
+                name: "CheckPattern".into(),
+                args: vec![("Target".into(), "?".into())]
             }
         );
         assert!(parse("xCommand DomainAdd Name").is_err());
