@@ -18,6 +18,7 @@ macro_rules! tell {
 }
 
 mod accounts;
+mod cdrs;
 mod cli;
 mod control;
 mod datadir;

@@ -1,6 +1,7 @@
 //! The management listeners: HTTPS (web interface and REST API) with its plain-HTTP redirect.
 
 use crate::serve::HttpsAt;
+use causeway_observe::EventLog;
 use causeway_xapi::auth::Authenticator;
 use causeway_xapi::Engine;
 use std::net::SocketAddr;
@@ -31,7 +32,21 @@ pub async fn run_web(
     tls: Arc<rustls::ServerConfig>,
     at: HttpsAt,
     http: Option<SocketAddr>,
+    logs: std::path::PathBuf,
+    (events, configlog): (Arc<EventLog>, Arc<EventLog>),
 ) {
+    // A web session's end goes to both logs, as its start does.
+    let session_end: causeway_web::SessionHook =
+        Arc::new(move |user: &str, src: &str, why: &str| {
+            let f = [
+                ("Detail", why),
+                ("User", user),
+                ("Src", src),
+                ("Type", "web"),
+            ];
+            events.event(1, "tvcs", "Admin Session Finish", &f);
+            configlog.event(1, "tvcs", "Admin Session Finish", &f);
+        });
     let mut changes = engine.config.subscribe();
     loop {
         let addr = https_addr(&engine, at);
@@ -40,7 +55,11 @@ pub async fn run_web(
             http,
             tls: tls.clone(),
         };
-        let running = match causeway_web::serve(engine.clone(), auth.clone(), opts).await {
+        let ui = causeway_web::UiOptions {
+            logs: Some(logs.clone()),
+            on_session_end: Some(session_end.clone()),
+        };
+        let running = match causeway_web::serve_with(engine.clone(), auth.clone(), opts, ui).await {
             Ok(r) => {
                 say!(
                     "causeway: web interface and REST API on https://{}",

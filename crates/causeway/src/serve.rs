@@ -299,6 +299,9 @@ async fn serve(
         )),
         ..Default::default()
     });
+    if let Some(sink) = crate::cdrs::start(&data.root, config.clone(), events.clone()) {
+        sip.calls.lock().unwrap().set_on_end(sink);
+    }
     let h323 = Arc::new(causeway_core::h323::state::Shared::new(
         numbers,
         sip.searches.clone(),
@@ -398,6 +401,8 @@ async fn serve(
             tls,
             at,
             listeners.http,
+            data.logs(),
+            (events.clone(), configlog.clone()),
         ))),
         (None, Some(_)) => {
             say!("causeway: no TLS identity, so no web interface or REST API");

@@ -411,3 +411,61 @@ fn a_branch_that_rings_past_timer_c_is_cancelled() {
     let log = node.event_log(Some("Call Rejected"));
     assert!(log.contains("Response-code=\"487\""), "{log}");
 }
+
+/// The call detail records stored in the data directory, as JSON.
+fn cdrs(node: &Node) -> Vec<serde_json::Value> {
+    let Ok(db) = rusqlite::Connection::open(node.path().join("cdr.db")) else {
+        return vec![];
+    };
+    let Ok(mut st) = db.prepare("SELECT record FROM cdr ORDER BY start_unix") else {
+        return vec![];
+    };
+    st.query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(|j| serde_json::from_str(&j.unwrap()).unwrap())
+        .collect()
+}
+
+#[test]
+fn ended_calls_leave_a_detail_record_while_the_service_is_on() {
+    let (node, port) = sip_node();
+    let bob = free_port();
+    let callee = sipp(port, "UDP", &uas("bob", 200), Some(bob));
+    register(port, "UDP", "bob", bob);
+    wait_registered(&node, 1);
+    // Off (the default): nothing is kept.
+    sipp(port, "UDP", &uac("bob", 200, false), None).succeeds("first caller");
+    callee.succeeds("first callee");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(cdrs(&node).is_empty());
+    node.ok("xConfiguration Log CDR Service: serviceandlogging");
+    let callee = sipp(port, "UDP", &uas("bob", 200), Some(bob));
+    sipp(port, "UDP", &uac("bob", 200, false), None).succeeds("second caller");
+    callee.succeeds("second callee");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let records = loop {
+        let r = cdrs(&node);
+        if !r.is_empty() || std::time::Instant::now() > deadline {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(records.len(), 1, "{records:?}");
+    let r = &records[0];
+    assert_eq!(r["protocol"], "SIP <-> SIP");
+    assert_eq!(r["active"], "false");
+    assert_eq!(r["disconnect_reason"], "BYE");
+    assert_eq!(r["non_traversal_license_tokens"], 2);
+    assert!(
+        r["destination_alias"].as_str().unwrap().contains("bob"),
+        "{r}"
+    );
+    let details: serde_json::Value = serde_json::from_str(r["details"].as_str().unwrap()).unwrap();
+    assert_eq!(details["Call"]["SerialNumber"], r["uuid"]);
+    // With logging, the record is also an event.
+    let log = node.event_log(Some("Call Detail Record"));
+    assert!(
+        log.contains(&format!("Uuid=\"{}\"", r["uuid"].as_str().unwrap())),
+        "{log}"
+    );
+}

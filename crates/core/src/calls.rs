@@ -46,16 +46,35 @@ pub struct Call {
     pub call_id: String,
 }
 
-#[derive(Debug, Default)]
+/// Told of every call that ends (call detail records). Must not block: it runs under the calls
+/// lock.
+pub type EndSink = Box<dyn Fn(&Call) + Send + Sync>;
+
+#[derive(Default)]
 pub struct Calls {
     active: BTreeMap<u32, Call>,
     free: BTreeSet<u32>,
     history: VecDeque<Call>,
+    on_end: Option<EndSink>,
+}
+
+impl std::fmt::Debug for Calls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Calls")
+            .field("active", &self.active)
+            .field("history", &self.history.len())
+            .finish()
+    }
 }
 
 impl Calls {
     pub fn new() -> Calls {
         Calls::default()
+    }
+
+    /// Sets the sink told of every call that ends.
+    pub fn set_on_end(&mut self, sink: EndSink) {
+        self.on_end = Some(sink);
     }
 
     fn next_number(&mut self) -> u32 {
@@ -118,6 +137,9 @@ impl Calls {
             self.history.pop_front();
         }
         self.history.push_back(c.clone());
+        if let Some(sink) = &self.on_end {
+            sink(&c);
+        }
         Some(c)
     }
 

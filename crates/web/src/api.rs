@@ -67,7 +67,6 @@ pub(crate) fn needs_login(path: &str) -> bool {
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/", get(index))
         .route(DOCUMENT, get(document))
         .route(CONFIG_ROOT, get(config_all).put(config_put_many))
         .route(
@@ -85,20 +84,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 type Reply = Response<Body>;
 type St = State<Arc<Shared>>;
 
-async fn index() -> Reply {
-    reply::text(
-        StatusCode::OK,
-        "causeway: the web interface is not available in this version. \
-         The REST API is under /api/ and described by /api/openapi.json.",
-    )
-}
-
-async fn fallback(uri: Uri) -> Reply {
-    if crate::front::is_api(uri.path()) {
-        reply::not_found("no such API resource (see /api/openapi.json)")
-    } else {
-        reply::text(StatusCode::NOT_FOUND, "not found")
-    }
+async fn fallback() -> Reply {
+    reply::not_found("no such API resource (see /api/openapi.json)")
 }
 
 async fn document() -> Reply {

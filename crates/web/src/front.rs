@@ -1,9 +1,9 @@
 //! What every HTTPS request goes through before it reaches a route: the method filter, the
 //! `Administration HTTPS Mode` switch, authentication for the API, and the headers on the way
-//! out.
+//! out. Paths outside `/api/` belong to the web interface.
 
 use crate::tls::{BoxFuture, Handler};
-use crate::{api, auth, headers, reply, Shared};
+use crate::{api, auth, headers, reply, ui, Shared};
 use axum::body::Body;
 use axum::Router;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
@@ -97,6 +97,9 @@ impl App {
         }
         if !methods.contains(&method) {
             return method_not_allowed(api, methods, &method);
+        }
+        if !api {
+            return ui::handle(self.shared.clone(), req, peer).await;
         }
         if api && api::needs_login(&path) {
             match auth::authenticate(&self.shared, req.headers(), peer).await {

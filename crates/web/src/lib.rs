@@ -1,5 +1,5 @@
-//! The HTTPS server: the REST API under `/api/` and, when asked for, a plain-HTTP listener that
-//! only sends browsers on to HTTPS.
+//! The HTTPS server: the web interface, the REST API under `/api/` and, when asked for, a
+//! plain-HTTP listener that only sends browsers on to HTTPS.
 //!
 //! Everything a request does goes through the xAPI [`Engine`], as the principal the
 //! [`Authenticator`] answered with, so access levels are enforced in one place for every surface.
@@ -15,11 +15,13 @@ mod openapi;
 mod redirect;
 mod reply;
 mod tls;
+mod ui;
 
 use anyhow::Context as _;
 use causeway_xapi::auth::Authenticator;
 use causeway_xapi::Engine;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -27,6 +29,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 pub use openapi::document as openapi_document;
+
+/// Called when a web session ends, with the user, the source address and why it ended.
+pub type SessionHook = Arc<dyn Fn(&str, &str, &str) + Send + Sync>;
 
 /// Where to listen and with which certificate.
 pub struct Options {
@@ -39,6 +44,18 @@ pub struct Options {
     pub tls: Arc<rustls::ServerConfig>,
 }
 
+/// What the web interface needs beyond the listeners; every field has a working default.
+#[derive(Default, Clone)]
+pub struct UiOptions {
+    /// The directory of the event and configuration logs (`<data dir>/log`); by default the
+    /// `log` directory beside the configuration store.
+    pub logs: Option<PathBuf>,
+    /// Called when a web session ends (logout, inactivity timeout, terminated by an
+    /// administrator, account changed) with the user, the source address and the reason, so
+    /// that the caller can log `Admin Session Finish`.
+    pub on_session_end: Option<SessionHook>,
+}
+
 /// What every request handler shares.
 pub(crate) struct Shared {
     pub engine: Arc<Engine>,
@@ -46,6 +63,13 @@ pub(crate) struct Shared {
     pub logins: auth::LoginCache,
     /// The port HTTPS really listens on, for redirects.
     pub https_port: u16,
+    pub sessions: ui::Sessions,
+    pub throttle: ui::Throttle,
+    pub on_session_end: Option<SessionHook>,
+    pub logs: PathBuf,
+    /// Rows are added one at a time, so that two administrators adding at once do not pick the
+    /// same free row.
+    pub add_row: tokio::sync::Mutex<()>,
 }
 
 /// A running server. Dropping it stops the listeners and closes open connections; call
@@ -87,11 +111,22 @@ impl Drop for Running {
     }
 }
 
-/// Binds the listeners and starts serving. Returns once both listeners are bound.
+/// Binds the listeners and starts serving, with the web interface's defaults. Returns once both
+/// listeners are bound.
 pub async fn serve(
     engine: Arc<Engine>,
     auth: Arc<dyn Authenticator>,
     opts: Options,
+) -> anyhow::Result<Running> {
+    serve_with(engine, auth, opts, UiOptions::default()).await
+}
+
+/// [`serve`] with the web interface's options.
+pub async fn serve_with(
+    engine: Arc<Engine>,
+    auth: Arc<dyn Authenticator>,
+    opts: Options,
+    ui_opts: UiOptions,
 ) -> anyhow::Result<Running> {
     let https = TcpListener::bind(opts.https)
         .await
@@ -115,12 +150,21 @@ pub async fn serve(
         tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     }
 
+    let logs = ui_opts
+        .logs
+        .unwrap_or_else(|| engine.config.data_dir().join("log"));
     let shared = Arc::new(Shared {
         engine,
         auth,
         logins: auth::LoginCache::new(),
         https_port: https_addr.port(),
+        sessions: ui::Sessions::new(),
+        throttle: ui::Throttle::default(),
+        on_session_end: ui_opts.on_session_end,
+        logs,
+        add_row: tokio::sync::Mutex::new(()),
     });
+    ui::spawn_sweeper(Arc::downgrade(&shared));
     let (stop, stopped) = watch::channel(false);
     let (alive, connections) = mpsc::channel(1);
 
