@@ -43,7 +43,11 @@ const RUN: &[Method] = &[Method::POST, Method::OPTIONS];
 
 /// The methods an API path answers to (unknown paths: all of them, and then 404).
 pub(crate) fn allowed(path: &str) -> &'static [Method] {
-    if path == DOCUMENT || path == STATUS_ROOT || under(path, STATUS_ROOT) {
+    if path == DOCUMENT
+        || path == STATUS_ROOT
+        || under(path, STATUS_ROOT)
+        || path.starts_with(crate::callusage::ROOT)
+    {
         READ
     } else if path == CONFIG_ROOT {
         CONFIG

@@ -61,7 +61,7 @@ pub(crate) struct App {
 impl App {
     pub(crate) fn new(shared: Arc<Shared>) -> Arc<App> {
         Arc::new(App {
-            router: api::router(shared.clone()),
+            router: api::router(shared.clone()).merge(crate::callusage::router(shared.clone())),
             shared,
         })
     }

@@ -9,6 +9,7 @@
 
 mod api;
 mod auth;
+mod callusage;
 mod front;
 mod headers;
 mod openapi;

@@ -180,6 +180,81 @@ fn build() -> Value {
         }}),
     );
 
+    let usage = |op: &str, summary: &str, params: Value, ok: Value| {
+        json!({ "get": {
+            "tags": ["callusage"],
+            "operationId": op,
+            "summary": summary,
+            "parameters": params,
+            "responses": responses(("The records.", ok), &["400", "503"]),
+        }})
+    };
+    let records = json!({ "type": "array", "items": schema_ref("CallDetailRecord") });
+    let query = |name: &str, required: bool, what: &str| {
+        json!({ "name": name, "in": "query", "required": required, "description": what,
+                "schema": { "type": "string" } })
+    };
+    paths.insert(
+        "/api/external/callusage/get_all_records".into(),
+        usage(
+            "cdrAll",
+            "Every call detail record kept (seven days).",
+            json!([]),
+            records.clone(),
+        ),
+    );
+    paths.insert(
+        "/api/external/callusage/get_records_for_interval".into(),
+        usage(
+            "cdrInterval",
+            "Records of calls that started between two times.",
+            json!([
+                query("fromtime", true, "YYYY-MM-DD HH:MM:SS, UTC"),
+                query("totime", true, "YYYY-MM-DD HH:MM:SS, UTC"),
+            ]),
+            records.clone(),
+        ),
+    );
+    paths.insert(
+        "/api/external/callusage/get_records_for_filter".into(),
+        usage(
+            "cdrFilter",
+            "Records matching every filter given (at least one).",
+            json!([
+                query("uuid", false, "the record's uuid"),
+                query("src_alias", false, "the source alias, ignoring case"),
+                query("dest_alias", false, "the destination alias, ignoring case"),
+                query("protocol", false, "e.g. SIP <-> SIP, ignoring case"),
+            ]),
+            records,
+        ),
+    );
+    let mut csv_get = usage(
+        "cdrCsv",
+        "Every record kept, as CSV with a header row.",
+        json!([]),
+        json!({ "type": "string" }),
+    );
+    csv_get["get"]["responses"]["200"]["content"] =
+        json!({ "text/csv": { "schema": { "type": "string" } } });
+    paths.insert(
+        "/api/external/callusage/get_all_csv_records".into(),
+        csv_get,
+    );
+    let mut cdr_props = Map::new();
+    for c in causeway_cdr::CSV_COLUMNS {
+        let t = if c.ends_with("_tokens") || *c == "last_updated_timestamp" {
+            "integer"
+        } else {
+            "string"
+        };
+        cdr_props.insert((*c).into(), json!({ "type": t }));
+    }
+    schemas.insert(
+        "CallDetailRecord".into(),
+        json!({ "type": "object", "properties": cdr_props }),
+    );
+
     schemas.insert("Configuration".into(), configuration_schema());
     schemas.insert(
         "ConfigurationValue".into(),

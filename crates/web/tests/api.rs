@@ -902,3 +902,108 @@ async fn shutdown_closes_the_listeners() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+/// A record as the server would write it, for the call-usage API.
+fn cdr(uuid: &str, src: &str, start: &str) -> causeway_cdr::Record {
+    serde_json::from_value(json!({
+        "uuid": uuid, "service_uuid": causeway_cdr::PROXY_SERVICE, "active": "false",
+        "initial_call": "true", "licensed": "true", "licensed_as_traversal": "false",
+        "status": "Disconnected", "tag": "t", "box_call_serial_number": uuid,
+        "start_time": start, "end_time": start, "source_alias": src,
+        "destination_alias": "sip:bob@example.com", "aside_destination_alias": "",
+        "bside_destination_alias": "", "aside_request_uri": "", "bside_request_uri": "",
+        "protocol": "SIP <-> SIP", "protocol_summary": "", "media_routed": "false",
+        "audio": "false", "traversal_license_tokens": 0, "non_traversal_license_tokens": 2,
+        "disconnect_reason": "BYE", "details": "{}", "last_updated_timestamp": 0
+    }))
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn call_usage_gives_the_records_as_json_and_csv() {
+    let s = start().await;
+    let base = "/api/external/callusage";
+    // No store yet: no records.
+    let (status, body) = s.get(&format!("{base}/get_all_records"), "alice").await;
+    assert_eq!((status, body), (StatusCode::OK, json!([])));
+    let store = causeway_cdr::Store::open(&s.engine.config.data_dir().join("cdr.db")).unwrap();
+    let now = std::time::SystemTime::now();
+    let t = |ago: u64| causeway_cdr::format_time(now - Duration::from_secs(ago));
+    let (a, b) = (
+        cdr("a", "sip:alice@example.com", &t(7200)),
+        cdr("b", "sip:carol@example.com", &t(60)),
+    );
+    for r in [&a, &b] {
+        let at = causeway_cdr::parse_time(&r.start_time).unwrap();
+        store.insert(r, at, at).unwrap();
+    }
+    let (status, body) = s.get(&format!("{base}/get_all_records"), "rob").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body.as_array().unwrap().len(), 2);
+    assert_eq!(body[0]["uuid"], "a");
+    assert_eq!(body[1]["non_traversal_license_tokens"], 2);
+    let from = t(600).replace(' ', "%20");
+    let to = t(0).replace(' ', "%20");
+    let (_, body) = s
+        .get(
+            &format!("{base}/get_records_for_interval?fromtime={from}&totime={to}"),
+            "alice",
+        )
+        .await;
+    assert_eq!(body.as_array().unwrap().len(), 1);
+    assert_eq!(body[0]["uuid"], "b");
+    let (status, _) = s
+        .get(
+            &format!("{base}/get_records_for_interval?fromtime={from}"),
+            "alice",
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (_, body) = s
+        .get(
+            &format!("{base}/get_records_for_filter?src_alias=SIP:ALICE@example.com"),
+            "alice",
+        )
+        .await;
+    assert_eq!(body.as_array().unwrap().len(), 1);
+    assert_eq!(body[0]["uuid"], "a");
+    let (status, _) = s
+        .get(&format!("{base}/get_records_for_filter"), "alice")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let r = s
+        .req(
+            Method::GET,
+            &format!("{base}/get_all_csv_records"),
+            Some("alice"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = r.text().await.unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next().unwrap(), causeway_cdr::CSV_COLUMNS.join(","));
+    assert!(lines.next().unwrap().starts_with("a,"));
+    // Logins are needed as for the rest of the API.
+    let r = s
+        .req(Method::GET, &format!("{base}/get_all_records"), None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = s
+        .req(
+            Method::DELETE,
+            &format!("{base}/get_all_records"),
+            Some("alice"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
