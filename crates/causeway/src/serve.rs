@@ -303,7 +303,7 @@ async fn serve(
         sip.calls.lock().unwrap().set_on_end(sink);
     }
     let h323 = Arc::new(causeway_core::h323::state::Shared::new(
-        numbers,
+        numbers.clone(),
         sip.searches.clone(),
         sip.policy_services.clone(),
     ));
@@ -373,8 +373,20 @@ async fn serve(
         started: Instant::now(),
         config: config.clone(),
     }));
+    let counters = {
+        let (numbers, calls) = (numbers.clone(), sip.calls.clone());
+        Box::new(move || {
+            let (reg, reg_peak) = numbers.usage();
+            let (active, peak) = calls.lock().unwrap().usage();
+            (
+                (u64::from(reg), u64::from(reg_peak)),
+                (active as u64, peak as u64),
+            )
+        })
+    };
     engine.add_status(Arc::new(ResourceUsage {
         data_dir: data.root.clone(),
+        counters: Some(counters),
     }));
     engine.add_status(Arc::new(AlarmStatus {
         alarms: alarms.clone(),

@@ -304,6 +304,16 @@ fn call(transport: &str) {
     for ev in ["Call Attempted", "Call Connected", "Call Disconnected"] {
         assert!(log.contains(&format!("Event=\"{ev}\"")), "{ev} in {log}");
     }
+    // The overview's figures: the call is over, the registration stays; one of each at most.
+    let t = node.ok("xStatus ResourceUsage");
+    for line in [
+        "Registrations Current: 1\n",
+        "Registrations Peak: 1\n",
+        "Calls Current: 0\n",
+        "Calls Peak: 1\n",
+    ] {
+        assert!(t.contains(line), "{line} in {t}");
+    }
 }
 
 #[test]

@@ -56,6 +56,8 @@ pub struct Calls {
     free: BTreeSet<u32>,
     history: VecDeque<Call>,
     on_end: Option<EndSink>,
+    /// The most calls ever active at once.
+    peak: usize,
 }
 
 impl std::fmt::Debug for Calls {
@@ -112,7 +114,13 @@ impl Calls {
                 call_id: call_id.to_string(),
             },
         );
+        self.peak = self.peak.max(self.active.len());
         number
+    }
+
+    /// How many calls are active now, and the most ever active at once.
+    pub fn usage(&self) -> (usize, usize) {
+        (self.active.len(), self.peak)
     }
 
     pub fn connected(&mut self, number: u32, now: SystemTime) {

@@ -13,19 +13,31 @@ struct Pool {
     /// Every number up to `top` is in use or in `free`.
     top: u32,
     free: BTreeSet<u32>,
+    /// The most numbers ever in use at once.
+    peak: u32,
 }
 
 impl Numbers {
     /// The smallest free number, now in use.
     pub fn take(&self) -> u32 {
         let mut p = self.0.lock().unwrap();
-        match p.free.pop_first() {
+        let n = match p.free.pop_first() {
             Some(n) => n,
             None => {
                 p.top += 1;
                 p.top
             }
-        }
+        };
+        let used = p.top - p.free.len() as u32;
+        p.peak = p.peak.max(used);
+        n
+    }
+
+    /// How many numbers are in use now, and the most ever in use at once: the current and peak
+    /// registrations (SIP and H.323 draw from one pool).
+    pub fn usage(&self) -> (u32, u32) {
+        let p = self.0.lock().unwrap();
+        (p.top - p.free.len() as u32, p.peak)
     }
 
     /// Gives a number back. Giving back a number that is not in use changes nothing.
@@ -60,5 +72,9 @@ mod tests {
         assert_eq!(n.take(), 3);
         n.give(9);
         assert_eq!(n.take(), 4);
+        assert_eq!(n.usage(), (4, 4));
+        n.give(1);
+        n.give(4);
+        assert_eq!(n.usage(), (2, 4));
     }
 }

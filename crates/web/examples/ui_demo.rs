@@ -178,6 +178,7 @@ async fn main() {
     }));
     engine.add_status(Arc::new(ResourceUsage {
         data_dir: dir.path().to_path_buf(),
+        counters: None,
     }));
     engine.add_status(Arc::new(AlarmStatus {
         alarms: alarms.clone(),

@@ -164,7 +164,12 @@ impl StatusSource for SystemUnit {
 /// `xStatus ResourceUsage`: this process and the host, read from /proc.
 pub struct ResourceUsage {
     pub data_dir: std::path::PathBuf,
+    /// Current and peak registrations and calls, from the running services.
+    pub counters: Option<Counters>,
 }
+
+/// Supplies `(current registrations, peak), (current calls, peak)`.
+pub type Counters = Box<dyn Fn() -> ((u64, u64), (u64, u64)) + Send + Sync>;
 
 fn proc_kb(file: &str, key: &str) -> Option<u64> {
     let text = std::fs::read_to_string(file).ok()?;
@@ -211,6 +216,13 @@ impl StatusSource for ResourceUsage {
                     .unwrap_or(1),
             ),
         ));
+        if let Some(c) = &self.counters {
+            let ((reg, reg_peak), (calls, calls_peak)) = c();
+            v.push(("Registrations Current".into(), Field::bare(reg)));
+            v.push(("Registrations Peak".into(), Field::bare(reg_peak)));
+            v.push(("Calls Current".into(), Field::bare(calls)));
+            v.push(("Calls Peak".into(), Field::bare(calls_peak)));
+        }
         if let Ok(m) = std::fs::metadata(self.data_dir.join("config.db")) {
             v.push(("ConfigurationStore Size".into(), Field::bare(m.len())));
         }
