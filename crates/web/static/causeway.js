@@ -11,3 +11,24 @@
     for (var i = 0; i < boxes.length; i++) boxes[i].checked = box.checked;
   });
 })();
+// A backup chosen on the Backup and restore page travels in the form as base64 (forms here are
+// URL-encoded), read from the file before the form is sent.
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-upload")) return;
+    var hidden = form.querySelector('input[name="upload"]');
+    if (hidden.value) return;
+    var file = form.querySelector("input[data-upload-file]").files[0];
+    if (!file) return;
+    ev.preventDefault();
+    ev.stopImmediatePropagation();
+    var reader = new FileReader();
+    reader.onload = function () {
+      hidden.value = String(reader.result).replace(/^data:[^,]*,/, "");
+      form.submit();
+    };
+    reader.readAsDataURL(file);
+  }, true);
+})();

@@ -2,6 +2,7 @@
 //! configuration store, and the local accounts: sessions, form tokens, access levels, generated
 //! configuration pages and list pages, as a browser without scripts would use them.
 
+use base64::Engine as _;
 use causeway_config::Config;
 use causeway_observe::{EventLog, LogKind};
 use causeway_web::{serve_with, Options, Running, UiOptions};
@@ -823,4 +824,104 @@ async fn htmx_requests_without_a_session_are_sent_to_the_login_page() {
         .await
         .unwrap();
     assert_eq!(r.headers()["hx-redirect"], "/login");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn backups_are_downloaded_and_restored_from_the_server_or_an_upload() {
+    let ui = start().await;
+    let b = ui.login("admin").await;
+    let (s, page) = ui.get(&b, "/tools/backup").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("No backups are kept"), "{page}");
+    let (s, to) = ui
+        .post(
+            &b,
+            "/tools/backup/create",
+            &[("password", "bk pw"), ("confirm", "other")],
+        )
+        .await;
+    assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/tools/backup"));
+    // The download is the encrypted file itself.
+    let mut f: Vec<(&str, &str)> = vec![("csrf", b.csrf.as_str())];
+    f.extend_from_slice(&[("password", "bk pw"), ("confirm", "bk pw")]);
+    let r = ui
+        .client
+        .post(ui.url("/tools/backup/create"))
+        .header(header::COOKIE, &b.cookie)
+        .form(&f)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let disposition = r.headers()[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(disposition.contains("_backup.tar.gz.enc"), "{disposition}");
+    let file = r.bytes().await.unwrap();
+    assert!(file.starts_with(b"causeway-backup-1\n"));
+    let (_, page) = ui.get(&b, "/tools/backup").await;
+    let name = disposition.split('"').nth(1).unwrap().to_string();
+    assert!(page.contains(&name), "{page}");
+
+    // Changed afterwards, then restored from the kept file: the change is gone.
+    let root = Principal::local_root("test");
+    assert!(ui.engine.execute("xConfiguration SIP Mode: On", &root).ok);
+    let (s, to) = ui
+        .post(
+            &b,
+            "/tools/backup/restore",
+            &[("name", &name), ("password", "wrong")],
+        )
+        .await;
+    assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/tools/backup"));
+    assert_eq!(
+        ui.value("SIP Mode"),
+        "On",
+        "a wrong password changes nothing"
+    );
+    let (s, page) = ui
+        .post(
+            &b,
+            "/tools/backup/restore",
+            &[("name", &name), ("password", "bk pw")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(page.contains("id=\"restored\""), "{page}");
+    assert_eq!(ui.value("SIP Mode"), "Off");
+    // Names outside the backups directory are not taken.
+    let (s, _) = ui
+        .post(
+            &b,
+            "/tools/backup/restore",
+            &[("name", "../config.db"), ("password", "bk pw")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+
+    // The same file uploaded from the browser (the page's script sends it base64-encoded).
+    assert!(ui.engine.execute("xConfiguration H323 Mode: On", &root).ok);
+    let upload = base64::engine::general_purpose::STANDARD.encode(&file);
+    let b = ui.login("admin").await;
+    let (s, page) = ui
+        .post(
+            &b,
+            "/tools/backup/restore",
+            &[("upload", &upload), ("password", "bk pw")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert_eq!(ui.value("H323 Mode"), "Off");
+
+    // Read-only accounts may look but not act.
+    let r = ui.login("rob").await;
+    let (s, _) = ui
+        .post(
+            &r,
+            "/tools/backup/create",
+            &[("password", "x"), ("confirm", "x")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
 }

@@ -632,6 +632,12 @@ pub(crate) fn items() -> &'static [Item] {
             ],
             &mut v,
         );
+        v.push(fixed(
+            Menu::Maintenance,
+            "Backup and restore",
+            "/tools/backup",
+            false,
+        ));
         v.push(fixed(Menu::Maintenance, "Restart", "/tools/restart", false));
         v
     })

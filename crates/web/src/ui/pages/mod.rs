@@ -1,6 +1,7 @@
 //! The pages, by address.
 
 pub(crate) mod alarms;
+pub(crate) mod backup;
 pub(crate) mod config;
 pub(crate) mod credentials;
 pub(crate) mod login;
@@ -121,6 +122,9 @@ pub(crate) async fn route(shared: &Shared, ctx: &Ctx) -> Response<Body> {
         (_, true, ["users", "sessions", "terminate"]) => sessions::terminate(shared, ctx),
         (true, _, ["tools", "check-pattern"]) => tools::check_pattern(shared, ctx).await,
         (true, _, ["tools", "locate"]) => tools::locate(shared, ctx).await,
+        (true, _, ["tools", "backup"]) => backup::page(shared, ctx),
+        (_, true, ["tools", "backup", "create"]) => backup::create(shared, ctx).await,
+        (_, true, ["tools", "backup", "restore"]) => backup::restore(shared, ctx).await,
         (true, _, ["tools", "restart"]) => tools::restart_page(shared, ctx).await,
         (_, true, ["tools", "restart"]) => tools::restart(shared, ctx).await,
         _ => render::not_found(shared, ctx),
