@@ -422,7 +422,6 @@ async fn serve(
         }
     };
 
-    // Subsystems follow the configuration through change events.
     // The SSH command line. Its host key lives in the data directory, so it survives restarts
     // and travels with the node's other keys.
     let ssh = match listeners.ssh {
@@ -451,6 +450,7 @@ async fn serve(
     syslog.set_targets(crate::remote_log::targets(&config.snapshot()));
     crate::remote_log::attach(&syslog, &[&events, &configlog]);
 
+    // Subsystems follow the configuration through change events.
     let mut changes = config.subscribe();
     let watcher = {
         let alarms = alarms.clone();
