@@ -2,6 +2,7 @@
 //! directory.
 
 use causeway_ldap::{authenticate, DirectoryError, Settings};
+use rustls_pki_types::pem::PemObject as _;
 use std::collections::BTreeSet;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -52,8 +53,34 @@ fn group_dn(cn: &str) -> String {
     format!("cn={cn},ou=groups,{BASE}")
 }
 
+/// A test authority and a certificate it signed for 127.0.0.1, as PEM: (CA, cert, key).
+fn certificates() -> (String, String, String) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "test directory authority");
+    ca.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    leaf.distinguished_name
+        .push(rcgen::DnType::CommonName, "127.0.0.1");
+    let cert = leaf.signed_by(&key, &issuer).unwrap();
+    (ca_cert.pem(), cert.pem(), key.serialize_pem())
+}
+
 /// The guide's four members, plus one reached only through a nested group.
 fn start() -> Slapd {
+    start_with(None)
+}
+
+/// As [`start`], with StartTLS offered under `tls` (certificate and key PEM).
+fn start_with(tls: Option<(&str, &str)>) -> Slapd {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::create_dir(d.join("db")).unwrap();
@@ -68,6 +95,18 @@ fn start() -> Slapd {
          directory {p}/db\n",
         p = d.display()
     );
+    let conf = match tls {
+        None => conf,
+        Some((cert, key)) => {
+            std::fs::write(d.join("cert.pem"), cert).unwrap();
+            std::fs::write(d.join("key.pem"), key).unwrap();
+            // TLS settings are global: they go before the database section.
+            format!(
+                "TLSCertificateFile {p}/cert.pem\nTLSCertificateKeyFile {p}/key.pem\n{conf}",
+                p = d.display()
+            )
+        }
+    };
     std::fs::write(d.join("slapd.conf"), conf).unwrap();
     let mut ldif = format!(
         "dn: {BASE}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n\n\
@@ -198,5 +237,42 @@ fn a_directory_that_cannot_be_used_says_so() {
     assert!(matches!(
         authenticate(&s, None, "u1", "u1 pass"),
         Err(DirectoryError::Unavailable(m)) if m.contains("Server Address")
+    ));
+}
+
+#[test]
+fn start_tls_checks_the_directory_certificate() {
+    let (ca, cert, key) = certificates();
+    let slapd = start_with(Some((&cert, &key)));
+    let mut s = settings(slapd.port);
+    s.tls = true;
+    let config = |pem: &str| {
+        let mut roots = rustls::RootCertStore::empty();
+        for c in rustls_pki_types::CertificateDer::pem_slice_iter(pem.as_bytes()) {
+            roots.add(c.unwrap()).unwrap();
+        }
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        std::sync::Arc::new(
+            rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(roots)
+                .with_no_client_auth(),
+        )
+    };
+    assert_eq!(
+        authenticate(&s, Some(config(&ca)), "u4", "u4 pass").unwrap(),
+        set(&["Region A"])
+    );
+    // A directory whose certificate the trust store does not vouch for is not used.
+    let (other_ca, _, _) = certificates();
+    assert!(matches!(
+        authenticate(&s, Some(config(&other_ca)), "u4", "u4 pass"),
+        Err(DirectoryError::Unavailable(_))
+    ));
+    // Without a trust store, TLS is not attempted at all.
+    assert!(matches!(
+        authenticate(&s, None, "u4", "u4 pass"),
+        Err(DirectoryError::Unavailable(m)) if m.contains("trust store")
     ));
 }
