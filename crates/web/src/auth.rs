@@ -156,6 +156,12 @@ pub(crate) async fn authenticate(
     let Ok(_permit) = cache.checks.acquire().await else {
         return Err(reply::internal());
     };
+    // Requests with the same login that waited for a slot find the first one's result: a
+    // client opening many connections at once costs one check, not one per connection.
+    if let Some(mut principal) = cache.get(&tag, revision, Instant::now()) {
+        principal.source = source;
+        return Ok(principal);
+    }
     let auth = shared.auth.clone();
     let checked =
         tokio::task::spawn_blocking(move || auth.login(&user, &password, Surface::Api, &source))

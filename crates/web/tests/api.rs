@@ -29,6 +29,8 @@ impl Authenticator for FakeAuth {
     ) -> Result<Login, LoginError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         assert_eq!(surface, Surface::Api);
+        // As slow as a real password check, so that concurrent requests overlap it.
+        std::thread::sleep(Duration::from_millis(50));
         let access = match (user, password) {
             ("alice", "alice-pw") => Access::ReadWrite,
             ("rob", "rob-pw") => Access::ReadOnly,
@@ -1006,4 +1008,22 @@ async fn call_usage_gives_the_records_as_json_and_csv() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_of_requests_with_one_login_checks_it_only_a_few_times() {
+    let s = Arc::new(start().await);
+    let mut tasks = Vec::new();
+    for _ in 0..40 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.get("/api/configuration/SIP/Mode", "alice").await.0
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), StatusCode::OK);
+    }
+    // At most one check per slot for checks; the others find the first result.
+    let calls = s.auth.calls.load(Ordering::SeqCst);
+    assert!(calls <= 4, "{calls} password checks for one login");
 }
