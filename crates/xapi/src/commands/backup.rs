@@ -83,6 +83,9 @@ pub fn backup_restore(e: &Engine, a: &Args, who: &Principal) -> Result<Fields, C
     backup::restore(&e.config, opened, &origin(who)).map_err(refused)?;
     out.push(("Restored".into(), Field::bare("Yes")));
     if let Some(s) = e.services() {
+        // Let the services take the change in first: once the restart is asked for, the server
+        // only waits a moment for this answer to go out.
+        s.settle(e.config.snapshot().revision);
         s.restart(&format!("restore requested by {}", who.user))
             .map_err(CmdError::Refused)?;
         out.push(("Restart".into(), Field::bare("Scheduled")));
@@ -103,6 +106,7 @@ pub fn factory_reset(e: &Engine, _: &Args, who: &Principal) -> Result<Fields, Cm
     }
     let mut out = vec![("Reset".into(), Field::bare("Yes"))];
     if let Some(s) = e.services() {
+        s.settle(e.config.snapshot().revision);
         s.restart(&format!("factory reset requested by {}", who.user))
             .map_err(CmdError::Refused)?;
         out.push(("Restart".into(), Field::bare("Scheduled")));
