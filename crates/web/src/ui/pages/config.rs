@@ -15,19 +15,20 @@ use causeway_xapi::{Field, Item, Response as XResponse};
 use http::{Response, StatusCode};
 use std::collections::HashMap;
 
+/// A form page: a configuration page, or a table row's page (see `table`).
 #[derive(Template)]
 #[template(path = "config.html")]
-struct Page {
-    l: Layout,
-    intro: &'static str,
-    action: String,
-    sections: Vec<SectionView>,
+pub(crate) struct Page {
+    pub l: Layout,
+    pub intro: &'static str,
+    pub action: String,
+    pub sections: Vec<SectionView>,
     /// Text for the save button.
-    submit: &'static str,
+    pub submit: &'static str,
     /// Where "cancel" leads, if anywhere.
-    back: Option<String>,
-    extra: Option<String>,
-    delete: Option<String>,
+    pub back: Option<String>,
+    pub extra: Option<String>,
+    pub delete: Option<String>,
 }
 
 /// The fields a refused commit names, each with the reason; and the reason itself.

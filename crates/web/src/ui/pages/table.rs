@@ -6,7 +6,7 @@
 use super::config::{commit, field_errors, saved, submitted};
 use super::{reason, run};
 use crate::ui::catalog::{table_page, TablePage};
-use crate::ui::form::{self, Input, Meta, SectionView};
+use crate::ui::form::{self, Input, Meta};
 use crate::ui::layout::Layout;
 use crate::ui::session::Flash;
 use crate::ui::status::compare;
@@ -228,19 +228,6 @@ pub(crate) fn list(shared: &Shared, ctx: &Ctx, slug: &str) -> Response<Body> {
     })
 }
 
-#[derive(Template)]
-#[template(path = "config.html")]
-struct RowPage {
-    l: Layout,
-    intro: &'static str,
-    action: String,
-    sections: Vec<SectionView>,
-    submit: &'static str,
-    back: Option<String>,
-    extra: Option<String>,
-    delete: Option<String>,
-}
-
 /// The fields of a row that apply: with a variant (a zone's Type), the sub-groups of the other
 /// variants are left out; before a variant is chosen, all of them are.
 fn applicable(
@@ -353,7 +340,7 @@ fn render_row(
     };
     render::page(
         status,
-        &RowPage {
+        &super::config::Page {
             l,
             intro,
             action,
