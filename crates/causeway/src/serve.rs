@@ -237,6 +237,9 @@ pub fn run(dir: &Path, listeners: Listeners) -> Result<ExitCode> {
         .enable_all()
         .build()?;
     let restart = rt.block_on(serve(&data, config, events.clone(), configlog, listeners))?;
+    // A blocking task still running (a slow directory lookup, say) must not hold the process
+    // open after the signal.
+    rt.shutdown_timeout(Duration::from_secs(3));
     drop(lock);
     match restart {
         None => {
@@ -252,7 +255,6 @@ pub fn run(dir: &Path, listeners: Listeners) -> Result<ExitCode> {
                 &[("Reason", reason.as_str())],
             );
             say!("causeway: restarting ({reason})");
-            drop(rt);
             reexec()
         }
     }
@@ -471,6 +473,13 @@ async fn serve(
         })
     };
 
+    // Both signal streams exist before the control socket does: a test (or an init system)
+    // that sees the socket may signal at once, and a stream made later, or made afresh on
+    // each turn of the loop below, would not see a signal that came before it.
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+
     let socket = data.socket();
     let _ = std::fs::remove_file(&socket);
     let listener = UnixListener::bind(&socket)
@@ -489,11 +498,10 @@ async fn serve(
         })
     };
 
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let outcome = loop {
         tokio::select! {
             _ = term.recv() => break None,
-            _ = tokio::signal::ctrl_c() => break None,
+            _ = int.recv() => break None,
             reason = restart_rx.recv() => break reason,
             conn = listener.accept() => {
                 match conn {
