@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 /// Passes each check to `inner` and logs its outcome: `Admin Session Start` for a login that
 /// succeeded, `Admin Session Login Failure` (with the reason, which only the log sees) for one
-/// that did not.
+/// that did not, and `Authorization Failure` for a directory user whose groups grant nothing.
 pub struct Logged {
     pub inner: Arc<dyn Authenticator>,
     pub events: Arc<EventLog>,
@@ -17,6 +17,9 @@ impl Logged {
     fn log(&self, user: &str, surface: Surface, source: &str, r: &Result<Login, LoginError>) {
         let (event, reason) = match r {
             Ok(l) => ("Admin Session Start", format!("{:?}", l.principal.access)),
+            // The password was right; the groups were not. Operators look for this one on its
+            // own, as a red event.
+            Err(e @ LoginError::Unauthorized) => ("Authorization Failure", e.to_string()),
             Err(e) => ("Admin Session Login Failure", e.to_string()),
         };
         let fields = [

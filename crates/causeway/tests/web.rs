@@ -1,8 +1,10 @@
 //! The REST API of a running server, driven with curl: logins against the accounts in the
 //! configuration, changes seen by `causeway cli`, the plain-HTTP redirect, the login events, and
-//! HTTPS following `Management Interface Port`.
+//! HTTPS following `Management Interface Port`, and directory (LDAP) users against slapd.
 
 mod common;
+#[path = "../../ldap/tests/support/slapd.rs"]
+mod slapd;
 use common::{free_port, Node};
 use std::process::Command;
 
@@ -176,4 +178,115 @@ fn https_moves_when_the_management_port_changes() {
     wait_for(&format!("https://127.0.0.1:{second}/api/openapi.json"));
     let (code, _) = curl(&[&format!("https://127.0.0.1:{first}/api/openapi.json")]);
     assert_eq!(code, 0, "the old port is closed");
+}
+
+/// Logs in to the web interface as `user` and follows the redirect: (status, page). A page
+/// after a successful login names the user's access level in its footer.
+fn web_login(https: u16, user: &str, password: &str) -> (u16, String) {
+    let jar = tempfile::NamedTempFile::new().unwrap();
+    let jar = jar.path().to_str().unwrap();
+    curl(&[
+        "-L",
+        "-c",
+        jar,
+        "-b",
+        jar,
+        "--data-urlencode",
+        &format!("user={user}"),
+        "--data-urlencode",
+        &format!("password={password}"),
+        &format!("https://127.0.0.1:{https}/login"),
+    ])
+}
+
+/// The access level in a page's footer.
+fn footer_level(page: &str) -> &str {
+    let tag = "id=\"footer-level\">";
+    let at = page.find(tag).map(|i| i + tag.len()).unwrap_or(page.len());
+    page[at..].split('<').next().unwrap_or("")
+}
+
+/// The guide's group examples, end to end: slapd holds the people and their groups, the node
+/// holds the administrator groups, and the web interface and REST API grant what the merge
+/// says.
+#[test]
+fn directory_users_get_the_merged_rights_of_their_groups_on_web_and_api() {
+    let directory = slapd::start();
+    let (node, https, _, pw) = web_node();
+    let base = slapd::BASE;
+    for line in [
+        "xConfiguration Login Remote LDAP Server Address: \"127.0.0.1\"".to_string(),
+        format!(
+            "xConfiguration Login Remote LDAP Server Port: {}",
+            directory.port
+        ),
+        "xConfiguration Login Remote LDAP Encryption: Off".into(),
+        format!("xConfiguration Login Remote LDAP VCS BindDN: \"cn=admin,{base}\""),
+        "xConfiguration Login Remote LDAP VCS BindPassword: \"service-secret\"".into(),
+        format!("xConfiguration Login Remote LDAP BaseDN Accounts: \"ou=people,{base}\""),
+        format!("xConfiguration Login Remote LDAP BaseDN Groups: \"ou=groups,{base}\""),
+        "xCommand AdminGroupAdd Name: \"Administrators\" AccessWeb: Off AccessAPI: Off".into(),
+        "xCommand AdminGroupAdd Name: \"Region A\" AccessLevel: ReadOnly AccessAPI: Off".into(),
+        "xCommand AdminGroupAdd Name: \"Region B\" AccessLevel: ReadOnly AccessWeb: Off".into(),
+        "xCommand AdminGroupAdd Name: \"Region C\" AccessLevel: ReadOnly".into(),
+        "xCommand AdminGroupAdd Name: \"Retired\" Enabled: Off".into(),
+    ] {
+        node.ok(&line);
+    }
+    let api = format!("https://127.0.0.1:{https}/api/configuration/SIP/Mode");
+    let get = |user: &str| curl(&["-u", user, &api]).0;
+    let put = |user: &str| {
+        curl(&[
+            "-u",
+            user,
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            r#"{"value": "On"}"#,
+            &api,
+        ])
+        .0
+    };
+
+    // Local only (the default): the directory is never asked.
+    assert_eq!(get("u3:u3 pass"), 401);
+    node.ok("xConfiguration Login Source Admin: Both");
+
+    // Administrators + Region A: read-write on the web, no API.
+    let (code, page) = web_login(https, "u1", "u1 pass");
+    assert_eq!((code, footer_level(&page)), (200, "read-write"), "{page}");
+    assert_eq!(get("u1:u1 pass"), 403);
+    // Administrators + Region B: read-write on the API, no web.
+    assert_eq!(web_login(https, "u2", "u2 pass").0, 403);
+    assert_eq!(put("u2:u2 pass"), 200);
+    assert_eq!(node.value("SIP Mode"), "On");
+    // Administrators + Region C: read-write on both.
+    let (code, page) = web_login(https, "u3", "u3 pass");
+    assert_eq!((code, footer_level(&page)), (200, "read-write"), "{page}");
+    assert_eq!(put("u3:u3 pass"), 200);
+    // Region A alone: read-only on the web, no API.
+    let (code, page) = web_login(https, "u4", "u4 pass");
+    assert_eq!((code, footer_level(&page)), (200, "read-only"), "{page}");
+    assert_eq!(get("u4:u4 pass"), 403);
+    // Region C + a disabled read-write group: the disabled one counts for nothing.
+    let (code, page) = web_login(https, "u6", "u6 pass");
+    assert_eq!((code, footer_level(&page)), (200, "read-only"), "{page}");
+    assert_eq!(get("u6:u6 pass"), 200);
+    assert_eq!(put("u6:u6 pass"), 403);
+    // No administrator group at all: refused, and logged as an authorization failure.
+    assert_eq!(web_login(https, "u5", "u5 pass").0, 403);
+    let log = node.event_log(Some("Authorization Failure"));
+    assert!(log.contains("User=\"u5\""), "{log}");
+    assert_eq!(get("u1:u2 pass"), 401);
+
+    // Remote only: local accounts stop working, directory users go on.
+    node.ok("xConfiguration Login Source Admin: RemoteOnly");
+    assert_eq!(get(&format!("admin:{pw}")), 401);
+    assert_eq!(web_login(https, "u4", "u4 pass").0, 200);
+
+    // A directory that cannot be reached is told apart from a wrong password.
+    drop(directory);
+    assert_eq!(web_login(https, "u4", "u4 pass").0, 503);
 }

@@ -183,11 +183,13 @@ pub(crate) async fn authenticate(
         }
         Err(LoginError::BadCredentials) => Err(challenge("wrong user name or password")),
         // One message for both, so that an account's state is not told apart from its rights.
-        Err(LoginError::Disabled) | Err(LoginError::NoAccess(_)) => Err(reply::error(
-            StatusCode::FORBIDDEN,
-            "Forbidden",
-            "this account may not use the REST API",
-        )),
+        Err(LoginError::Disabled | LoginError::NoAccess(_) | LoginError::Unauthorized) => {
+            Err(reply::error(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "this account may not use the REST API",
+            ))
+        }
         Err(LoginError::Unavailable(_)) => Err(reply::error(
             StatusCode::SERVICE_UNAVAILABLE,
             "Unavailable",

@@ -40,6 +40,9 @@ pub enum LoginError {
     NoAccess(Surface),
     /// The remote directory could not be asked.
     Unavailable(String),
+    /// The directory knows the user, but none of its groups is an enabled administrator group
+    /// that grants any access.
+    Unauthorized,
 }
 
 impl std::fmt::Display for LoginError {
@@ -49,6 +52,9 @@ impl std::fmt::Display for LoginError {
             LoginError::Disabled => f.write_str("account disabled"),
             LoginError::NoAccess(s) => write!(f, "account has no {} access", s.name()),
             LoginError::Unavailable(why) => write!(f, "remote authentication unavailable: {why}"),
+            LoginError::Unauthorized => {
+                f.write_str("no enabled administrator group grants this directory user access")
+            }
         }
     }
 }
@@ -258,7 +264,7 @@ fn remote_grant(
     source: &str,
 ) -> Result<Login, LoginError> {
     let rights = accounts::merge(&accounts::groups(snap.stored()), groups)
-        .ok_or(LoginError::NoAccess(surface))?;
+        .ok_or(LoginError::Unauthorized)?;
     let allowed = match surface {
         Surface::Web => rights.web,
         Surface::Api => rights.api,

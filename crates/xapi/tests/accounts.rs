@@ -330,10 +330,7 @@ fn directory_users_get_the_merged_rights_of_their_groups() {
         login("u4", Surface::Api),
         Err(LoginError::NoAccess(Surface::Api))
     );
-    assert_eq!(
-        login("u5", Surface::Web),
-        Err(LoginError::NoAccess(Surface::Web))
-    );
+    assert_eq!(login("u5", Surface::Web), Err(LoginError::Unauthorized));
     assert_eq!(
         login("u1", Surface::Ssh),
         Err(LoginError::NoAccess(Surface::Ssh))

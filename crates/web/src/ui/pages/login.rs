@@ -139,7 +139,7 @@ pub(crate) async fn login(
                 }
                 // One message for both, so that an account's state is not told apart from its
                 // rights.
-                LoginError::Disabled | LoginError::NoAccess(_) => (
+                LoginError::Disabled | LoginError::NoAccess(_) | LoginError::Unauthorized => (
                     StatusCode::FORBIDDEN,
                     "This account may not use the web interface.".to_string(),
                 ),
