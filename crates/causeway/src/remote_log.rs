@@ -43,6 +43,8 @@ pub fn severity(level: u8, event: &str) -> Severity {
 
 /// The servers configured now.
 pub fn targets(snap: &Snapshot) -> Vec<Target> {
+    let domain = snap.get("IP DNS Domain Name").unwrap_or("");
+    let dns_servers = causeway_core::dns::servers(snap);
     (1..=4u32)
         .filter_map(|row| {
             let get = |leaf: &str| {
@@ -56,13 +58,15 @@ pub fn targets(snap: &Snapshot) -> Vec<Target> {
             }
             let (transport, port, format) = effective(snap, row);
             Some(Target {
-                address: address.trim().to_string(),
+                // An unqualified name gets the node's domain, as every server address does.
+                address: causeway_dns::qualify(&address, domain),
                 port,
                 transport: transport.parse().ok()?,
                 format: format.parse().ok()?,
                 max_severity: get("Loglevel").parse().unwrap_or(Severity::Informational),
                 keywords: causeway_syslog::parse_keywords(&get("Keywords")),
                 crl_check: get("Crlcheck") == "On",
+                dns_servers: dns_servers.clone(),
             })
         })
         .collect()

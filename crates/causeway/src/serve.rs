@@ -357,13 +357,13 @@ async fn serve(
         }
     };
     let web_tls = tls.clone();
-    let directory_tls = client_tls.as_ref().map(|c| c.verifying());
+    let verifying_tls = client_tls.as_ref().map(|c| c.verifying());
     let sip_task = causeway_core::sip::Service::spawn(
         config.clone(),
         sip.clone(),
         events.clone(),
         tls,
-        client_tls,
+        client_tls.clone(),
     );
     let h323_task = causeway_core::h323::Service::spawn(
         config.clone(),
@@ -401,7 +401,7 @@ async fn serve(
             },
             directory: Arc::new(crate::directory::Ldap {
                 config: config.clone(),
-                tls: directory_tls.clone(),
+                tls: client_tls.clone(),
             }),
         }),
         events: events.clone(),
@@ -448,7 +448,14 @@ async fn serve(
 
     // Remote syslog: the forwarder follows Remote Syslog [1..4]; TLS servers are checked
     // against the node's trust store.
-    let syslog = causeway_syslog::Forwarder::start(directory_tls.clone());
+    let syslog = causeway_syslog::Forwarder::start(verifying_tls.clone());
+    // `Crlcheck: On` servers check the server's own certificate against the revocation lists.
+    syslog.set_tls(
+        verifying_tls.clone(),
+        client_tls
+            .as_ref()
+            .and_then(|c| c.checking(causeway_core::tls::CrlCheck::Peer).ok()),
+    );
     syslog.set_targets(crate::remote_log::targets(&config.snapshot()));
     crate::remote_log::attach(&syslog, &[&events, &configlog]);
 

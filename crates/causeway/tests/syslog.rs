@@ -101,3 +101,32 @@ fn log_entries_reach_the_configured_servers_filtered_by_severity_and_keywords() 
     );
     assert!(node.stop());
 }
+
+/// A server named by an unqualified host name: the node's domain completes it and the
+/// configured DNS server (dnsmasq) resolves it.
+#[test]
+fn server_names_are_completed_with_the_domain_and_resolved_by_the_configured_dns() {
+    let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let _dns = common::dnsmasq(
+        62,
+        "example.com",
+        &["--host-record=logger.example.com,127.0.0.1".to_string()],
+    );
+    let mut node = Node::new();
+    node.ok("xConfiguration DNS Server 1 Address: \"127.0.0.62\"");
+    node.ok("xConfiguration IP DNS Domain Name: \"example.com\"");
+    node.ok(&format!(
+        "xCommand RemoteSyslogAdd Address: \"logger\" Mode: user_defined Transport: udp Port: {} Format: ietf Loglevel: notice",
+        receiver.local_addr().unwrap().port()
+    ));
+    node.start();
+    node.ok("xConfiguration SIP Mode: On");
+    let got = receive(&receiver, |g| {
+        g.iter().any(|m| m.contains("SIP Mode changed"))
+    });
+    assert!(
+        got.iter().any(|m| m.contains("SIP Mode changed")),
+        "{got:?}"
+    );
+    assert!(node.stop());
+}

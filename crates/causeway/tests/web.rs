@@ -22,8 +22,15 @@ fn curl(args: &[&str]) -> (u16, String) {
 }
 
 fn web_node() -> (Node, u16, u16, String) {
+    web_node_with(|_| {})
+}
+
+/// As [`web_node`], with `prepare` run on the data directory before the server starts.
+fn web_node_with(prepare: impl FnOnce(&Node)) -> (Node, u16, u16, String) {
     let (https, http) = (free_port(), free_port());
     let mut node = Node::new();
+    node.ok("xConfiguration SystemUnit Name: \"web\"");
+    prepare(&node);
     node.serve_args = vec![
         "--https-listen".into(),
         format!("127.0.0.1:{https}"),
@@ -289,4 +296,117 @@ fn directory_users_get_the_merged_rights_of_their_groups_on_web_and_api() {
     // A directory that cannot be reached is told apart from a wrong password.
     drop(directory);
     assert_eq!(web_login(https, "u4", "u4 pass").0, 503);
+}
+
+/// The directory server found by an SRV record, and by an unqualified host name completed with
+/// the node's domain, both through the configured DNS server (dnsmasq).
+#[test]
+fn the_directory_is_found_through_srv_records_and_the_domain_name() {
+    let directory = slapd::start();
+    let _dns = common::dnsmasq(
+        61,
+        "example.com",
+        &[
+            format!(
+                "--srv-host=_ldap._tcp.example.com,dir1.example.com,{},10,100",
+                directory.port
+            ),
+            "--host-record=dir1.example.com,127.0.0.1".into(),
+            "--host-record=ldapserver.example.com,127.0.0.1".into(),
+        ],
+    );
+    let (node, https, _, _) = web_node();
+    let base = slapd::BASE;
+    for line in [
+        "xConfiguration DNS Server 1 Address: \"127.0.0.61\"".to_string(),
+        "xConfiguration Login Remote LDAP Server Address: \"example.com\"".into(),
+        "xConfiguration Login Remote LDAP Server FQDNResolution: SRVRecord".into(),
+        // Not where the directory listens: the SRV record's port is the one used.
+        "xConfiguration Login Remote LDAP Server Port: 389".into(),
+        "xConfiguration Login Remote LDAP Encryption: Off".into(),
+        format!("xConfiguration Login Remote LDAP VCS BindDN: \"cn=admin,{base}\""),
+        "xConfiguration Login Remote LDAP VCS BindPassword: \"service-secret\"".into(),
+        format!("xConfiguration Login Remote LDAP BaseDN Accounts: \"ou=people,{base}\""),
+        format!("xConfiguration Login Remote LDAP BaseDN Groups: \"ou=groups,{base}\""),
+        "xCommand AdminGroupAdd Name: \"Region A\" AccessLevel: ReadOnly".into(),
+        "xConfiguration Login Source Admin: Both".into(),
+    ] {
+        node.ok(&line);
+    }
+    let (code, page) = web_login(https, "u4", "u4 pass");
+    assert_eq!((code, footer_level(&page)), (200, "read-only"), "{page}");
+
+    // An address record for a name the node's domain completes.
+    node.ok("xConfiguration Login Remote LDAP Server FQDNResolution: AddressRecord");
+    node.ok("xConfiguration Login Remote LDAP Server Address: \"ldapserver\"");
+    node.ok(&format!(
+        "xConfiguration Login Remote LDAP Server Port: {}",
+        directory.port
+    ));
+    // Without the domain, "ldapserver" is not a name the DNS knows.
+    assert_eq!(web_login(https, "u4", "u4 pass").0, 503);
+    node.ok("xConfiguration IP DNS Domain Name: \"example.com\"");
+    assert_eq!(web_login(https, "u4", "u4 pass").0, 200);
+
+    // A name the DNS does not know leaves the directory unavailable, not the password wrong.
+    node.ok("xConfiguration Login Remote LDAP Server Address: \"nosuchhost\"");
+    assert_eq!(web_login(https, "u4", "u4 pass").0, 503);
+}
+
+/// `CRLCheck` on a StartTLS directory: the server's certificate is checked against the
+/// revocation lists in the data directory (`tls/crl.pem`), and a check asked for without lists
+/// fails closed.
+#[test]
+fn directory_certificates_are_checked_against_the_revocation_lists() {
+    let ca = slapd::Authority::new();
+    let (cert, key) = ca.leaf(7);
+    let directory = slapd::start_with(Some((&cert, &key)));
+    let tls = |node: &Node| node.dir.join("tls");
+    let (mut node, https, _, _) = web_node_with(|node| {
+        std::fs::create_dir_all(tls(node)).unwrap();
+        std::fs::write(tls(node).join("trusted-ca.pem"), &ca.pem).unwrap();
+        std::fs::write(tls(node).join("crl.pem"), ca.crl(&[7])).unwrap();
+    });
+    let base = slapd::BASE;
+    for line in [
+        "xConfiguration Login Remote LDAP Server Address: \"127.0.0.1\"".to_string(),
+        format!(
+            "xConfiguration Login Remote LDAP Server Port: {}",
+            directory.port
+        ),
+        "xConfiguration Login Remote LDAP Encryption: TLS".into(),
+        format!("xConfiguration Login Remote LDAP VCS BindDN: \"cn=admin,{base}\""),
+        "xConfiguration Login Remote LDAP VCS BindPassword: \"service-secret\"".into(),
+        format!("xConfiguration Login Remote LDAP BaseDN Accounts: \"ou=people,{base}\""),
+        format!("xConfiguration Login Remote LDAP BaseDN Groups: \"ou=groups,{base}\""),
+        "xCommand AdminGroupAdd Name: \"Region A\" AccessLevel: ReadOnly".into(),
+        "xConfiguration Login Source Admin: Both".into(),
+        "xConfiguration Login Remote LDAP CRLCheck: None".into(),
+    ] {
+        node.ok(&line);
+    }
+    let login = || web_login(https, "u4", "u4 pass").0;
+    // The directory's certificate is revoked, but nothing asks.
+    assert_eq!(login(), 200);
+    node.ok("xConfiguration Login Remote LDAP CRLCheck: Peer");
+    assert_eq!(login(), 503);
+    node.ok("xConfiguration Login Remote LDAP CRLCheck: All");
+    assert_eq!(login(), 503);
+
+    // A list that revokes another certificate: the directory passes, the whole chain checked.
+    let restart = |node: &mut Node| {
+        assert!(node.stop());
+        node.start();
+        wait_for(&format!("https://127.0.0.1:{https}/api/openapi.json"));
+    };
+    std::fs::write(tls(&node).join("crl.pem"), ca.crl(&[8])).unwrap();
+    restart(&mut node);
+    assert_eq!(login(), 200);
+
+    // Checks asked for with no lists at all: closed.
+    std::fs::remove_file(tls(&node).join("crl.pem")).unwrap();
+    restart(&mut node);
+    assert_eq!(login(), 503);
+    node.ok("xConfiguration Login Remote LDAP CRLCheck: None");
+    assert_eq!(login(), 200);
 }

@@ -2,6 +2,7 @@
 //! proxy, and the H.323 gatekeeper. They read the configuration from snapshots and follow its change events.
 
 pub mod calls;
+pub mod dns;
 pub mod h323;
 pub mod listen;
 pub mod search_history;

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,6 +14,9 @@ pub struct Identity {
     /// The trust store: PEM certificates of the authorities whose servers outgoing TLS
     /// connections accept when a zone verifies its peers.
     pub trusted: PathBuf,
+    /// PEM certificate revocation lists, for the clients whose settings ask for revocation
+    /// checks (`CRLCheck`, `Crlcheck`).
+    pub crls: PathBuf,
 }
 
 impl Identity {
@@ -22,6 +25,7 @@ impl Identity {
             cert: dir.join("server-cert.pem"),
             key: dir.join("server-key.pem"),
             trusted: dir.join("trusted-ca.pem"),
+            crls: dir.join("crl.pem"),
         }
     }
 
@@ -83,11 +87,41 @@ impl Identity {
         } else {
             Vec::new()
         };
+        let crls: Vec<CertificateRevocationListDer<'static>> = if self.crls.exists() {
+            CertificateRevocationListDer::pem_file_iter(&self.crls)
+                .with_context(|| format!("reading {}", self.crls.display()))?
+                .collect::<Result<_, _>>()
+                .with_context(|| format!("parsing {}", self.crls.display()))?
+        } else {
+            Vec::new()
+        };
         let own = CertificateDer::pem_file_iter(&self.cert)
             .ok()
             .and_then(|certs| certs.collect::<Result<Vec<_>, _>>().ok())
             .zip(PrivateKeyDer::from_pem_file(&self.key).ok());
-        Ok(Arc::new(ClientTls::new(trusted, own)?))
+        Ok(Arc::new(ClientTls::with_crls(trusted, crls, own)?))
+    }
+}
+
+/// How much of a server's certificate chain is checked against the revocation lists: the
+/// valuespace of `Login Remote LDAP CRLCheck`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrlCheck {
+    None,
+    /// The server's own certificate.
+    Peer,
+    /// Every certificate of the chain below the trusted authority.
+    All,
+}
+
+impl CrlCheck {
+    /// The configuration's spelling; anything else is `None`.
+    pub fn parse(value: &str) -> CrlCheck {
+        match value.trim() {
+            "Peer" => CrlCheck::Peer,
+            "All" => CrlCheck::All,
+            _ => CrlCheck::None,
+        }
     }
 }
 
@@ -97,6 +131,9 @@ impl Identity {
 pub struct ClientTls {
     verifying: Arc<rustls::ClientConfig>,
     trusting: Arc<rustls::ClientConfig>,
+    /// Verifying with the revocation lists: (peer only, whole chain). `None` when no list is
+    /// loaded, so that a check that was asked for cannot silently pass.
+    revocation: Option<(Arc<rustls::ClientConfig>, Arc<rustls::ClientConfig>)>,
 }
 
 /// Where an outgoing TLS connection goes and how it checks the server.
@@ -116,6 +153,15 @@ impl ClientTls {
         trusted: Vec<CertificateDer<'static>>,
         own: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
     ) -> Result<ClientTls> {
+        ClientTls::with_crls(trusted, Vec::new(), own)
+    }
+
+    /// As [`ClientTls::new`], with revocation lists for the clients that check them.
+    pub fn with_crls(
+        trusted: Vec<CertificateDer<'static>>,
+        crls: Vec<CertificateRevocationListDer<'static>>,
+        own: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+    ) -> Result<ClientTls> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut roots = rustls::RootCertStore::empty();
         for c in trusted {
@@ -123,28 +169,73 @@ impl ClientTls {
                 .add(c)
                 .context("a trusted certificate is not a usable authority")?;
         }
+        let roots = Arc::new(roots);
         let versions = [&rustls::version::TLS12, &rustls::version::TLS13];
-        let verifying = rustls::ClientConfig::builder_with_provider(provider.clone())
-            .with_protocol_versions(&versions)?
-            .with_root_certificates(roots);
-        let trusting = rustls::ClientConfig::builder_with_provider(provider.clone())
-            .with_protocol_versions(&versions)?
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAny(provider)));
-        let (verifying, trusting) = match own {
-            Some((certs, key)) => (
-                verifying.with_client_auth_cert(certs.clone(), key.clone_key())?,
-                trusting.with_client_auth_cert(certs, key)?,
-            ),
-            None => (
-                verifying.with_no_client_auth(),
-                trusting.with_no_client_auth(),
-            ),
+        let finish = |b: rustls::ConfigBuilder<
+            rustls::ClientConfig,
+            rustls::client::WantsClientCert,
+        >|
+         -> Result<Arc<rustls::ClientConfig>> {
+            Ok(Arc::new(match &own {
+                Some((certs, key)) => b.with_client_auth_cert(certs.clone(), key.clone_key())?,
+                None => b.with_no_client_auth(),
+            }))
+        };
+        let verifying = finish(
+            rustls::ClientConfig::builder_with_provider(provider.clone())
+                .with_protocol_versions(&versions)?
+                .with_root_certificates(roots.clone()),
+        )?;
+        let trusting = finish(
+            rustls::ClientConfig::builder_with_provider(provider.clone())
+                .with_protocol_versions(&versions)?
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AcceptAny(provider.clone()))),
+        )?;
+        let revoking = |peer_only: bool| -> Result<Arc<rustls::ClientConfig>> {
+            let b = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                roots.clone(),
+                provider.clone(),
+            )
+            .with_crls(crls.clone());
+            let b = if peer_only {
+                b.only_check_end_entity_revocation()
+            } else {
+                b
+            };
+            let verifier = b
+                .build()
+                .context("the revocation lists cannot be used to check servers")?;
+            finish(
+                rustls::ClientConfig::builder_with_provider(provider.clone())
+                    .with_protocol_versions(&versions)?
+                    .with_webpki_verifier(verifier),
+            )
+        };
+        let revocation = if crls.is_empty() {
+            None
+        } else {
+            Some((revoking(true)?, revoking(false)?))
         };
         Ok(ClientTls {
-            verifying: Arc::new(verifying),
-            trusting: Arc::new(trusting),
+            verifying,
+            trusting,
+            revocation,
         })
+    }
+
+    /// The configuration that checks servers against the trust store and, as `check` asks,
+    /// the revocation lists. An error when revocation checks are asked for and there are no
+    /// lists to check against.
+    pub fn checking(&self, check: CrlCheck) -> Result<Arc<rustls::ClientConfig>, String> {
+        match (check, &self.revocation) {
+            (CrlCheck::None, _) => Ok(self.verifying.clone()),
+            (CrlCheck::Peer, Some((peer, _))) => Ok(peer.clone()),
+            (CrlCheck::All, Some((_, all))) => Ok(all.clone()),
+            (_, None) => Err(
+                "revocation checking is on but no revocation lists are loaded (tls/crl.pem)".into(),
+            ),
+        }
     }
 
     /// The configuration that checks servers against the trust store.

@@ -9,17 +9,30 @@
 use causeway_config::Snapshot;
 use ldap3::{LdapConn, LdapConnSettings, Scope, SearchEntry};
 use std::collections::BTreeSet;
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// How long to wait for the directory: a login should fail, not hang.
 const TIMEOUT: Duration = Duration::from_secs(5);
 
+/// One directory server as the node's DNS found it: the name its certificate must show, the
+/// port, and the addresses to try in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub host: String,
+    pub port: u16,
+    pub addrs: Vec<IpAddr>,
+}
+
 /// The directory settings, read from a configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub address: String,
     pub port: u16,
+    /// The servers to try, in order, when the caller resolved them (SRV records, or a name
+    /// through the configured DNS servers). Empty: `address` and `port`, resolved by the host.
+    pub endpoints: Vec<Endpoint>,
     pub tls: bool,
     pub bind_dn: String,
     pub bind_password: String,
@@ -41,6 +54,7 @@ impl Settings {
         Settings {
             address: get("Server Address"),
             port: get("Server Port").parse().unwrap_or(389),
+            endpoints: Vec::new(),
             tls: get("Encryption") != "Off",
             bind_dn: get("VCS BindDN"),
             bind_password: snap
@@ -108,26 +122,54 @@ fn connect(
     s: &Settings,
     tls: Option<Arc<rustls::ClientConfig>>,
 ) -> Result<LdapConn, DirectoryError> {
-    if s.address.is_empty() {
+    if s.address.is_empty() && s.endpoints.is_empty() {
         return Err(DirectoryError::Unavailable(
             "no directory server is configured (Login Remote LDAP Server Address)".into(),
         ));
     }
-    let host = if s.address.contains(':') {
-        format!("[{}]", s.address)
+    if s.endpoints.is_empty() {
+        return open(s, tls, &s.address, s.port, None);
+    }
+    // The first server, and the first of its addresses, that takes the connection.
+    let mut failures = Vec::new();
+    for e in &s.endpoints {
+        for ip in &e.addrs {
+            let at = SocketAddr::new(*ip, e.port);
+            match TcpStream::connect_timeout(&at, TIMEOUT) {
+                Ok(stream) => return open(s, tls, &e.host, e.port, Some(stream)),
+                Err(err) => failures.push(format!("{} ({at}): {err}", e.host)),
+            }
+        }
+    }
+    Err(DirectoryError::Unavailable(format!(
+        "cannot reach the directory: {}",
+        failures.join("; ")
+    )))
+}
+
+/// Speaks LDAP to `host`:`port`, over `stream` when one is already connected. `host` is what the
+/// server's certificate must name.
+fn open(
+    s: &Settings,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    host: &str,
+    port: u16,
+    stream: Option<TcpStream>,
+) -> Result<LdapConn, DirectoryError> {
+    let host = if host.contains(':') {
+        format!("[{host}]")
     } else {
-        s.address.clone()
+        host.to_string()
     };
     // Port 636 speaks TLS from the first byte; any other port upgrades with StartTLS.
-    let ldaps = s.tls && s.port == 636;
-    let url = format!(
-        "{}://{host}:{}",
-        if ldaps { "ldaps" } else { "ldap" },
-        s.port
-    );
+    let ldaps = s.tls && port == 636;
+    let url = format!("{}://{host}:{port}", if ldaps { "ldaps" } else { "ldap" },);
     let mut settings = LdapConnSettings::new()
         .set_conn_timeout(TIMEOUT)
         .set_starttls(s.tls && !ldaps);
+    if let Some(stream) = stream {
+        settings = settings.set_std_stream(ldap3::StdStream::Tcp(stream));
+    }
     if s.tls {
         let Some(config) = tls else {
             return Err(DirectoryError::Unavailable(

@@ -4,7 +4,7 @@
 #[path = "support/slapd.rs"]
 mod server;
 
-use causeway_ldap::{authenticate, DirectoryError, Settings};
+use causeway_ldap::{authenticate, DirectoryError, Endpoint, Settings};
 use rustls_pki_types::pem::PemObject as _;
 use server::{certificates, free_port, start, start_ldaps, start_with, BASE};
 use std::collections::BTreeSet;
@@ -13,6 +13,7 @@ fn settings(port: u16) -> Settings {
     Settings {
         address: "127.0.0.1".into(),
         port,
+        endpoints: Vec::new(),
         tls: false,
         bind_dn: format!("cn=admin,{BASE}"),
         bind_password: "service-secret".into(),
@@ -144,5 +145,27 @@ fn port_636_speaks_tls_from_the_first_byte() {
     assert!(matches!(
         authenticate(&s, None, "u4", "u4 pass"),
         Err(DirectoryError::Unavailable(_))
+    ));
+}
+
+#[test]
+fn resolved_servers_are_tried_in_order() {
+    let slapd = start();
+    let mut s = settings(free_port());
+    let local = |port: u16| Endpoint {
+        host: "127.0.0.1".into(),
+        port,
+        addrs: vec!["127.0.0.1".parse().unwrap()],
+    };
+    // The first server is down; the second answers.
+    s.endpoints = vec![local(free_port()), local(slapd.port)];
+    assert_eq!(
+        authenticate(&s, None, "u4", "u4 pass").unwrap(),
+        set(&["Region A"])
+    );
+    s.endpoints.pop();
+    assert!(matches!(
+        authenticate(&s, None, "u4", "u4 pass"),
+        Err(DirectoryError::Unavailable(m)) if m.contains("cannot reach")
     ));
 }

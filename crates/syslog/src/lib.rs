@@ -197,6 +197,9 @@ pub struct Target {
     /// TLS only: check the server certificate against revocation lists (see
     /// [`Forwarder::set_tls`]).
     pub crl_check: bool,
+    /// The DNS servers that resolve a host name (`DNS Server [1..5]`); none means the host's
+    /// own resolver.
+    pub dns_servers: Vec<std::net::IpAddr>,
 }
 
 /// One log message, before it is written in either format.

@@ -154,6 +154,19 @@ async fn resolve(t: &Target) -> Result<Vec<SocketAddr>, String> {
     if host.is_empty() {
         return Err("no address".into());
     }
+    if let Some(ip) = causeway_dns::ip_literal(host) {
+        return Ok(vec![SocketAddr::new(ip, t.port)]);
+    }
+    if !t.dns_servers.is_empty() {
+        let resolver =
+            causeway_dns::DnsResolver::new(&causeway_dns::DnsConfig::from_ips(&t.dns_servers))
+                .map_err(|e| e.to_string())?;
+        let ips = resolver.addresses(host).await?;
+        return Ok(ips
+            .into_iter()
+            .map(|ip| SocketAddr::new(ip, t.port))
+            .collect());
+    }
     match tokio::net::lookup_host((host, t.port)).await {
         Ok(addrs) => {
             let addrs: Vec<SocketAddr> = addrs.collect();

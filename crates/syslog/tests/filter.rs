@@ -12,6 +12,7 @@ fn target(max: Severity, keywords: &[&str]) -> Target {
         max_severity: max,
         keywords: keywords.iter().map(|k| k.to_string()).collect(),
         crl_check: false,
+        dns_servers: Vec::new(),
     }
 }
 

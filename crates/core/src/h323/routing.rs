@@ -83,16 +83,7 @@ impl Routing {
                 },
             );
         }
-        let servers: Vec<IpAddr> = (1..=5)
-            .filter_map(|n| snap.get(&format!("DNS Server {n} Address")))
-            .filter_map(|a| a.trim().parse().ok())
-            .collect();
-        let resolver = (!servers.is_empty())
-            .then(|| {
-                causeway_dns::DnsResolver::new(&causeway_dns::DnsConfig::from_ips(&servers)).ok()
-            })
-            .flatten()
-            .map(Arc::new);
+        let resolver = crate::dns::resolver(snap);
         Routing {
             dialplan: Arc::new(Dialplan::from_snapshot(snap)),
             zones,

@@ -859,7 +859,7 @@ fn derive(snap: &Snapshot, own: &[String]) -> Derived {
         zones: search::zone_peers(snap),
         dns_zones: search::dns_zones(snap),
         enum_zones: search::enum_zones(snap),
-        resolver: search::resolver(snap),
+        resolver: crate::dns::resolver(snap),
         subzones: causeway_routing::subzones::SubZones::from_snapshot(snap),
         registrar: Settings::from_config(snap),
         restriction: Restriction::from_config(snap, &vars),

@@ -129,20 +129,6 @@ pub(super) fn dns_zones(snap: &Snapshot) -> HashMap<String, causeway_dns::ZoneDn
     out
 }
 
-/// A resolver that asks the configured DNS servers (addresses only, as the guide allows).
-pub(super) fn resolver(snap: &Snapshot) -> Option<std::sync::Arc<causeway_dns::DnsResolver>> {
-    let ips: Vec<IpAddr> = (1..=5)
-        .filter_map(|n| snap.get(&format!("DNS Server {n} Address")))
-        .filter_map(|a| a.trim().parse().ok())
-        .collect();
-    if ips.is_empty() {
-        return None;
-    }
-    causeway_dns::DnsResolver::new(&causeway_dns::DnsConfig::from_ips(&ips))
-        .ok()
-        .map(std::sync::Arc::new)
-}
-
 /// A finished group's answers: not found, except for the queries that answered with new
 /// aliases.
 pub(super) fn group_answers(ctx: &mut super::proxy::Ctx) -> Vec<Answer> {

@@ -43,6 +43,7 @@ pub fn target(address: &str, port: u16, transport: Transport, format: Format) ->
         max_severity: Severity::Debug,
         keywords: Vec::new(),
         crl_check: false,
+        dns_servers: Vec::new(),
     }
 }
 
