@@ -393,16 +393,24 @@ async fn serve(
     engine.add_status(Arc::new(AlarmStatus {
         alarms: alarms.clone(),
     }));
+    let directory = Arc::new(crate::directory::Ldap {
+        config: config.clone(),
+        tls: client_tls.clone(),
+        health: Arc::default(),
+    });
+    engine.add_status(directory.health.clone());
+    let directory_monitor = crate::directory::monitor(
+        directory.clone(),
+        alarms.clone(),
+        client_tls.as_ref().is_none_or(|c| c.trusts_nobody()),
+    );
     let engine = Arc::new(engine);
     let auth: Arc<dyn Authenticator> = Arc::new(crate::logins::Logged {
         inner: Arc::new(Logins {
             local: LocalAccounts {
                 config: config.clone(),
             },
-            directory: Arc::new(crate::directory::Ldap {
-                config: config.clone(),
-                tls: client_tls.clone(),
-            }),
+            directory: directory.clone(),
         }),
         events: events.clone(),
         configlog: configlog.clone(),
@@ -520,6 +528,7 @@ async fn serve(
     };
     watcher.abort();
     marker.abort();
+    directory_monitor.abort();
     sip_task.abort();
     h323_task.abort();
     if let Some(t) = web_task {

@@ -190,6 +190,11 @@ fn https_moves_when_the_management_port_changes() {
 /// Logs in to the web interface as `user` and follows the redirect: (status, page). A page
 /// after a successful login names the user's access level in its footer.
 fn web_login(https: u16, user: &str, password: &str) -> (u16, String) {
+    web_page(https, user, password, "/")
+}
+
+/// Logs in as `user` and opens `path` on the way: (status, page).
+fn web_page(https: u16, user: &str, password: &str, path: &str) -> (u16, String) {
     let jar = tempfile::NamedTempFile::new().unwrap();
     let jar = jar.path().to_str().unwrap();
     curl(&[
@@ -202,6 +207,8 @@ fn web_login(https: u16, user: &str, password: &str) -> (u16, String) {
         &format!("user={user}"),
         "--data-urlencode",
         &format!("password={password}"),
+        "--data-urlencode",
+        &format!("next={path}"),
         &format!("https://127.0.0.1:{https}/login"),
     ])
 }
@@ -409,4 +416,74 @@ fn directory_certificates_are_checked_against_the_revocation_lists() {
     assert_eq!(login(), 503);
     node.ok("xConfiguration Login Remote LDAP CRLCheck: None");
     assert_eq!(login(), 200);
+}
+
+/// Waits until `xStatus Authentication` shows `state`; returns the status text.
+fn directory_state(node: &Node, state: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let t = node.ok("xStatus Authentication");
+        if t.contains(&format!("LDAP Admin State: {state}")) {
+            return t;
+        }
+        assert!(std::time::Instant::now() < deadline, "never {state}: {t}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// The directory's connection is checked when its settings change and shown in the status and
+/// on the LDAP page; settings that cannot work raise the guide's alarms.
+#[test]
+fn the_directory_connection_is_watched_and_its_problems_are_alarmed() {
+    let directory = slapd::start();
+    let (node, https, _, pw) = web_node();
+    directory_state(&node, "Inactive");
+
+    // Remote logins on, nothing configured (and TLS, the default, with an empty trust store).
+    node.ok("xConfiguration Login Source Admin: Both");
+    let alarms = node.ok("xStatus Alarm");
+    assert!(
+        alarms.contains("Id: 35004") && alarms.contains("Id: 40029"),
+        "{alarms}"
+    );
+    let t = directory_state(&node, "Failed");
+    assert!(t.contains("Server Address"), "{t}");
+
+    let base = slapd::BASE;
+    for line in [
+        "xConfiguration Login Remote LDAP Server Address: \"127.0.0.1\"".to_string(),
+        format!(
+            "xConfiguration Login Remote LDAP Server Port: {}",
+            directory.port
+        ),
+        "xConfiguration Login Remote LDAP Encryption: Off".into(),
+        format!("xConfiguration Login Remote LDAP VCS BindDN: \"cn=admin,{base}\""),
+        "xConfiguration Login Remote LDAP VCS BindPassword: \"service-secret\"".into(),
+        format!("xConfiguration Login Remote LDAP BaseDN Accounts: \"ou=people,{base}\""),
+        format!("xConfiguration Login Remote LDAP BaseDN Groups: \"ou=groups,{base}\""),
+    ] {
+        node.ok(&line);
+    }
+    directory_state(&node, "Available");
+    let alarms = node.ok("xStatus Alarm");
+    assert!(
+        !alarms.contains("Id: 35004") && !alarms.contains("Id: 40029"),
+        "{alarms}"
+    );
+
+    // A wrong service password: the check says which step failed, and the page shows it.
+    node.ok("xConfiguration Login Remote LDAP VCS BindPassword: \"wrong\"");
+    let t = directory_state(&node, "Failed");
+    assert!(t.contains("service account"), "{t}");
+    let (code, page) = web_page(https, "admin", &pw, "/config/ldap");
+    assert_eq!(code, 200, "{page}");
+    let status = &page[page.find("id=\"page-status\"").expect("a status table")..];
+    assert!(
+        status.contains("Failed") && status.contains("service account"),
+        "{status}"
+    );
+
+    // Local logins only again: the directory is not watched.
+    node.ok("xConfiguration Login Source Admin: LocalOnly");
+    directory_state(&node, "Inactive");
 }

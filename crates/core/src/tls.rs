@@ -134,6 +134,8 @@ pub struct ClientTls {
     /// Verifying with the revocation lists: (peer only, whole chain). `None` when no list is
     /// loaded, so that a check that was asked for cannot silently pass.
     revocation: Option<(Arc<rustls::ClientConfig>, Arc<rustls::ClientConfig>)>,
+    /// The trust store holds no authority: verifying connections can only fail.
+    trusts_nobody: bool,
 }
 
 /// Where an outgoing TLS connection goes and how it checks the server.
@@ -169,6 +171,7 @@ impl ClientTls {
                 .add(c)
                 .context("a trusted certificate is not a usable authority")?;
         }
+        let trusts_nobody = roots.is_empty();
         let roots = Arc::new(roots);
         let versions = [&rustls::version::TLS12, &rustls::version::TLS13];
         let finish = |b: rustls::ConfigBuilder<
@@ -221,7 +224,13 @@ impl ClientTls {
             verifying,
             trusting,
             revocation,
+            trusts_nobody,
         })
+    }
+
+    /// Whether the trust store is empty, so that no server can be verified.
+    pub fn trusts_nobody(&self) -> bool {
+        self.trusts_nobody
     }
 
     /// The configuration that checks servers against the trust store and, as `check` asks,

@@ -258,6 +258,34 @@ pub fn authenticate(
     Ok(groups)
 }
 
+/// Checks that the directory can be used for logins: it is reachable (with TLS as set), the
+/// service account binds, and the accounts base exists. What the status page shows.
+pub fn check(s: &Settings, tls: Option<Arc<rustls::ClientConfig>>) -> Result<(), DirectoryError> {
+    let mut ldap = connect(s, tls)?;
+    ldap.simple_bind(&s.bind_dn, &s.bind_password)
+        .and_then(|r| r.success())
+        .map_err(|e| unavailable("the service account cannot bind", e))?;
+    if s.accounts_base.is_empty() {
+        return Err(DirectoryError::Unavailable(
+            "no accounts base is configured (Login Remote LDAP BaseDN Accounts)".into(),
+        ));
+    }
+    for (what, base) in [("accounts", &s.accounts_base), ("groups", &s.groups_base)] {
+        let found = ldap
+            .with_timeout(TIMEOUT)
+            .search(base, Scope::Base, "(objectClass=*)", vec!["1.1"])
+            .map_err(|e| unavailable(&format!("reading the {what} base"), e))?;
+        if found.1.rc != 0 {
+            return Err(DirectoryError::Unavailable(format!(
+                "the {what} base {base:?} is not in the directory ({})",
+                found.1
+            )));
+        }
+    }
+    let _ = ldap.unbind();
+    Ok(())
+}
+
 /// (DN, cn) of the groups under `base` that match `filter`.
 fn search_groups(
     ldap: &mut LdapConn,

@@ -4,7 +4,7 @@
 #[path = "support/slapd.rs"]
 mod server;
 
-use causeway_ldap::{authenticate, DirectoryError, Endpoint, Settings};
+use causeway_ldap::{authenticate, check, DirectoryError, Endpoint, Settings};
 use rustls_pki_types::pem::PemObject as _;
 use server::{certificates, free_port, start, start_ldaps, start_with, BASE};
 use std::collections::BTreeSet;
@@ -168,4 +168,26 @@ fn resolved_servers_are_tried_in_order() {
         authenticate(&s, None, "u4", "u4 pass"),
         Err(DirectoryError::Unavailable(m)) if m.contains("cannot reach")
     ));
+}
+
+#[test]
+fn the_check_names_what_is_wrong() {
+    let slapd = start();
+    let s = settings(slapd.port);
+    assert_eq!(check(&s, None), Ok(()));
+    let mut bad = s.clone();
+    bad.accounts_base = format!("ou=nobody,{BASE}");
+    assert!(
+        matches!(check(&bad, None), Err(DirectoryError::Unavailable(m)) if m.contains("accounts base"))
+    );
+    let mut bad = s.clone();
+    bad.groups_base = format!("ou=nogroups,{BASE}");
+    assert!(
+        matches!(check(&bad, None), Err(DirectoryError::Unavailable(m)) if m.contains("groups base"))
+    );
+    let mut bad = s.clone();
+    bad.bind_password = "wrong".into();
+    assert!(
+        matches!(check(&bad, None), Err(DirectoryError::Unavailable(m)) if m.contains("service account"))
+    );
 }

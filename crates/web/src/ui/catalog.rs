@@ -478,6 +478,15 @@ pub(crate) const TABLE_PAGES: &[TablePage] = &[
     },
 ];
 
+/// The status a configuration page shows under its form: (xStatus path, the prefix of the
+/// leaves to show, which is cut from their names).
+pub(crate) fn page_status(slug: &str) -> Option<(&'static str, &'static str)> {
+    match slug {
+        "ldap" => Some(("Authentication", "LDAP Admin ")),
+        _ => None,
+    }
+}
+
 pub(crate) fn config_page(slug: &str) -> Option<&'static ConfigPage> {
     CONFIG_PAGES.iter().find(|p| p.slug == slug)
 }

@@ -29,6 +29,9 @@ pub(crate) struct Page {
     pub back: Option<String>,
     pub extra: Option<String>,
     pub delete: Option<String>,
+    /// (label, value) of the status shown under the form: the directory's connection on the
+    /// LDAP page.
+    pub status: Vec<(String, String)>,
 }
 
 /// The fields a refused commit names, each with the reason; and the reason itself.
@@ -135,8 +138,33 @@ fn render_page(
             back: None,
             extra: None,
             delete: None,
+            status: page_status_rows(shared, ctx, slug),
         },
     )
+}
+
+/// The page's status leaves, read as the session's principal. Times (Unix seconds in the
+/// status) are shown as local time.
+fn page_status_rows(shared: &Shared, ctx: &Ctx, slug: &str) -> Vec<(String, String)> {
+    let Some((group, prefix)) = crate::ui::catalog::page_status(slug) else {
+        return Vec::new();
+    };
+    let r = shared.engine.execute(&format!("xStatus {group}"), &ctx.who);
+    crate::ui::status::leaves(&r, group)
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let k = k.strip_prefix(prefix)?.to_string();
+            let v = match (k.ends_with("Checked"), v.parse::<u64>()) {
+                (true, Ok(secs)) => chrono::DateTime::<chrono::Local>::from(
+                    std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs),
+                )
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string(),
+                _ => v,
+            };
+            Some((k, v))
+        })
+        .collect()
 }
 
 pub(crate) fn page(shared: &Shared, ctx: &Ctx, slug: &str) -> Response<Body> {

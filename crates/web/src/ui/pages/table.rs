@@ -349,6 +349,7 @@ fn render_row(
             back: Some(format!("/table/{}", t.slug)),
             extra,
             delete: row.map(|n| format!("/table/{}/{n}/delete", t.slug)),
+            status: Vec::new(),
         },
     )
 }
