@@ -410,8 +410,19 @@ fn directory_certificates_are_checked_against_the_revocation_lists() {
     restart(&mut node);
     assert_eq!(login(), 200);
 
-    // Checks asked for with no lists at all: closed.
+    // The list may also sit in the trust store, after the authority (without it, the check
+    // below would fail closed).
     std::fs::remove_file(tls(&node).join("crl.pem")).unwrap();
+    std::fs::write(
+        tls(&node).join("trusted-ca.pem"),
+        format!("{}{}", ca.pem, ca.crl(&[8])),
+    )
+    .unwrap();
+    restart(&mut node);
+    assert_eq!(login(), 200);
+
+    // Checks asked for with no lists at all: closed.
+    std::fs::write(tls(&node).join("trusted-ca.pem"), &ca.pem).unwrap();
     restart(&mut node);
     assert_eq!(login(), 503);
     node.ok("xConfiguration Login Remote LDAP CRLCheck: None");

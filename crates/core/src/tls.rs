@@ -87,14 +87,19 @@ impl Identity {
         } else {
             Vec::new()
         };
-        let crls: Vec<CertificateRevocationListDer<'static>> = if self.crls.exists() {
-            CertificateRevocationListDer::pem_file_iter(&self.crls)
-                .with_context(|| format!("reading {}", self.crls.display()))?
-                .collect::<Result<_, _>>()
-                .with_context(|| format!("parsing {}", self.crls.display()))?
-        } else {
-            Vec::new()
-        };
+        // Revocation lists may sit in the trust store next to the authorities that issued
+        // them, or in a file of their own.
+        let mut crls: Vec<CertificateRevocationListDer<'static>> = Vec::new();
+        for file in [&self.trusted, &self.crls] {
+            if file.exists() {
+                crls.extend(
+                    CertificateRevocationListDer::pem_file_iter(file)
+                        .with_context(|| format!("reading {}", file.display()))?
+                        .collect::<Result<Vec<_>, _>>()
+                        .with_context(|| format!("parsing {}", file.display()))?,
+                );
+            }
+        }
         let own = CertificateDer::pem_file_iter(&self.cert)
             .ok()
             .and_then(|certs| certs.collect::<Result<Vec<_>, _>>().ok())
