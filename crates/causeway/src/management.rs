@@ -32,8 +32,8 @@ pub async fn run_web(
     tls: Arc<rustls::ServerConfig>,
     at: HttpsAt,
     http: Option<SocketAddr>,
-    logs: std::path::PathBuf,
-    (events, configlog): (Arc<EventLog>, Arc<EventLog>),
+    (logs, events, configlog): (std::path::PathBuf, Arc<EventLog>, Arc<EventLog>),
+    ssh_sessions: Arc<std::sync::atomic::AtomicUsize>,
 ) {
     // A web session's end goes to both logs, as its start does.
     let session_end: causeway_web::SessionHook =
@@ -47,6 +47,8 @@ pub async fn run_web(
             events.event(1, "tvcs", "Admin Session Finish", &f);
             configlog.event(1, "tvcs", "Admin Session Finish", &f);
         });
+    // One store for every listener this loop starts, so that moving the port logs nobody out.
+    let store = causeway_web::SessionStore::default();
     let mut changes = engine.config.subscribe();
     loop {
         let addr = https_addr(&engine, at);
@@ -58,6 +60,8 @@ pub async fn run_web(
         let ui = causeway_web::UiOptions {
             logs: Some(logs.clone()),
             on_session_end: Some(session_end.clone()),
+            store: Some(store.clone()),
+            other_sessions: vec![("SSH", ssh_sessions.clone())],
         };
         let running = match causeway_web::serve_with(engine.clone(), auth.clone(), opts, ui).await {
             Ok(r) => {

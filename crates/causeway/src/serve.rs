@@ -415,6 +415,8 @@ async fn serve(
         events: events.clone(),
         configlog: configlog.clone(),
     });
+    // Logged-in SSH connections, counted by the SSH server and shown by the web overview.
+    let ssh_sessions = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let web_task = match (web_tls, listeners.https) {
         (_, None) => None,
         (Some(tls), Some(at)) => Some(tokio::spawn(crate::management::run_web(
@@ -423,8 +425,8 @@ async fn serve(
             tls,
             at,
             listeners.http,
-            data.logs(),
-            (events.clone(), configlog.clone()),
+            (data.logs(), events.clone(), configlog.clone()),
+            ssh_sessions.clone(),
         ))),
         (None, Some(_)) => {
             say!("causeway: no TLS identity, so no web interface or REST API");
@@ -440,6 +442,7 @@ async fn serve(
             let opts = causeway_ssh::Options {
                 listen,
                 host_key: data.root.join("ssh_host_ed25519_key"),
+                sessions: ssh_sessions.clone(),
             };
             match causeway_ssh::serve(engine.clone(), auth.clone(), opts).await {
                 Ok(r) => {

@@ -498,3 +498,104 @@ fn the_directory_connection_is_watched_and_its_problems_are_alarmed() {
     node.ok("xConfiguration Login Source Admin: LocalOnly");
     directory_state(&node, "Inactive");
 }
+
+/// The overview counts the administrators logged in on the web and over SSH, and a web
+/// session outlives a move of HTTPS to another port.
+#[test]
+fn sessions_are_counted_and_survive_a_port_change() {
+    let (first, second, ssh_port) = (free_port(), free_port(), free_port());
+    let mut node = Node::new();
+    node.ok(&format!(
+        "xConfiguration Management Interface Port: {first}"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("id");
+    let st = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .expect("ssh-keygen (Debian package openssh-client)");
+    assert!(st.success());
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    node.ok(&format!(
+        "xConfiguration Authentication Account Admin Account 1 PublicKey: \"{}\"",
+        public.trim()
+    ));
+    node.serve_args = [
+        "--https-listen",
+        "127.0.0.1",
+        "--http-listen",
+        "off",
+        "--ssh-listen",
+        &format!("127.0.0.1:{ssh_port}"),
+    ]
+    .map(String::from)
+    .to_vec();
+    node.start();
+    wait_for(&format!("https://127.0.0.1:{first}/api/openapi.json"));
+    let pw = std::fs::read_to_string(node.dir.join("initial-admin-password")).unwrap();
+
+    let jar = dir.path().join("cookies");
+    let jar = jar.to_str().unwrap();
+    let (code, _) = curl(&[
+        "-c",
+        jar,
+        "--data-urlencode",
+        "user=admin",
+        "--data-urlencode",
+        &format!("password={}", pw.trim()),
+        &format!("https://127.0.0.1:{first}/login"),
+    ]);
+    assert_eq!(code, 303);
+    let overview = |port: u16| curl(&["-b", jar, &format!("https://127.0.0.1:{port}/")]);
+    let until = |port: u16, text: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let (code, page) = overview(port);
+            if code == 200 && page.contains(text) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never {text}: {code} {page}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    until(first, "1 web, 0 SSH");
+
+    // An SSH login held open (no command) counts while it lasts.
+    let mut held = Command::new("ssh")
+        .args([
+            "-N",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-i",
+        ])
+        .arg(&key)
+        .args(["-p", &ssh_port.to_string(), "admin@127.0.0.1"])
+        .spawn()
+        .expect("ssh (Debian package openssh-client)");
+    until(first, "1 web, 1 SSH");
+    let _ = held.kill();
+    let _ = held.wait();
+    until(first, "1 web, 0 SSH");
+
+    // HTTPS moves; the browser's session goes with it.
+    node.ok(&format!(
+        "xConfiguration Management Interface Port: {second}"
+    ));
+    wait_for(&format!("https://127.0.0.1:{second}/api/openapi.json"));
+    let (code, page) = overview(second);
+    assert_eq!(code, 200, "still logged in: {page}");
+    assert!(page.contains("id=\"footer-user\">admin<"), "{page}");
+    assert!(node.stop());
+}

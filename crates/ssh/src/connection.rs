@@ -15,6 +15,7 @@ use russh::server::{
 use russh::{Channel, ChannelId, ChannelOpenFailure, Disconnect, MethodKind, MethodSet, Pty};
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use tokio::sync::oneshot;
 
@@ -28,6 +29,8 @@ const MAX_CHANNELS: usize = 8;
 pub struct Shared {
     pub engine: Arc<Engine>,
     pub auth: Arc<dyn Authenticator>,
+    /// Logged-in connections open now.
+    pub sessions: Arc<AtomicUsize>,
 }
 
 /// The methods offered, before and after each failure: a failure leaves both open (as OpenSSH
@@ -66,6 +69,16 @@ pub struct Connection {
     /// Tells the connection task that the login grace period is over.
     authenticated: Option<oneshot::Sender<()>>,
     channels: HashMap<ChannelId, Chan>,
+    /// This connection is in [`Shared::sessions`].
+    counted: bool,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if self.counted {
+            self.shared.sessions.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
 }
 
 impl Connection {
@@ -83,6 +96,7 @@ impl Connection {
             handle,
             authenticated: Some(authenticated),
             channels: HashMap::new(),
+            counted: false,
         }
     }
 
@@ -250,6 +264,10 @@ impl russh::server::Handler for Connection {
     async fn auth_succeeded(&mut self, _session: &mut Session) -> Result<(), Self::Error> {
         if let Some(tx) = self.authenticated.take() {
             let _ = tx.send(());
+        }
+        if !self.counted {
+            self.counted = true;
+            self.shared.sessions.fetch_add(1, Ordering::Relaxed);
         }
         Ok(())
     }

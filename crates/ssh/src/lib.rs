@@ -38,6 +38,8 @@ pub struct Options {
     pub listen: SocketAddr,
     /// The host key file: an OpenSSH private key, made (Ed25519, mode 0600) when missing.
     pub host_key: PathBuf,
+    /// Counts the logged-in connections open now, for the overview's session count.
+    pub sessions: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// Time from connecting to logging in, after which the connection is dropped.
@@ -128,7 +130,11 @@ pub async fn serve(
         ..Default::default()
     });
 
-    let shared = Arc::new(Shared { engine, auth });
+    let shared = Arc::new(Shared {
+        engine,
+        auth,
+        sessions: opts.sessions.clone(),
+    });
     let (stop, stopped) = watch::channel(false);
     let (alive, connections) = mpsc::channel(1);
     let accept = tokio::spawn(accept_loop(listener, shared, config, stopped, alive));

@@ -69,6 +69,7 @@ struct Node {
     engine: Arc<Engine>,
     auth: Arc<Counting>,
     server: Option<Running>,
+    sessions: Arc<AtomicUsize>,
 }
 
 impl Node {
@@ -88,6 +89,7 @@ impl Node {
             engine,
             auth,
             server: None,
+            sessions: Arc::default(),
         };
         node.set(&format!(
             "xConfiguration Authentication Account Admin Account 1 Password: \"{PASSWORD}\""
@@ -103,6 +105,7 @@ impl Node {
             Options {
                 listen: "127.0.0.1:0".parse().unwrap(),
                 host_key: self.host_key(),
+                sessions: self.sessions.clone(),
             },
         )
         .await
@@ -469,6 +472,11 @@ async fn ssh_mode_off_refuses_new_connections_and_keeps_open_sessions() {
         .await
         .unwrap();
     read_until(&mut child, &mut seen, "OK\n").await;
+    assert_eq!(
+        node.sessions.load(Ordering::SeqCst),
+        1,
+        "one logged-in session"
+    );
 
     node.set("xConfiguration Administration SSH Mode: Off");
     let late = node.with_password("admin", PASSWORD);
@@ -501,6 +509,14 @@ async fn ssh_mode_off_refuses_new_connections_and_keeps_open_sessions() {
         .unwrap()
         .unwrap();
     assert_eq!(status.code(), Some(0));
+    let deadline = std::time::Instant::now() + CLIENT_LIMIT;
+    while node.sessions.load(Ordering::SeqCst) != 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the session is still counted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 
     node.set("xConfiguration Administration SSH Mode: On");
     let again = c.exec("xConfiguration SystemUnit Name").await;

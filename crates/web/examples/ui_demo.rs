@@ -224,6 +224,7 @@ async fn main() {
                     &[("User", user), ("Src", src), ("Detail", why)],
                 );
             })),
+            ..Default::default()
         },
     )
     .await

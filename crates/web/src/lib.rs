@@ -55,6 +55,19 @@ pub struct UiOptions {
     /// administrator, account changed) with the user, the source address and the reason, so
     /// that the caller can log `Admin Session Finish`.
     pub on_session_end: Option<SessionHook>,
+    /// The web sessions and the failed-login counts. Give the same store to each
+    /// [`serve_with`] that replaces an earlier one (a port change), so that people stay logged
+    /// in; by default every server has its own.
+    pub store: Option<SessionStore>,
+    /// Other administrator sessions to count on the overview, by surface (`SSH`).
+    pub other_sessions: Vec<(&'static str, Arc<std::sync::atomic::AtomicUsize>)>,
+}
+
+/// Web sessions and login throttling, kept across restarts of the listeners.
+#[derive(Clone, Default)]
+pub struct SessionStore {
+    sessions: Arc<ui::Sessions>,
+    throttle: Arc<ui::Throttle>,
 }
 
 /// What every request handler shares.
@@ -64,9 +77,10 @@ pub(crate) struct Shared {
     pub logins: auth::LoginCache,
     /// The port HTTPS really listens on, for redirects.
     pub https_port: u16,
-    pub sessions: ui::Sessions,
-    pub throttle: ui::Throttle,
+    pub sessions: Arc<ui::Sessions>,
+    pub throttle: Arc<ui::Throttle>,
     pub on_session_end: Option<SessionHook>,
+    pub other_sessions: Vec<(&'static str, Arc<std::sync::atomic::AtomicUsize>)>,
     pub logs: PathBuf,
     /// Rows are added one at a time, so that two administrators adding at once do not pick the
     /// same free row.
@@ -154,14 +168,16 @@ pub async fn serve_with(
     let logs = ui_opts
         .logs
         .unwrap_or_else(|| engine.config.data_dir().join("log"));
+    let store = ui_opts.store.unwrap_or_default();
     let shared = Arc::new(Shared {
         engine,
         auth,
         logins: auth::LoginCache::new(),
         https_port: https_addr.port(),
-        sessions: ui::Sessions::new(),
-        throttle: ui::Throttle::default(),
+        sessions: store.sessions,
+        throttle: store.throttle,
         on_session_end: ui_opts.on_session_end,
+        other_sessions: ui_opts.other_sessions,
         logs,
         add_row: tokio::sync::Mutex::new(()),
     });

@@ -93,6 +93,7 @@ async fn start() -> Ui {
             on_session_end: Some(Arc::new(move |u: &str, s: &str, why: &str| {
                 e2.lock().unwrap().push(format!("{u} {s} {why}"));
             })),
+            ..Default::default()
         },
     )
     .await

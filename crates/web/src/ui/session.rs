@@ -163,6 +163,12 @@ pub(crate) fn idle_limit(snap: &Snapshot) -> Option<Duration> {
     }
 }
 
+impl Default for Sessions {
+    fn default() -> Sessions {
+        Sessions::new()
+    }
+}
+
 impl Sessions {
     pub fn new() -> Sessions {
         Sessions {

@@ -38,6 +38,18 @@ fn fig(name: &'static str, value: impl Into<String>, href: Option<&'static str>)
     }
 }
 
+/// Logged-in administrators by surface: `2 web, 1 SSH`.
+fn admin_sessions(shared: &Shared) -> String {
+    let mut parts = vec![format!("{} web", shared.sessions.list().len())];
+    for (surface, n) in &shared.other_sessions {
+        parts.push(format!(
+            "{} {surface}",
+            n.load(std::sync::atomic::Ordering::Relaxed)
+        ));
+    }
+    parts.join(", ")
+}
+
 async fn gather(shared: &Shared, ctx: &Ctx) -> Overview {
     let unit = exec(shared, &ctx.who, "xStatus SystemUnit".into()).await;
     let res = exec(shared, &ctx.who, "xStatus ResourceUsage".into()).await;
@@ -83,6 +95,11 @@ async fn gather(shared: &Shared, ctx: &Ctx) -> Overview {
         ),
         fig("IPv4 address", addresses("V4"), link("/config/network")),
         fig("IPv6 address", addresses("V6"), link("/config/network")),
+        fig(
+            "Administrator sessions",
+            admin_sessions(shared),
+            link("/users/sessions"),
+        ),
     ];
 
     // Current figures come from the resource usage status when it carries them (auditors may
