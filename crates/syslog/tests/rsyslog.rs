@@ -1,5 +1,5 @@
-//! Delivery to a real rsyslog (Debian package `rsyslog`) over UDP and TCP, checking what it
-//! parsed out of each format.
+//! Delivery to a real rsyslog (Debian packages `rsyslog`, `rsyslog-gnutls`) over UDP, TCP and TLS,
+//! checking what it parsed out of each format.
 
 mod common;
 
@@ -51,6 +51,8 @@ struct Rsyslog {
     dir: tempfile::TempDir,
     udp: u16,
     tcp: u16,
+    /// The RFC 5425 input (GnuTLS, Debian package `rsyslog-gnutls`), when asked for.
+    tls: Option<u16>,
 }
 
 impl Rsyslog {
@@ -59,8 +61,34 @@ impl Rsyslog {
     }
 
     async fn start_on(udp: u16, tcp: u16) -> Rsyslog {
+        Rsyslog::launch(udp, tcp, None).await
+    }
+
+    /// As [`Rsyslog::start`], with a TLS input too, whose certificate and key (PEM) are given.
+    async fn start_tls(cert: &str, key: &str) -> Rsyslog {
+        Rsyslog::launch(free_udp_port(), free_tcp_port(), Some((cert, key))).await
+    }
+
+    async fn launch(udp: u16, tcp: u16, tls: Option<(&str, &str)>) -> Rsyslog {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().display();
+        let (tls_port, tls_conf) = match tls {
+            None => (None, String::new()),
+            Some((cert, key)) => {
+                std::fs::write(dir.path().join("cert.pem"), cert).unwrap();
+                std::fs::write(dir.path().join("key.pem"), key).unwrap();
+                let port = free_tcp_port();
+                // Anonymous on the server side: the client checks the server, not the reverse.
+                (
+                    Some(port),
+                    format!(
+                        r#"global(DefaultNetstreamDriverCertFile="{d}/cert.pem" DefaultNetstreamDriverKeyFile="{d}/key.pem" DefaultNetstreamDriverCAFile="{d}/cert.pem")
+input(type="imtcp" address="127.0.0.1" port="{port}" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")
+"#
+                    ),
+                )
+            }
+        };
         // Only the two network inputs: no local socket, no journal, no kernel log, so the
         // file holds what the tests sent and rsyslog's own messages at most.
         let conf = format!(
@@ -69,7 +97,7 @@ module(load="imudp")
 module(load="imtcp")
 input(type="imudp" address="127.0.0.1" port="{udp}")
 input(type="imtcp" address="127.0.0.1" port="{tcp}")
-template(name="fields" type="string" string="{TEMPLATE}")
+{tls_conf}template(name="fields" type="string" string="{TEMPLATE}")
 action(type="omfile" file="{d}/received.log" template="fields")
 "#
         );
@@ -91,6 +119,7 @@ action(type="omfile" file="{d}/received.log" template="fields")
             dir,
             udp,
             tcp,
+            tls: tls_port,
         };
         r.wait_until_listening().await;
         r
@@ -411,4 +440,59 @@ fn records_parse() {
     let r = read_records(&p);
     assert_eq!(r[0].msg, "a|b");
     assert_eq!(r[0].pri, 165);
+}
+
+/// RFC 5425 to rsyslog's GnuTLS input: the forwarder checks rsyslog's certificate against the
+/// trust store, and rsyslog reads the octet-counted frames.
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_to_rsyslog_gnutls() {
+    let ca = common::Authority::new("rsyslog test authority");
+    let (cert, key) = ca.issue_pem("127.0.0.1", 5);
+    let rs = Rsyslog::start_tls(&cert, &key).await;
+    let port = rs.tls.unwrap();
+    let fwd = Forwarder::start(Some(
+        causeway_syslog::client_config(ca.roots(), Vec::new()).unwrap(),
+    ));
+    fwd.set_targets(vec![target(
+        "127.0.0.1",
+        port,
+        Transport::Tls,
+        Format::Ietf,
+    )]);
+    let mut m = message(Severity::Warning, "over TLS to rsyslog");
+    m.msgid = Some("TlsCheck".into());
+    fwd.send(m);
+    fwd.send(message(Severity::Error, "second over TLS"));
+    let got = rs.until("second over TLS").await;
+    let first = find(&got, "over TLS to rsyslog");
+    assert_eq!(
+        (
+            first.facility,
+            first.severity,
+            first.host.as_str(),
+            first.app.as_str(),
+            first.msgid.as_str()
+        ),
+        (16, 4, "node-a", "tvcs", "TlsCheck")
+    );
+    eventually("the counters", || fwd.stats()[0].sent == 2).await;
+    assert!(fwd.stats()[0].connected);
+
+    // A forwarder that trusts another authority sends rsyslog nothing.
+    let other = common::Authority::new("another authority");
+    let fwd = Forwarder::start(Some(
+        causeway_syslog::client_config(other.roots(), Vec::new()).unwrap(),
+    ));
+    fwd.set_targets(vec![target(
+        "127.0.0.1",
+        port,
+        Transport::Tls,
+        Format::Ietf,
+    )]);
+    fwd.send(message(Severity::Warning, "must not arrive"));
+    eventually("the refused handshake to show", || {
+        fwd.stats()[0].last_error.is_some()
+    })
+    .await;
+    assert!(!rs.records().iter().any(|r| r.msg == "must not arrive"));
 }

@@ -9,79 +9,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use causeway_syslog::{client_config, format, Format, Forwarder, Severity, Transport};
-use common::{eventually, message, octet_frames, target};
-use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
-use rustls::{RootCertStore, ServerConfig};
+use common::{eventually, message, octet_frames, target, Authority};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::ServerConfig;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
-
-struct Authority {
-    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
-    cert: CertificateDer<'static>,
-}
-
-impl Authority {
-    fn new(name: &str) -> Authority {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, name);
-        params.key_usages = vec![
-            rcgen::KeyUsagePurpose::KeyCertSign,
-            rcgen::KeyUsagePurpose::CrlSign,
-            rcgen::KeyUsagePurpose::DigitalSignature,
-        ];
-        let cert = params.self_signed(&key).unwrap();
-        Authority {
-            cert: cert.der().clone(),
-            issuer: rcgen::Issuer::new(params, key),
-        }
-    }
-
-    fn roots(&self) -> RootCertStore {
-        let mut roots = RootCertStore::empty();
-        roots.add(self.cert.clone()).unwrap();
-        roots
-    }
-
-    /// A certificate for `name` with serial number `serial`, and its key.
-    fn issue(&self, name: &str, serial: u64) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let mut params = rcgen::CertificateParams::new(vec![name.to_string()]).unwrap();
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, name);
-        params.serial_number = Some(serial.into());
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        (
-            cert.der().clone(),
-            PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-        )
-    }
-
-    /// A revocation list from this authority naming `revoked` serial numbers.
-    fn crl(&self, revoked: &[u64]) -> CertificateRevocationListDer<'static> {
-        let params = rcgen::CertificateRevocationListParams {
-            this_update: rcgen::date_time_ymd(2024, 1, 1),
-            next_update: rcgen::date_time_ymd(2099, 1, 1),
-            crl_number: 1u64.into(),
-            issuing_distribution_point: None,
-            revoked_certs: revoked
-                .iter()
-                .map(|&s| rcgen::RevokedCertParams {
-                    serial_number: s.into(),
-                    revocation_time: rcgen::date_time_ymd(2024, 1, 1),
-                    reason_code: Some(rcgen::RevocationReason::KeyCompromise),
-                    invalidity_date: None,
-                })
-                .collect(),
-            key_identifier_method: rcgen::KeyIdMethod::Sha256,
-        };
-        params.signed_by(&self.issuer).unwrap().der().clone()
-    }
-}
 
 fn server_config(
     cert: (CertificateDer<'static>, PrivateKeyDer<'static>),
