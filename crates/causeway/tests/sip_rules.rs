@@ -1,32 +1,14 @@
 //! Protocol rules of the SIP service, driven with hand-written messages over real sockets.
 
 mod common;
-use common::{request, sip_node, status, Node, Peer};
+use common::{connected_call, register_contact, request, sip_node, status, Node, Peer};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
 fn register(node: &Node, port: u16, user: &str, contact: &str) {
-    register_with(node, port, user, contact, 1, 60);
-}
-
-fn register_with(node: &Node, port: u16, user: &str, contact: &str, cseq: u32, expires: u32) {
-    let p = Peer::new(port);
-    let me = p.addr();
-    p.send(&format!(
-        "REGISTER sip:example.com SIP/2.0\n\
-         Via: SIP/2.0/UDP {me};branch=z9hG4bKreg{user}\n\
-         Max-Forwards: 70\n\
-         From: <sip:{user}@example.com>;tag=r\n\
-         To: <sip:{user}@example.com>\n\
-         Call-ID: reg-{user}\n\
-         CSeq: {cseq} REGISTER\n\
-         Contact: <{contact}>\n\
-         Expires: {expires}\n\
-         Content-Length: 0\n\n"
-    ));
-    assert_eq!(status(&p.recv()), 200);
     let _ = node;
+    register_contact(port, user, contact, 1, 60);
 }
 
 #[test]
@@ -172,45 +154,10 @@ fn a_malformed_message_closes_its_tcp_connection() {
     assert_eq!(status(&read_one(&mut again).unwrap()), 200);
 }
 
-/// Bob registers at a peer of his own; the caller calls him and he answers 200.
-fn connected_call(node: &Node, port: u16, call: &str) -> (Peer, Peer) {
-    let callee = Peer::new(port);
-    register(node, port, "bob", &format!("sip:bob@{}", callee.addr()));
-    let caller = Peer::new(port);
-    caller.send(&request("INVITE", "sip:bob@example.com", &caller, call, ""));
-    // The callee answers 200 with its tag; the proxy passes it back.
-    let inv = callee.recv();
-    assert!(inv.starts_with("INVITE "), "{inv}");
-    let mut ok = String::from("SIP/2.0 200 OK\r\n");
-    for l in inv.lines().filter(|l| {
-        ["Via:", "From:", "To:", "Call-ID:", "CSeq:", "Record-Route:"]
-            .iter()
-            .any(|h| l.starts_with(h))
-    }) {
-        if l.starts_with("To:") {
-            ok.push_str(&format!("{l};tag=callee\r\n"));
-        } else {
-            ok.push_str(l);
-            ok.push_str("\r\n");
-        }
-    }
-    ok.push_str(&format!(
-        "Contact: <sip:bob@{}>\r\nContent-Length: 0\r\n\r\n",
-        callee.addr()
-    ));
-    callee
-        .sock
-        .send_to(ok.as_bytes(), ("127.0.0.1", port))
-        .unwrap();
-    let r = caller.recv();
-    assert_eq!(status(&r), 200, "{r}");
-    (caller, callee)
-}
-
 #[test]
 fn disconnect_call_releases_it_and_later_requests_get_481() {
     let (node, port) = sip_node();
-    let (caller, _callee) = connected_call(&node, port, "dc");
+    let (caller, _callee) = connected_call(port, "dc");
     let t = node.ok("xStatus Calls");
     assert!(t.contains("*s Calls Call 1 State: Connected"), "{t}");
     node.ok("xCommand DisconnectCall Call: 1");
@@ -339,29 +286,15 @@ fn an_unreachable_tcp_contact_fails_its_branch_and_nothing_else() {
 fn calls_end_with_their_registration_only_when_configured() {
     let (node, port) = sip_node();
     // Default (No): the call outlives the registration.
-    let (_caller, callee) = connected_call(&node, port, "keep");
-    register_with(
-        &node,
-        port,
-        "bob",
-        &format!("sip:bob@{}", callee.addr()),
-        2,
-        0,
-    );
+    let (_caller, callee) = connected_call(port, "keep");
+    register_contact(port, "bob", &format!("sip:bob@{}", callee.addr()), 2, 0);
     assert!(node.ok("xStatus Calls").contains("*s Calls Count: 1"));
     // Yes: unregistering ends the call here, and the dialog is gone.
     node.ok("xConfiguration SIP Registration Call Remove: Yes");
     std::thread::sleep(Duration::from_millis(200));
-    let (caller, callee) = connected_call(&node, port, "drop");
+    let (caller, callee) = connected_call(port, "drop");
     assert!(node.ok("xStatus Calls").contains("*s Calls Count: 2"));
-    register_with(
-        &node,
-        port,
-        "bob",
-        &format!("sip:bob@{}", callee.addr()),
-        2,
-        0,
-    );
+    register_contact(port, "bob", &format!("sip:bob@{}", callee.addr()), 2, 0);
     let t = node.ok("xStatus Calls");
     assert!(t.contains("*s Calls Count: 1"), "{t}");
     let bye = request("BYE", "sip:bob@example.com", &caller, "drop", "")
@@ -373,7 +306,7 @@ fn calls_end_with_their_registration_only_when_configured() {
     caller.send(&bye);
     assert_eq!(status(&caller.recv()), 481);
     // An operator's removal ends the calls too.
-    let (_caller, _callee) = connected_call(&node, port, "operator");
+    let (_caller, _callee) = connected_call(port, "operator");
     assert!(node.ok("xStatus Calls").contains("*s Calls Count: 2"));
     let n = node.first_registration();
     node.ok(&format!("xCommand RemoveRegistration Registration: {n}"));

@@ -178,9 +178,12 @@ fn an_administrator_changes_settings_meets_field_errors_and_edits_search_rules()
 }
 
 #[test]
-fn registrations_are_unregistered_and_alarms_acknowledged_in_the_browser() {
+fn registrations_are_unregistered_calls_disconnected_and_alarms_acknowledged_in_the_browser() {
     let web = web_node();
     let _alice = registered(web.sip, "alice");
+    // A call in progress (alice's phone calls bob, who answers) for the calls page.
+    let (_caller, _callee) = common::connected_call(web.sip, "ui-call");
+    assert!(web.node.ok("xStatus Calls").contains("Calls Count: 1"));
     // A setting that needs a restart raises "Restart required".
     web.node
         .ok("xConfiguration SIP Advanced SipTlsDhKeySize: 2048");
@@ -192,6 +195,10 @@ fn registrations_are_unregistered_and_alarms_acknowledged_in_the_browser() {
     assert!(regs.contains("carol@example.com"), "{regs}");
     let alarm = web.node.ok("xStatus Alarm");
     assert!(alarm.contains("Acknowledged"), "{alarm}");
+    let calls = web.node.ok("xStatus Calls");
+    assert!(calls.contains("Calls Count: 0"), "{calls}");
+    let log = web.node.event_log(Some("Call Disconnected"));
+    assert!(log.contains("Operator disconnect"), "{log}");
 }
 
 #[test]
@@ -199,4 +206,13 @@ fn read_only_users_cannot_save_and_auditors_see_only_their_pages() {
     let web = web_node();
     web.scenario("access.js");
     assert_eq!(web.node.value("SIP UDP Port"), web.sip.to_string());
+}
+
+#[test]
+fn a_backup_is_downloaded_and_restored_from_an_upload_in_the_browser() {
+    let web = web_node();
+    web.scenario("backup.js");
+    assert_eq!(web.node.value("SystemUnit Name"), "\"kept-in-backup\"");
+    let log = web.node.event_log(Some("Restart Requested"));
+    assert_eq!(log.lines().count(), 1, "{log}");
 }

@@ -24,6 +24,9 @@
     if (!file) return;
     ev.preventDefault();
     ev.stopImmediatePropagation();
+    // htmx never sees this submit, so its confirmation is asked here.
+    var question = form.getAttribute("hx-confirm");
+    if (question && !window.confirm(question)) return;
     var reader = new FileReader();
     reader.onload = function () {
       hidden.value = String(reader.result).replace(/^data:[^,]*,/, "");

@@ -585,3 +585,57 @@ pub fn policy_server(cpl: &'static str) -> (u16, std::sync::mpsc::Receiver<Strin
     });
     (port, rx)
 }
+
+/// Registers `user@example.com` at `contact`, from a socket of its own, and waits for the 200.
+pub fn register_contact(port: u16, user: &str, contact: &str, cseq: u32, expires: u32) {
+    let p = Peer::new(port);
+    let me = p.addr();
+    p.send(&format!(
+        "REGISTER sip:example.com SIP/2.0\n\
+         Via: SIP/2.0/UDP {me};branch=z9hG4bKreg{user}\n\
+         Max-Forwards: 70\n\
+         From: <sip:{user}@example.com>;tag=r\n\
+         To: <sip:{user}@example.com>\n\
+         Call-ID: reg-{user}\n\
+         CSeq: {cseq} REGISTER\n\
+         Contact: <{contact}>\n\
+         Expires: {expires}\n\
+         Content-Length: 0\n\n"
+    ));
+    assert_eq!(status(&p.recv()), 200);
+}
+
+/// Bob registers at a peer of his own; the caller calls him and he answers 200.
+pub fn connected_call(port: u16, call: &str) -> (Peer, Peer) {
+    let callee = Peer::new(port);
+    register_contact(port, "bob", &format!("sip:bob@{}", callee.addr()), 1, 60);
+    let caller = Peer::new(port);
+    caller.send(&request("INVITE", "sip:bob@example.com", &caller, call, ""));
+    // The callee answers 200 with its tag; the proxy passes it back.
+    let inv = callee.recv();
+    assert!(inv.starts_with("INVITE "), "{inv}");
+    let mut ok = String::from("SIP/2.0 200 OK\r\n");
+    for l in inv.lines().filter(|l| {
+        ["Via:", "From:", "To:", "Call-ID:", "CSeq:", "Record-Route:"]
+            .iter()
+            .any(|h| l.starts_with(h))
+    }) {
+        if l.starts_with("To:") {
+            ok.push_str(&format!("{l};tag=callee\r\n"));
+        } else {
+            ok.push_str(l);
+            ok.push_str("\r\n");
+        }
+    }
+    ok.push_str(&format!(
+        "Contact: <sip:bob@{}>\r\nContent-Length: 0\r\n\r\n",
+        callee.addr()
+    ));
+    callee
+        .sock
+        .send_to(ok.as_bytes(), ("127.0.0.1", port))
+        .unwrap();
+    let r = caller.recv();
+    assert_eq!(status(&r), 200, "{r}");
+    (caller, callee)
+}

@@ -1,5 +1,6 @@
 // Status pages that act: a registration appears by itself while the page is open, is
-// unregistered with its button; a raised alarm shows on every page until it is acknowledged.
+// unregistered with its button; a call is disconnected with its button; a raised alarm shows on
+// every page until it is acknowledged.
 "use strict";
 
 const dgram = require("dgram");
@@ -73,6 +74,16 @@ main(async (b) => {
   assert.match(await page.textContent("#bars"), /removed/);
   assert.equal(await page.locator("#rows tr", { hasText: "alice@example.com" }).count(), 0);
   assert.equal(await page.locator("#rows tr", { hasText: "carol@example.com" }).count(), 1);
+
+  step("disconnect the call");
+  await page.goto(BASE + "/status/calls");
+  await settle(page);
+  const call = page.locator("#rows tr", { hasText: "bob@example.com" });
+  assert.equal(await call.count(), 1, "the call set up before the scenario is listed");
+  await shot(page, "calls");
+  await act(page, () => call.locator("button:text-is('Disconnect')").click());
+  assert.match(await page.textContent("#bars"), /disconnected/);
+  assert.equal(await page.locator("#rows tr", { hasText: "bob@example.com" }).count(), 0);
 
   step("acknowledge the alarm");
   await click(page, "#alarm-indicator");

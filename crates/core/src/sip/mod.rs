@@ -316,7 +316,15 @@ impl Service {
                 },
                 Some(notice) = notices.recv() => match notice {
                     Notice::Removed(key) => self.drop_calls_of(&key, "Operator forced removal"),
-                    Notice::Disconnected(call_id) => self.proxy.forget_call(&call_id),
+                    Notice::Disconnected(call_id) => {
+                        self.proxy.forget_call(&call_id);
+                        self.log.event(
+                            1,
+                            "tvcs",
+                            "Call Disconnected",
+                            &[("Call-id", call_id.as_str()), ("Reason", "Operator disconnect")],
+                        );
+                    }
                     Notice::Locate(request, reply) => {
                         self.locate(request, reply, Instant::now()).await
                     }
