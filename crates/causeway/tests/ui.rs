@@ -183,6 +183,9 @@ fn registrations_are_unregistered_calls_disconnected_and_alarms_acknowledged_in_
     let _alice = registered(web.sip, "alice");
     // A call in progress (alice's phone calls bob, who answers) for the calls page.
     let (_caller, _callee) = common::connected_call(web.sip, "ui-call");
+    // The deny list is the policy, so that registrations can be blocked (it starts empty).
+    web.node
+        .ok("xConfiguration Registration RestrictionPolicy Mode: DenyList");
     assert!(web.node.ok("xStatus Calls").contains("Calls Count: 1"));
     // A setting that needs a restart raises "Restart required".
     web.node
@@ -195,6 +198,8 @@ fn registrations_are_unregistered_calls_disconnected_and_alarms_acknowledged_in_
     assert!(regs.contains("carol@example.com"), "{regs}");
     let alarm = web.node.ok("xStatus Alarm");
     assert!(alarm.contains("Acknowledged"), "{alarm}");
+    let deny = web.node.ok("xConfiguration Registration DenyList");
+    assert!(deny.contains("\"dave@example.com\""), "{deny}");
     let calls = web.node.ok("xStatus Calls");
     assert!(calls.contains("Calls Count: 0"), "{calls}");
     let log = web.node.event_log(Some("Call Disconnected"));

@@ -1,6 +1,6 @@
 // Status pages that act: a registration appears by itself while the page is open, is
-// unregistered with its button; a call is disconnected with its button; a raised alarm shows on
-// every page until it is acknowledged.
+// unregistered with its button, or unregistered and blocked (the deny list keeps it out); a call
+// is disconnected with its button; a raised alarm shows on every page until it is acknowledged.
 "use strict";
 
 const dgram = require("dgram");
@@ -74,6 +74,17 @@ main(async (b) => {
   assert.match(await page.textContent("#bars"), /removed/);
   assert.equal(await page.locator("#rows tr", { hasText: "alice@example.com" }).count(), 0);
   assert.equal(await page.locator("#rows tr", { hasText: "carol@example.com" }).count(), 1);
+
+  step("unregister and block dave");
+  await register(env("UI_SIP_PORT"), "dave");
+  await page.goto(BASE + "/status/registrations");
+  await settle(page);
+  const dave = page.locator("#rows tr", { hasText: "dave@example.com" });
+  assert.equal(await dave.count(), 1);
+  await act(page, () => dave.locator("button:text-is('Unregister and block')").click());
+  assert.match(await page.textContent("#bars"), /deny list/);
+  assert.equal(await page.locator("#rows tr", { hasText: "dave@example.com" }).count(), 0);
+  await assert.rejects(register(env("UI_SIP_PORT"), "dave"), /403/, "dave registered again");
 
   step("disconnect the call");
   await page.goto(BASE + "/status/calls");

@@ -106,6 +106,7 @@ pub(crate) async fn route(shared: &Shared, ctx: &Ctx) -> Response<Body> {
         },
         (true, _, ["status", "registrations"]) => status::registrations(shared, ctx).await,
         (_, true, ["status", "registrations", "remove"]) => status::unregister(shared, ctx).await,
+        (_, true, ["status", "registrations", "block"]) => status::block(shared, ctx).await,
         (true, _, ["status", "calls"]) => status::calls(shared, ctx).await,
         (_, true, ["status", "calls", "disconnect"]) => status::disconnect(shared, ctx).await,
         (true, _, ["status", "searches"]) => status::searches(shared, ctx).await,

@@ -40,6 +40,16 @@ pub(crate) struct Line {
     pub action: Option<String>,
 }
 
+/// A button on each row of a status table: it posts the row's number as `field` to `url`,
+/// after asking `confirm`.
+#[derive(Clone, Copy)]
+pub(crate) struct Act {
+    pub label: &'static str,
+    pub url: &'static str,
+    pub field: &'static str,
+    pub confirm: &'static str,
+}
+
 /// A sortable, filterable status table, as the template draws it.
 pub(crate) struct Table {
     pub base: String,
@@ -48,10 +58,8 @@ pub(crate) struct Table {
     pub q: String,
     pub total: usize,
     /// Text on each row's button; `None` for no button.
-    pub action: Option<&'static str>,
-    pub action_url: String,
-    pub action_field: &'static str,
-    pub confirm: &'static str,
+    /// The buttons on each row; none for a table without actions or a read-only viewer.
+    pub actions: Vec<Act>,
     /// Where the table body refreshes from; `None` for a table that does not refresh.
     pub refresh: Option<String>,
     pub empty: &'static str,
@@ -83,7 +91,7 @@ fn table(
     cols: &[Col],
     default_sort: &'static str,
     link: impl Fn(&Row) -> Option<String>,
-    action: Option<(&'static str, &'static str, &'static str, &'static str)>,
+    actions: &[Act],
     empty: &'static str,
 ) -> Table {
     let q = ctx.q("q").unwrap_or("").trim().to_string();
@@ -118,7 +126,7 @@ fn table(
             n: r.n,
             cells: cols.iter().map(|c| r.get(c.key).to_string()).collect(),
             link: link(r),
-            action: (writable && action.is_some()).then(|| r.n.to_string()),
+            action: (writable && !actions.is_empty()).then(|| r.n.to_string()),
         })
         .collect();
     let mut refresh_query: Vec<(String, String)> = extra
@@ -137,10 +145,11 @@ fn table(
         lines,
         q,
         total,
-        action: action.filter(|_| writable).map(|a| a.0),
-        action_url: action.map(|a| a.1.to_string()).unwrap_or_default(),
-        action_field: action.map(|a| a.2).unwrap_or(""),
-        confirm: action.map(|a| a.3).unwrap_or(""),
+        actions: if writable {
+            actions.to_vec()
+        } else {
+            Vec::new()
+        },
         refresh: Some(format!("{base}?{}", s.finish())),
         empty,
         csrf: ctx.session.csrf.clone(),
@@ -275,12 +284,21 @@ pub(crate) async fn registrations(shared: &Shared, ctx: &Ctx) -> Response<Body> 
         ("By device", base.to_string(), !alias_view),
         ("By alias", format!("{base}?view=alias"), alias_view),
     ];
-    let action = Some((
-        "Unregister",
-        "/status/registrations/remove",
-        "registration",
-        "Remove this registration? The device may register again.",
-    ));
+    let mut actions = vec![Act {
+        label: "Unregister",
+        url: "/status/registrations/remove",
+        field: "registration",
+        confirm: "Remove this registration? The device may register again.",
+    }];
+    // Blocking adds to the deny list, which only matters while the deny list is the policy.
+    if ctx.snap.get("Registration RestrictionPolicy Mode") == Some("DenyList") {
+        actions.push(Act {
+            label: "Unregister and block",
+            url: "/status/registrations/block",
+            field: "registration",
+            confirm: "Remove this registration and add its aliases to the deny list, so that the device cannot register again?",
+        });
+    }
     let t = if alias_view {
         table(
             ctx,
@@ -290,7 +308,7 @@ pub(crate) async fn registrations(shared: &Shared, ctx: &Ctx) -> Response<Body> 
             BY_ALIAS,
             "Alias",
             |_| None,
-            action,
+            &actions,
             "Nothing is registered.",
         )
     } else {
@@ -302,7 +320,7 @@ pub(crate) async fn registrations(shared: &Shared, ctx: &Ctx) -> Response<Body> 
             BY_DEVICE,
             "Name",
             |_| None,
-            action,
+            &actions,
             "Nothing is registered.",
         )
     };
@@ -346,6 +364,74 @@ pub(crate) async fn unregister(shared: &Shared, ctx: &Ctx) -> Response<Body> {
     render::redirect(&back(ctx, "/status/registrations"))
 }
 
+/// Unregister and block: each alias of the registration goes on the deny list (so that the
+/// device cannot simply register again), then the registration is removed.
+pub(crate) async fn block(shared: &Shared, ctx: &Ctx) -> Response<Body> {
+    if !ctx.can_write() {
+        return render::read_only(shared, ctx);
+    }
+    for n in ctx
+        .form
+        .iter()
+        .filter(|(k, _)| k == "registration")
+        .filter_map(|(_, v)| v.parse::<u32>().ok())
+    {
+        let r = exec(
+            shared,
+            &ctx.who,
+            format!("xStatus Registrations Registration {n}"),
+        )
+        .await;
+        let leaves = leaves(&r, "Registrations");
+        let at = |leaf: &str| value(&leaves, &format!("Registration {n} {leaf}"));
+        let mut aliases: Vec<String> = (1..)
+            .map_while(|k| at(&format!("Aliases Alias {k} Value")))
+            .map(str::to_string)
+            .collect();
+        if aliases.is_empty() {
+            aliases.extend(at("Name").map(str::to_string));
+        }
+        if aliases.is_empty() {
+            ctx.session
+                .flash(true, format!("Registration {n} is no longer there."));
+            continue;
+        }
+        let mut blocked = Vec::new();
+        for a in &aliases {
+            let line = format!(
+                "xCommand DenyListAdd{}{}{}",
+                super::arg("PatternString", a),
+                " PatternType: Exact",
+                super::arg("Description", "blocked from the registrations page"),
+            );
+            let r = exec(shared, &ctx.who, line).await;
+            if r.ok {
+                blocked.push(a.as_str());
+            } else {
+                ctx.session.flash(true, format!("{a}: {}", reason(&r)));
+            }
+        }
+        let r = exec(
+            shared,
+            &ctx.who,
+            format!("xCommand RemoveRegistration Registration: {n}"),
+        )
+        .await;
+        if r.ok {
+            ctx.session.flash(
+                false,
+                format!(
+                    "Registration {n} removed; {} added to the deny list.",
+                    blocked.join(", ")
+                ),
+            );
+        } else {
+            ctx.session.flash(true, reason(&r));
+        }
+    }
+    render::redirect(&back(ctx, "/status/registrations"))
+}
+
 /// Where to go back to after an action: the page it was made from, if it is one of ours.
 fn back(ctx: &Ctx, default: &str) -> String {
     ctx.f("back")
@@ -377,12 +463,12 @@ pub(crate) async fn calls(shared: &Shared, ctx: &Ctx) -> Response<Body> {
         CALLS,
         "StartTime",
         |_| None,
-        Some((
-            "Disconnect",
-            "/status/calls/disconnect",
-            "call",
-            "Disconnect this call?",
-        )),
+        &[Act {
+            label: "Disconnect",
+            url: "/status/calls/disconnect",
+            field: "call",
+            confirm: "Disconnect this call?",
+        }],
         "No calls are in progress.",
     );
     let note = value(&leaves, "History Count")
@@ -449,7 +535,7 @@ pub(crate) async fn searches(shared: &Shared, ctx: &Ctx) -> Response<Body> {
         SEARCHES,
         "StartTime",
         |r| Some(format!("/status/searches/{}", r.n)),
-        None,
+        &[],
         "No searches since the server started.",
     );
     // Newest first unless asked otherwise.
@@ -572,7 +658,7 @@ pub(crate) async fn zones(shared: &Shared, ctx: &Ctx) -> Response<Body> {
         ZONES,
         "Name",
         |_| None,
-        None,
+        &[],
         "No zones.",
     );
     answer(
@@ -609,7 +695,7 @@ pub(crate) async fn policy(shared: &Shared, ctx: &Ctx) -> Response<Body> {
         POLICY,
         "Name",
         |_| None,
-        None,
+        &[],
         "No policy service is in use.",
     );
     answer(
