@@ -308,6 +308,7 @@ async fn serve(
         numbers.clone(),
         sip.searches.clone(),
         sip.policy_services.clone(),
+        sip.reg_history.clone(),
     ));
     let mut engine = Engine::new(
         config.clone(),

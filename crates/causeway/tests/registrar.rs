@@ -293,6 +293,29 @@ fn unregister_remove_and_find() {
     node.err("xCommand RemoveRegistration");
     let log = node.event_log(Some("Operator forced removal"));
     assert_eq!(log.lines().count(), 1, "{log}");
+
+    // The three that ended are in the history, oldest first, each with its reason; the plain
+    // listing only counts them.
+    let plain = node.ok("xStatus Registrations");
+    assert!(
+        plain.contains("*s Registrations History Count: 3"),
+        "{plain}"
+    );
+    assert!(!plain.contains("History Registration"), "{plain}");
+    let h = node.ok("xStatus Registrations History");
+    for (n, name, reason) in [
+        (1, "alice", "Unregistered by the endpoint"),
+        (2, "bob", "Unregistered by the endpoint"),
+        (3, "carol", "Operator forced removal"),
+    ] {
+        let p = format!("*s Registrations History Registration {n} ");
+        assert!(
+            h.contains(&format!("{p}Name: \"{name}@example.com\"")),
+            "{h}"
+        );
+        assert!(h.contains(&format!("{p}Reason: \"{reason}\"")), "{h}");
+        assert!(h.contains(&format!("{p}Protocol: SIP")), "{h}");
+    }
 }
 
 #[test]

@@ -162,6 +162,12 @@ fn disconnect_call_releases_it_and_later_requests_get_481() {
     assert!(t.contains("*s Calls Call 1 State: Connected"), "{t}");
     node.ok("xCommand DisconnectCall Call: 1");
     assert!(node.ok("xStatus Calls").contains("*s Calls Count: 0"));
+    let h = node.ok("xStatus Calls History");
+    assert!(
+        h.contains("*s Calls History Call 1 Reason: \"Operator disconnect\"")
+            && h.contains("*s Calls History Call 1 DestinationAlias: \"sip:bob@example.com\""),
+        "{h}"
+    );
     node.err("xCommand DisconnectCall Call: 1");
     // The caller's BYE in that dialog is refused.
     let bye = request("BYE", "sip:bob@example.com", &caller, "dc", "")

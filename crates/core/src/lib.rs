@@ -4,6 +4,7 @@
 pub mod calls;
 pub mod dns;
 pub mod h323;
+pub mod history;
 pub mod listen;
 pub mod search_history;
 pub mod sip;

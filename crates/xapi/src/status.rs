@@ -9,6 +9,11 @@ pub trait StatusSource: Send + Sync {
     fn group(&self) -> &'static str;
     /// Leaves as (path below the group, value), in display order.
     fn collect(&self) -> Vec<(String, Field)>;
+    /// Leaves too many to list every time (histories), given only when the path asks for
+    /// their first word (`xStatus Calls History`). Same form as [`StatusSource::collect`].
+    fn collect_on_request(&self, _first: &str) -> Vec<(String, Field)> {
+        Vec::new()
+    }
 }
 
 /// The top-level status groups the reference lists.

@@ -96,7 +96,11 @@ pub fn status_of(engine: &Engine, groups: &[&str]) -> Response {
 /// Prints the leaves of `source` under `filter`; returns whether any matched.
 fn emit(out: &mut Out, source: &dyn StatusSource, filter: &[String]) -> bool {
     let mut any = false;
-    for (path, value) in source.collect() {
+    let mut leaves = source.collect();
+    if let Some(first) = filter.first() {
+        leaves.extend(source.collect_on_request(first));
+    }
+    for (path, value) in leaves {
         let words: Vec<&str> = path.split(' ').collect();
         let keep = filter.len() <= words.len()
             && filter

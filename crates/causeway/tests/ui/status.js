@@ -75,6 +75,13 @@ main(async (b) => {
   assert.equal(await page.locator("#rows tr", { hasText: "alice@example.com" }).count(), 0);
   assert.equal(await page.locator("#rows tr", { hasText: "carol@example.com" }).count(), 1);
 
+  step("the registration history");
+  await click(page, ".tabs a:text-is('History')");
+  const gone = page.locator("#rows tr", { hasText: "alice@example.com" });
+  assert.equal(await gone.count(), 1);
+  assert.match(await gone.textContent(), /Operator forced removal/);
+  await shot(page, "registrations-history");
+
   step("unregister and block dave");
   await register(env("UI_SIP_PORT"), "dave");
   await page.goto(BASE + "/status/registrations");
@@ -95,6 +102,11 @@ main(async (b) => {
   await act(page, () => call.locator("button:text-is('Disconnect')").click());
   assert.match(await page.textContent("#bars"), /disconnected/);
   assert.equal(await page.locator("#rows tr", { hasText: "bob@example.com" }).count(), 0);
+  await click(page, ".tabs a:text-is('History')");
+  const ended = page.locator("#rows tr", { hasText: "bob@example.com" });
+  assert.equal(await ended.count(), 1);
+  assert.match(await ended.textContent(), /Operator disconnect/);
+  await shot(page, "calls-history");
 
   step("acknowledge the alarm");
   await click(page, "#alarm-indicator");

@@ -691,6 +691,20 @@ impl Service {
             Removal::Overwritten => "Alias taken over by another registration",
             Removal::Operator => "Operator forced removal",
         };
+        self.shared.reg_history.push(crate::history::Ended {
+            name: r
+                .aliases
+                .first()
+                .map_or_else(String::new, |a| a.text().to_string()),
+            protocol: "H323",
+            address: r
+                .call_signal
+                .first()
+                .map_or_else(String::new, |a| a.to_string()),
+            created: r.registered_at,
+            ended: std::time::SystemTime::now(),
+            reason: reason.to_string(),
+        });
         self.log.event(
             1,
             "tvcs",

@@ -25,6 +25,8 @@ pub struct Shared {
     /// The policy services in use, by the name `xStatus Policy` shows (the SIP service keeps
     /// them up to date).
     pub policies: crate::sip::state::PolicyServices,
+    /// Registrations that have ended; shared with the SIP registrar.
+    pub reg_history: Arc<crate::history::Registrations>,
     locate_ids: AtomicU64,
 }
 
@@ -52,11 +54,13 @@ impl Shared {
         numbers: Arc<Numbers>,
         searches: Arc<Mutex<crate::search_history::SearchHistory>>,
         policies: crate::sip::state::PolicyServices,
+        reg_history: Arc<crate::history::Registrations>,
     ) -> Shared {
         Shared {
             numbers,
             searches,
             policies,
+            reg_history,
             ..Shared::default()
         }
     }
@@ -267,11 +271,7 @@ pub fn registration_fields(r: &Registration, now: Instant) -> Vec<(String, Field
         (format!("{p}SerialNumber"), Field::str(r.serial_text())),
         (
             format!("{p}CreationTime"),
-            Field::str(
-                chrono::DateTime::<chrono::Utc>::from(r.registered_at)
-                    .format("%Y-%m-%d %H:%M:%S UTC")
-                    .to_string(),
-            ),
+            Field::str(crate::history::time(r.registered_at)),
         ),
         (format!("{p}Expires"), Field::bare(r.remaining(now))),
         (format!("{p}TimeToLive"), Field::bare(r.ttl)),

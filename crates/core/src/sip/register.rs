@@ -214,6 +214,10 @@ impl Service {
         match decision {
             Ok(d) => {
                 for r in &d.removed {
+                    self.shared.reg_history.push(crate::history::Ended::sip(
+                        &r.binding,
+                        "Unregistered by the endpoint",
+                    ));
                     self.log_registration(
                         "Unregistration Accepted",
                         req,
@@ -323,6 +327,10 @@ impl Service {
             (gone, reg.poll_timeout())
         };
         for r in gone {
+            self.shared.reg_history.push(crate::history::Ended::sip(
+                &r.binding,
+                "Registration expired",
+            ));
             self.drop_calls_of(&r.binding.key, "Registration expired");
             if r.reason == RemovalReason::Expired {
                 self.log.event(

@@ -30,6 +30,8 @@ pub struct Shared {
     pub policy_services: PolicyServices,
     /// Tells the SIP service what an operator did to its bindings and calls.
     pub notices: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Notice>>>,
+    /// Registrations that have ended; shared with the H.323 service.
+    pub reg_history: Arc<crate::history::Registrations>,
 }
 
 /// Something an operator did outside the SIP service that it must act on.
@@ -102,11 +104,7 @@ impl Released {
     }
 }
 
-fn time(t: SystemTime) -> String {
-    chrono::DateTime::<chrono::Utc>::from(t)
-        .format("%Y-%m-%d %H:%M:%S UTC")
-        .to_string()
-}
+use crate::history::time;
 
 fn binding_fields(prefix: &str, b: &Binding, now: Instant) -> Vec<(String, Field)> {
     let mut v = vec![
@@ -172,7 +170,19 @@ impl StatusSource for RegistrationStatus {
         rows.sort_by_key(|(n, _)| *n);
         let mut v: Vec<(String, Field)> = rows.into_iter().flat_map(|(_, f)| f).collect();
         v.push(("Count".into(), Field::bare(count)));
+        v.push((
+            "History Count".into(),
+            Field::bare(self.sip.reg_history.len()),
+        ));
         v
+    }
+
+    fn collect_on_request(&self, first: &str) -> Vec<(String, Field)> {
+        if first.eq_ignore_ascii_case("History") {
+            self.sip.reg_history.fields()
+        } else {
+            Vec::new()
+        }
     }
 }
 
@@ -206,6 +216,41 @@ impl StatusSource for CallStatus {
         }
         v.push(("Count".into(), Field::bare(count)));
         v.push(("History Count".into(), Field::bare(calls.history().count())));
+        v
+    }
+
+    fn collect_on_request(&self, first: &str) -> Vec<(String, Field)> {
+        if !first.eq_ignore_ascii_case("History") {
+            return Vec::new();
+        }
+        let calls = self.0.calls.lock().unwrap();
+        let mut v = Vec::new();
+        for (i, c) in calls.history().enumerate() {
+            let p = format!("History Call {} ", i + 1);
+            v.push((format!("{p}SerialNumber"), Field::str(c.serial.to_string())));
+            v.push((format!("{p}Protocol"), Field::bare(c.protocol)));
+            v.push((format!("{p}SourceAlias"), Field::str(c.source.as_str())));
+            v.push((
+                format!("{p}DestinationAlias"),
+                Field::str(c.destination.as_str()),
+            ));
+            v.push((format!("{p}StartTime"), Field::str(time(c.started))));
+            if let Some(t) = c.connected {
+                v.push((format!("{p}ConnectTime"), Field::str(time(t))));
+            }
+            if let Some(t) = c.ended {
+                v.push((format!("{p}EndTime"), Field::str(time(t))));
+                let from = c.connected.unwrap_or(c.started);
+                v.push((
+                    format!("{p}Duration"),
+                    Field::bare(t.duration_since(from).map(|d| d.as_secs()).unwrap_or(0)),
+                ));
+            }
+            v.push((
+                format!("{p}Reason"),
+                Field::str(c.reason.as_deref().unwrap_or("")),
+            ));
+        }
         v
     }
 }
@@ -276,6 +321,8 @@ impl Shared {
     pub fn remove_registration(&self, which: &Selector) -> Option<Binding> {
         let b = self.registration(which)?;
         self.registrar.lock().unwrap().remove(&b.serial);
+        self.reg_history
+            .push(crate::history::Ended::sip(&b, "Operator forced removal"));
         self.notify(Notice::Removed(b.key.clone()));
         Some(b)
     }

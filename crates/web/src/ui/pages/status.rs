@@ -95,12 +95,20 @@ fn table(
     empty: &'static str,
 ) -> Table {
     let q = ctx.q("q").unwrap_or("").trim().to_string();
-    let sort = ctx
+    // `-Key` sorts by Key, descending, until the viewer picks another order.
+    let (default_sort, default_desc) = match default_sort.strip_prefix('-') {
+        Some(k) => (k, true),
+        None => (default_sort, false),
+    };
+    let asked = ctx
         .q("sort")
         .and_then(|s| cols.iter().find(|c| c.key == s))
-        .map(|c| c.key)
-        .unwrap_or(default_sort);
-    let desc = ctx.q("dir") == Some("desc");
+        .map(|c| c.key);
+    let sort = asked.unwrap_or(default_sort);
+    let desc = match asked {
+        Some(_) => ctx.q("dir") == Some("desc"),
+        None => default_desc,
+    };
     let total = rows.len();
     let mut rows = filter_rows(rows, &q);
     sort_rows(&mut rows, sort, desc);
@@ -272,7 +280,60 @@ fn by_alias(devices: &[Row]) -> Vec<Row> {
     out
 }
 
+const REGISTRATION_HISTORY: &[Col] = &[
+    col("Name", "Name"),
+    col("Protocol", "Protocol"),
+    col("Address", "Contact address"),
+    col("CreationTime", "Registered at"),
+    col("EndTime", "Ended at"),
+    col("Duration", "Duration (s)"),
+    col("Reason", "Reason"),
+];
+
+fn registration_tabs(view: &str) -> Vec<(&'static str, String, bool)> {
+    let base = "/status/registrations";
+    vec![
+        ("By device", base.to_string(), view == "device"),
+        ("By alias", format!("{base}?view=alias"), view == "alias"),
+        ("History", format!("{base}?view=history"), view == "history"),
+    ]
+}
+
+/// Registrations that have ended since the server started, newest first by default.
+async fn registration_history(shared: &Shared, ctx: &Ctx) -> Response<Body> {
+    let leaves = match group(shared, ctx, "Registrations History").await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let t = table(
+        ctx,
+        "/status/registrations",
+        &[("view", "history")],
+        rows(&leaves, "Registration"),
+        REGISTRATION_HISTORY,
+        "-EndTime",
+        |_| None,
+        &[],
+        "No registration has ended since the server started.",
+    );
+    answer(
+        shared,
+        ctx,
+        Listing {
+            title: "Registrations",
+            intro: "Registrations that have ended since the server started, and why.",
+            tabs: registration_tabs("history"),
+            note: None,
+            live: false,
+        },
+        t,
+    )
+}
+
 pub(crate) async fn registrations(shared: &Shared, ctx: &Ctx) -> Response<Body> {
+    if ctx.q("view") == Some("history") {
+        return registration_history(shared, ctx).await;
+    }
     let leaves = match group(shared, ctx, "Registrations").await {
         Ok(l) => l,
         Err(r) => return r,
@@ -280,10 +341,7 @@ pub(crate) async fn registrations(shared: &Shared, ctx: &Ctx) -> Response<Body> 
     let devices = rows(&leaves, "Registration");
     let alias_view = ctx.q("view") == Some("alias");
     let base = "/status/registrations";
-    let tabs = vec![
-        ("By device", base.to_string(), !alias_view),
-        ("By alias", format!("{base}?view=alias"), alias_view),
-    ];
+    let tabs = registration_tabs(if alias_view { "alias" } else { "device" });
     let mut actions = vec![Act {
         label: "Unregister",
         url: "/status/registrations/remove",
@@ -449,7 +507,59 @@ const CALLS: &[Col] = &[
     col("ConnectTime", "Connected"),
 ];
 
+const CALL_HISTORY: &[Col] = &[
+    col("StartTime", "Start"),
+    col("SourceAlias", "Source"),
+    col("DestinationAlias", "Destination"),
+    col("Protocol", "Protocol"),
+    col("EndTime", "Ended at"),
+    col("Duration", "Duration (s)"),
+    col("Reason", "Reason"),
+];
+
+fn call_tabs(history: bool) -> Vec<(&'static str, String, bool)> {
+    vec![
+        ("Current", "/status/calls".to_string(), !history),
+        ("History", "/status/calls?view=history".to_string(), history),
+    ]
+}
+
+/// Calls that have ended since the server started (the most recent ones), newest first by
+/// default.
+async fn call_history(shared: &Shared, ctx: &Ctx) -> Response<Body> {
+    let leaves = match group(shared, ctx, "Calls History").await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let t = table(
+        ctx,
+        "/status/calls",
+        &[("view", "history")],
+        rows(&leaves, "Call"),
+        CALL_HISTORY,
+        "-StartTime",
+        |_| None,
+        &[],
+        "No call has ended since the server started.",
+    );
+    answer(
+        shared,
+        ctx,
+        Listing {
+            title: "Calls",
+            intro: "Calls that have ended since the server started, and why.",
+            tabs: call_tabs(true),
+            note: None,
+            live: false,
+        },
+        t,
+    )
+}
+
 pub(crate) async fn calls(shared: &Shared, ctx: &Ctx) -> Response<Body> {
+    if ctx.q("view") == Some("history") {
+        return call_history(shared, ctx).await;
+    }
     let leaves = match group(shared, ctx, "Calls").await {
         Ok(l) => l,
         Err(r) => return r,
@@ -479,7 +589,7 @@ pub(crate) async fn calls(shared: &Shared, ctx: &Ctx) -> Response<Body> {
         Listing {
             title: "Calls",
             intro: "Calls in progress through this system.",
-            tabs: Vec::new(),
+            tabs: call_tabs(false),
             note,
             live: true,
         },
