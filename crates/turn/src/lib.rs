@@ -1,0 +1,76 @@
+//! A TURN server (RFC 8656, with RFC 6156 IPv6 relays) as a state machine without I/O.
+//!
+//! The caller reads datagrams and stream frames and hands them in with the time:
+//! [`Server::handle_client`] for what a client sent to the TURN port, [`Server::handle_peer`]
+//! for what arrived on a relay socket. Each returns at most one thing to send. Relay sockets are
+//! opened and closed through the [`Relays`] the caller passes, so that the core decides which
+//! port and when, and the caller owns the sockets. [`Server::handle_timeout`] expires
+//! allocations at [`Server::poll_timeout`]. What happened worth logging comes out of
+//! [`Server::events`].
+
+mod allocation;
+mod nonce;
+mod server;
+
+pub use allocation::{AllocationView, Counters};
+pub use server::{Config, Event, Output, Server};
+
+use std::net::SocketAddr;
+
+/// How a client reached the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Transport {
+    Udp,
+    Tcp,
+    Tls,
+}
+
+impl Transport {
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
+        }
+    }
+
+    /// Streams pad ChannelData to a multiple of four; datagrams need not.
+    pub fn is_stream(self) -> bool {
+        !matches!(self, Transport::Udp)
+    }
+}
+
+/// The client's 5-tuple: an allocation belongs to exactly one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FiveTuple {
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub transport: Transport,
+}
+
+/// The relay sockets, owned by the caller.
+pub trait Relays {
+    /// Opens a UDP relay socket for the family of `like` (an address of the family wanted) on
+    /// a free port of the relay range, an even one when `even`; its address, or `None` when no
+    /// port is free.
+    fn open(&mut self, like: &SocketAddr, even: bool) -> Option<SocketAddr>;
+    /// Closes a relay socket opened by `open`.
+    fn close(&mut self, relay: SocketAddr);
+}
+
+/// Seconds of the protocol's timers (RFC 8656).
+pub mod timers {
+    use std::time::Duration;
+    /// An allocation without a LIFETIME lasts this long.
+    pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(600);
+    /// And at most this long between refreshes.
+    pub const MAX_LIFETIME: Duration = Duration::from_secs(3600);
+    /// A permission lasts five minutes unless refreshed.
+    pub const PERMISSION: Duration = Duration::from_secs(300);
+    /// A channel binding lasts ten minutes unless refreshed.
+    pub const CHANNEL: Duration = Duration::from_secs(600);
+    /// After a channel binding ends, its number and peer stay taken this long (RFC 8656 §12).
+    pub const CHANNEL_QUARANTINE: Duration = Duration::from_secs(300);
+    /// A nonce is good for this long; then the client is told 438 and takes a new one.
+    pub const NONCE: Duration = Duration::from_secs(600);
+}

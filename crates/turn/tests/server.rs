@@ -1,0 +1,554 @@
+//! The TURN core driven without a network: a client that writes real STUN messages, a fake set
+//! of relay sockets, and time passed in.
+
+use causeway_stun::{attr_type as at, long_term_key, method, Builder, ChannelData, Class, Message};
+use causeway_turn::{Config, Event, FiveTuple, Output, Relays, Server, Transport};
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+const REALM: &str = "causeway.test";
+
+/// Relay "sockets" handed out from a small port range.
+#[derive(Default)]
+struct FakeRelays {
+    open: BTreeSet<SocketAddr>,
+    closed: Vec<SocketAddr>,
+    ports: Vec<u16>,
+}
+
+impl FakeRelays {
+    fn with_ports(ports: &[u16]) -> FakeRelays {
+        FakeRelays {
+            ports: ports.to_vec(),
+            ..Default::default()
+        }
+    }
+}
+
+impl Relays for FakeRelays {
+    fn open(&mut self, like: &SocketAddr, even: bool) -> Option<SocketAddr> {
+        let i = self.ports.iter().position(|p| !even || p % 2 == 0)?;
+        let port = self.ports.remove(i);
+        let a = SocketAddr::new(like.ip(), port);
+        self.open.insert(a);
+        Some(a)
+    }
+    fn close(&mut self, relay: SocketAddr) {
+        assert!(self.open.remove(&relay), "closed twice: {relay}");
+        self.closed.push(relay);
+        self.ports.push(relay.port());
+    }
+}
+
+fn config() -> Config {
+    Config {
+        realm: REALM.into(),
+        authenticate: true,
+        capacity: 10,
+        relay_v4: Some("203.0.113.1".parse().unwrap()),
+        relay_v6: None,
+        software: Some("causeway test".into()),
+    }
+}
+
+struct World {
+    server: Server,
+    relays: FakeRelays,
+    now: Instant,
+}
+
+fn world(config: Config) -> World {
+    let now = Instant::now();
+    let mut server = Server::new(config, b"test secret", now);
+    server.set_credentials([("alice", "alice pass"), ("bob", "bob pass")]);
+    World {
+        server,
+        relays: FakeRelays::with_ports(&[50000, 50001, 50002, 50003, 50004, 50005]),
+        now,
+    }
+}
+
+fn tuple(client: &str) -> FiveTuple {
+    FiveTuple {
+        client: client.parse().unwrap(),
+        server: "203.0.113.1:3478".parse().unwrap(),
+        transport: Transport::Udp,
+    }
+}
+
+/// A client: its 5-tuple and, once challenged, its nonce.
+struct Client {
+    tuple: FiveTuple,
+    user: &'static str,
+    password: &'static str,
+    nonce: Option<String>,
+    realm: String,
+    next: u8,
+}
+
+fn client(addr: &str, user: &'static str, password: &'static str) -> Client {
+    Client {
+        tuple: tuple(addr),
+        user,
+        password,
+        nonce: None,
+        realm: REALM.into(),
+        next: 0,
+    }
+}
+
+impl Client {
+    fn tid(&mut self) -> [u8; 12] {
+        self.next += 1;
+        [self.next; 12]
+    }
+
+    /// A request, authenticated when a nonce is known.
+    fn request(&mut self, meth: u16, tid: [u8; 12], fill: impl FnOnce(&mut Builder)) -> Vec<u8> {
+        let mut buf = Vec::new();
+        let mut b = Builder::new(&mut buf, meth, Class::Request, &tid);
+        fill(&mut b);
+        if let Some(n) = &self.nonce {
+            b.text(at::USERNAME, self.user)
+                .text(at::REALM, &self.realm)
+                .text(at::NONCE, n)
+                .integrity(&long_term_key(self.user, &self.realm, self.password));
+        }
+        buf
+    }
+}
+
+/// The answer to `bytes`, as owned bytes.
+fn send(w: &mut World, c: &Client, bytes: &[u8]) -> Option<Vec<u8>> {
+    match w
+        .server
+        .handle_client(w.now, c.tuple, bytes, &mut w.relays)?
+    {
+        Output::ToClient { tuple, bytes } => {
+            assert_eq!(tuple, c.tuple);
+            Some(bytes.to_vec())
+        }
+        Output::ToPeer { .. } => panic!("a request was relayed"),
+    }
+}
+
+fn code(answer: &[u8]) -> Option<u16> {
+    Message::parse(answer).unwrap().error_code().map(|e| e.code)
+}
+
+/// Sends `meth`, taking the 401 challenge first when needed; the final answer.
+fn ask(w: &mut World, c: &mut Client, meth: u16, fill: impl Fn(&mut Builder)) -> Vec<u8> {
+    let tid = c.tid();
+    let req = c.request(meth, tid, &fill);
+    let answer = send(w, c, &req).expect("an answer");
+    if matches!(code(&answer), Some(401) | Some(438)) && c.nonce.is_none() {
+        let m = Message::parse(&answer).unwrap();
+        c.nonce = m.nonce().map(str::to_string);
+        let tid = c.tid();
+        let req = c.request(meth, tid, &fill);
+        return send(w, c, &req).expect("an answer");
+    }
+    answer
+}
+
+fn allocate(w: &mut World, c: &mut Client) -> SocketAddr {
+    let answer = ask(w, c, method::ALLOCATE, |b| {
+        b.requested_transport(17);
+    });
+    let m = Message::parse(&answer).unwrap();
+    assert_eq!(m.class(), Class::Success, "{:?}", m.error_code());
+    assert!(m.check_integrity(&long_term_key(c.user, REALM, c.password)));
+    assert_eq!(m.check_fingerprint(), Some(true));
+    assert_eq!(m.xor_address(at::XOR_MAPPED_ADDRESS), Some(c.tuple.client));
+    assert_eq!(m.lifetime(), Some(600));
+    m.xor_address(at::XOR_RELAYED_ADDRESS).unwrap()
+}
+
+#[test]
+fn a_request_without_credentials_is_challenged_and_then_allocates() {
+    let mut w = world(config());
+    let mut c = client("198.51.100.7:40000", "alice", "alice pass");
+    let tid = c.tid();
+    let req = c.request(method::ALLOCATE, tid, |b| {
+        b.requested_transport(17);
+    });
+    let first = send(&mut w, &c, &req).unwrap();
+    let m = Message::parse(&first).unwrap();
+    assert_eq!(m.error_code().unwrap().code, 401);
+    assert_eq!(m.realm(), Some(REALM));
+    assert!(m.nonce().is_some());
+    assert_eq!(
+        m.get(at::MESSAGE_INTEGRITY),
+        None,
+        "a challenge is not signed"
+    );
+    let relay = allocate(&mut w, &mut c);
+    assert_eq!(relay, "203.0.113.1:50000".parse().unwrap());
+    let events: Vec<Event> = w.server.events().collect();
+    assert!(events.contains(&Event::Allocated {
+        tuple: c.tuple,
+        relay,
+        username: "alice".into()
+    }));
+    assert_eq!(w.server.len(), 1);
+}
+
+#[test]
+fn wrong_password_realm_and_old_nonces_are_refused() {
+    let mut w = world(config());
+    let mut c = client("198.51.100.7:40000", "alice", "wrong");
+    let answer = ask(&mut w, &mut c, method::ALLOCATE, |b| {
+        b.requested_transport(17);
+    });
+    assert_eq!(code(&answer), Some(401));
+    let mut c = client("198.51.100.7:40000", "nobody", "alice pass");
+    assert_eq!(
+        code(&ask(&mut w, &mut c, method::ALLOCATE, |b| {
+            b.requested_transport(17);
+        })),
+        Some(401)
+    );
+    let mut c = client("198.51.100.7:40000", "alice", "alice pass");
+    c.realm = "elsewhere".into();
+    assert_eq!(
+        code(&ask(&mut w, &mut c, method::ALLOCATE, |b| {
+            b.requested_transport(17);
+        })),
+        Some(401)
+    );
+    // A nonce from another client's address, and one past its time, are stale.
+    let mut c = client("198.51.100.7:40000", "alice", "alice pass");
+    allocate(&mut w, &mut c);
+    let mut other = client("198.51.100.8:40000", "alice", "alice pass");
+    other.nonce = c.nonce.clone();
+    let tid = other.tid();
+    let req = other.request(method::ALLOCATE, tid, |b| {
+        b.requested_transport(17);
+    });
+    let a = send(&mut w, &other, &req).unwrap();
+    assert_eq!(code(&a), Some(438));
+    assert!(
+        Message::parse(&a).unwrap().nonce().is_some(),
+        "a fresh nonce"
+    );
+    w.now += Duration::from_secs(601);
+    let tid = c.tid();
+    let req = c.request(method::REFRESH, tid, |_| {});
+    assert_eq!(code(&send(&mut w, &c, &req).unwrap()), Some(438));
+}
+
+#[test]
+fn an_unauthenticated_binding_is_refused_unless_authentication_is_off() {
+    let mut w = world(config());
+    let mut c = client("198.51.100.7:40000", "alice", "alice pass");
+    let tid = c.tid();
+    let req = c.request(method::BINDING, tid, |_| {});
+    assert_eq!(code(&send(&mut w, &c, &req).unwrap()), Some(401));
+    let mut w = world(Config {
+        authenticate: false,
+        ..config()
+    });
+    let a = send(&mut w, &c, &req).unwrap();
+    let m = Message::parse(&a).unwrap();
+    assert_eq!(m.class(), Class::Success);
+    assert_eq!(m.xor_address(at::XOR_MAPPED_ADDRESS), Some(c.tuple.client));
+    assert_eq!(m.get(at::MESSAGE_INTEGRITY), None);
+}
+
+#[test]
+fn retransmitted_allocates_get_the_same_answer_and_others_437() {
+    let mut w = world(config());
+    let mut c = client("198.51.100.7:40000", "alice", "alice pass");
+    allocate(&mut w, &mut c);
+    let tid = [c.next; 12];
+    let again = c.request(method::ALLOCATE, tid, |b| {
+        b.requested_transport(17);
+    });
+    let m_bytes = send(&mut w, &c, &again).unwrap();
+    let m = Message::parse(&m_bytes).unwrap();
+    assert_eq!(m.class(), Class::Success);
+    assert_eq!(
+        m.xor_address(at::XOR_RELAYED_ADDRESS),
+        Some("203.0.113.1:50000".parse().unwrap())
+    );
+    assert_eq!(w.relays.open.len(), 1, "no second relay");
+    let answer = ask(&mut w, &mut c, method::ALLOCATE, |b| {
+        b.requested_transport(17);
+    });
+    assert_eq!(code(&answer), Some(437));
+    // Another user on the same 5-tuple: wrong credentials.
+    let mut bob = client("198.51.100.7:40000", "bob", "bob pass");
+    bob.nonce = c.nonce.clone();
+    assert_eq!(
+        code(&ask(&mut w, &mut bob, method::REFRESH, |_| {})),
+        Some(441)
+    );
+}
+
+#[test]
+fn allocate_checks_its_attributes() {
+    let mut w = world(config());
+    let mut c = client("198.51.100.7:40000", "alice", "alice pass");
+    assert_eq!(
+        code(&ask(&mut w, &mut c, method::ALLOCATE, |_| {})),
+        Some(400)
+    );
+    assert_eq!(
+        code(&ask(&mut w, &mut c, method::ALLOCATE, |b| {
+            b.requested_transport(6);
+        })),
+        Some(442)
+    );
+    assert_eq!(
+        code(&ask(&mut w, &mut c, method::ALLOCATE, |b| {
+            b.requested_transport(17)
+                .family(at::REQUESTED_ADDRESS_FAMILY, causeway_stun::Family::V6);
+        })),
+        Some(440)
+    );
+    // An attribute the server must understand and does not.
+    let a = ask(&mut w, &mut c, method::ALLOCATE, |b| {
+        b.requested_transport(17).attr(0x0030, &[1, 2, 3, 4]);
+    });
+    let m = Message::parse(&a).unwrap();
+    assert_eq!(m.error_code().unwrap().code, 420);
+    assert_eq!(m.get(at::UNKNOWN_ATTRIBUTES), Some(&[0x00, 0x30][..]));
+    // An even port when asked.
+    let a = ask(&mut w, &mut c, method::ALLOCATE, |b| {
+        b.requested_transport(17).attr(at::EVEN_PORT, &[0]);
+    });
+    let m = Message::parse(&a).unwrap();
+    assert_eq!(
+        m.xor_address(at::XOR_RELAYED_ADDRESS).unwrap().port() % 2,
+        0
+    );
+}
+
+#[test]
+fn ipv6_relays_and_family_mismatches() {
+    let mut w = world(Config {
+        relay_v6: Some("2001:db8::1".parse().unwrap()),
+        ..config()
+    });
+    let mut c = client("[2001:db8::7]:40000", "alice", "alice pass");
+    let a = ask(&mut w, &mut c, method::ALLOCATE, |b| {
+        b.requested_transport(17)
+            .family(at::REQUESTED_ADDRESS_FAMILY, causeway_stun::Family::V6);
+    });
+    let m = Message::parse(&a).unwrap();
+    let relay = m.xor_address(at::XOR_RELAYED_ADDRESS).unwrap();
+    assert_eq!(relay, "[2001:db8::1]:50000".parse().unwrap());
+    let peer4: SocketAddr = "192.0.2.9:5000".parse().unwrap();
+    assert_eq!(
+        code(&ask(&mut w, &mut c, method::CREATE_PERMISSION, |b| {
+            b.xor_address(at::XOR_PEER_ADDRESS, &peer4);
+        })),
+        Some(443)
+    );
+}
+
+/// Client → relay → peer and back, with a permission, then over a channel.
+#[test]
+fn data_flows_only_with_a_permission_and_over_channels() {
+    let mut w = world(config());
+    let mut c = client("198.51.100.7:40000", "alice", "alice pass");
+    let relay = allocate(&mut w, &mut c);
+    let peer: SocketAddr = "192.0.2.9:5000".parse().unwrap();
+
+    let send_ind = |tid: [u8; 12]| {
+        let mut buf = Vec::new();
+        let mut b = Builder::new(&mut buf, method::SEND, Class::Indication, &tid);
+        b.xor_address(at::XOR_PEER_ADDRESS, &peer)
+            .attr(at::DATA, b"to the peer");
+        buf
+    };
+    let ind = send_ind([9; 12]);
+    assert_eq!(
+        w.server.handle_client(w.now, c.tuple, &ind, &mut w.relays),
+        None,
+        "no permission yet"
+    );
+    assert_eq!(w.server.handle_peer(w.now, relay, peer, b"hi"), None);
+
+    let ok = ask(&mut w, &mut c, method::CREATE_PERMISSION, |b| {
+        b.xor_address(at::XOR_PEER_ADDRESS, &peer);
+    });
+    assert_eq!(Message::parse(&ok).unwrap().class(), Class::Success);
+    assert_eq!(
+        w.server.handle_client(w.now, c.tuple, &ind, &mut w.relays),
+        Some(Output::ToPeer {
+            relay,
+            peer,
+            data: b"to the peer"
+        })
+    );
+    // Back from the peer (any port of the permitted address) as a Data indication.
+    let other_port: SocketAddr = "192.0.2.9:5001".parse().unwrap();
+    let (to, bytes) = w
+        .server
+        .handle_peer(w.now, relay, other_port, b"back")
+        .unwrap();
+    assert_eq!(to, c.tuple);
+    let m = Message::parse(bytes).unwrap();
+    assert_eq!((m.method(), m.class()), (method::DATA, Class::Indication));
+    assert_eq!(m.xor_address(at::XOR_PEER_ADDRESS), Some(other_port));
+    assert_eq!(m.data(), Some(&b"back"[..]));
+
+    // A channel: ChannelData both ways.
+    let ok = ask(&mut w, &mut c, method::CHANNEL_BIND, |b| {
+        b.channel_number(0x4001)
+            .xor_address(at::XOR_PEER_ADDRESS, &peer);
+    });
+    assert_eq!(Message::parse(&ok).unwrap().class(), Class::Success);
+    let mut cd = ChannelData::header(0x4001, 3).to_vec();
+    cd.extend_from_slice(b"abc");
+    assert_eq!(
+        w.server.handle_client(w.now, c.tuple, &cd, &mut w.relays),
+        Some(Output::ToPeer {
+            relay,
+            peer,
+            data: b"abc"
+        })
+    );
+    let (_, bytes) = w.server.handle_peer(w.now, relay, peer, b"xyz").unwrap();
+    assert_eq!(
+        ChannelData::parse(bytes),
+        Some(ChannelData {
+            channel: 0x4001,
+            data: b"xyz"
+        })
+    );
+    // The same channel for another peer, another channel for the same peer, a number out of
+    // range: refused.
+    for (n, p) in [
+        (0x4001, "192.0.2.10:5000"),
+        (0x4002, "192.0.2.9:5000"),
+        (0x3000, "192.0.2.10:5000"),
+    ] {
+        let p: SocketAddr = p.parse().unwrap();
+        assert_eq!(
+            code(&ask(&mut w, &mut c, method::CHANNEL_BIND, |b| {
+                b.channel_number(n).xor_address(at::XOR_PEER_ADDRESS, &p);
+            })),
+            Some(400),
+            "channel {n:#x} to {p}"
+        );
+    }
+    // An unknown channel goes nowhere.
+    let mut stray = ChannelData::header(0x4005, 1).to_vec();
+    stray.push(1);
+    assert_eq!(
+        w.server
+            .handle_client(w.now, c.tuple, &stray, &mut w.relays),
+        None
+    );
+
+    // Permissions run out after five minutes unless refreshed.
+    w.now += Duration::from_secs(301);
+    assert_eq!(
+        w.server.handle_client(w.now, c.tuple, &ind, &mut w.relays),
+        None
+    );
+    let view = &w.server.allocations(w.now)[0];
+    assert_eq!(view.counters.to_peers, 2);
+    assert_eq!(view.counters.to_client, 2);
+}
+
+#[test]
+fn refresh_zero_deletes_and_expiry_closes_the_relay() {
+    let mut w = world(config());
+    let mut c = client("198.51.100.7:40000", "alice", "alice pass");
+    let relay = allocate(&mut w, &mut c);
+    let a = ask(&mut w, &mut c, method::REFRESH, |b| {
+        b.u32(at::LIFETIME, 0);
+    });
+    assert_eq!(Message::parse(&a).unwrap().lifetime(), Some(0));
+    assert_eq!(w.relays.closed, vec![relay]);
+    assert!(w.server.is_empty());
+    assert_eq!(
+        code(&ask(&mut w, &mut c, method::REFRESH, |_| {})),
+        Some(437)
+    );
+
+    // A new one, refreshed to 20 minutes, then left to expire.
+    let relay = allocate(&mut w, &mut c);
+    let a = ask(&mut w, &mut c, method::REFRESH, |b| {
+        b.u32(at::LIFETIME, 1200);
+    });
+    assert_eq!(Message::parse(&a).unwrap().lifetime(), Some(1200));
+    assert_eq!(
+        w.server.poll_timeout(),
+        Some(w.now + Duration::from_secs(1200))
+    );
+    w.server
+        .handle_timeout(w.now + Duration::from_secs(1199), &mut w.relays);
+    assert_eq!(w.server.len(), 1);
+    w.server
+        .handle_timeout(w.now + Duration::from_secs(1200), &mut w.relays);
+    assert!(w.server.is_empty());
+    assert_eq!(w.relays.closed.last(), Some(&relay));
+    assert!(w
+        .server
+        .events()
+        .any(|e| matches!(e, Event::Expired { relay: r, .. } if r == relay)));
+}
+
+#[test]
+fn capacity_is_answered_486_and_alarmed_until_there_is_room() {
+    let mut w = world(Config {
+        capacity: 2,
+        ..config()
+    });
+    let mut a = client("198.51.100.7:40000", "alice", "alice pass");
+    let mut b = client("198.51.100.7:40001", "alice", "alice pass");
+    let mut c = client("198.51.100.7:40002", "bob", "bob pass");
+    allocate(&mut w, &mut a);
+    allocate(&mut w, &mut b);
+    let answer = ask(&mut w, &mut c, method::ALLOCATE, |x| {
+        x.requested_transport(17);
+    });
+    assert_eq!(code(&answer), Some(486));
+    assert!(w.server.events().any(|e| e == Event::CapacityReached));
+    ask(&mut w, &mut a, method::REFRESH, |x| {
+        x.u32(at::LIFETIME, 0);
+    });
+    assert!(w.server.events().any(|e| e == Event::CapacityAvailable));
+    allocate(&mut w, &mut c);
+}
+
+#[test]
+fn no_free_relay_port_is_508() {
+    let mut w = world(config());
+    w.relays = FakeRelays::with_ports(&[50001]);
+    let mut c = client("198.51.100.7:40000", "alice", "alice pass");
+    assert_eq!(
+        code(&ask(&mut w, &mut c, method::ALLOCATE, |b| {
+            b.requested_transport(17).attr(at::EVEN_PORT, &[0]);
+        })),
+        Some(508)
+    );
+}
+
+#[test]
+fn garbage_and_answers_from_clients_get_nothing() {
+    let mut w = world(config());
+    let c = client("198.51.100.7:40000", "alice", "alice pass");
+    for junk in [
+        &b""[..],
+        b"\x80\x00\x00\x00",
+        b"\x00\x01\x00\x04short",
+        b"\xff\xff",
+    ] {
+        assert_eq!(
+            w.server.handle_client(w.now, c.tuple, junk, &mut w.relays),
+            None
+        );
+    }
+    let mut buf = Vec::new();
+    Builder::new(&mut buf, method::BINDING, Class::Success, &[1; 12]);
+    assert_eq!(
+        w.server.handle_client(w.now, c.tuple, &buf, &mut w.relays),
+        None
+    );
+}
