@@ -137,6 +137,7 @@ pub fn check_all(values: &Values) -> Result<(), RuleViolation> {
     check_ranges(&View(values), &|_| true)?;
     crate::accounts::check(values, false)?;
     let view = View(values);
+    check_edge_services(&view)?;
     for t in TABLES {
         let rows = view.rows(t.prefix);
         for &row in &rows {
@@ -146,6 +147,21 @@ pub fn check_all(values: &Values) -> Result<(), RuleViolation> {
             }
         }
         check_unique(&view, t, &rows)?;
+    }
+    Ok(())
+}
+
+/// The TURN server is an Edge node's service (design §4.6): it may be switched on only where
+/// `SystemUnit Type` is Edge.
+fn check_edge_services(view: &View) -> Result<(), RuleViolation> {
+    const TURN: &str = "Traversal Server TURN Mode";
+    if view.get(TURN) == Some("On") && view.get("SystemUnit Type").unwrap_or("Core") != "Edge" {
+        return Err(RuleViolation {
+            paths: vec![TURN.into()],
+            message: "the TURN server runs on an Edge node only: set SystemUnit Type to Edge \
+                      (and restart) before switching it on"
+                .into(),
+        });
     }
     Ok(())
 }
@@ -192,6 +208,9 @@ pub fn check(values: &Values, touched: &BTreeSet<String>) -> Result<(), RuleViol
         .any(|p| p.starts_with("Authentication Account Admin "))
     {
         crate::accounts::check(values, true)?;
+    }
+    if touched.contains("Traversal Server TURN Mode") || touched.contains("SystemUnit Type") {
+        check_edge_services(&view)?;
     }
     for t in TABLES {
         let start = format!("{} ", t.prefix);

@@ -242,6 +242,36 @@ fn range_rules_are_checked_at_commit() {
 }
 
 #[test]
+fn the_turn_server_is_for_edge_nodes_only() {
+    let (_dir, cfg) = open();
+    let set = |path: &str, value: &str| Change::Set {
+        path: path.into(),
+        value: value.into(),
+    };
+    let err = cfg
+        .commit(&origin(), vec![set("Traversal Server TURN Mode", "On")])
+        .unwrap_err();
+    assert!(err.to_string().contains("Edge"), "{err}");
+    assert_eq!(
+        cfg.snapshot().get("Traversal Server TURN Mode"),
+        Some("Off")
+    );
+    cfg.commit(
+        &origin(),
+        vec![
+            set("SystemUnit Type", "Edge"),
+            set("Traversal Server TURN Mode", "On"),
+        ],
+    )
+    .unwrap();
+    // Back to Core while the TURN server is on: refused, nothing changes.
+    let err = cfg
+        .commit(&origin(), vec![set("SystemUnit Type", "Core")])
+        .unwrap_err();
+    assert!(matches!(err, ConfigError::Rule(_)), "{err:?}");
+}
+
+#[test]
 fn table_rows_need_their_key_and_unique_names() {
     let (_dir, cfg) = open();
     let err = cfg
