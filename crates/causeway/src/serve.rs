@@ -72,6 +72,7 @@ struct Restarter {
     tx: mpsc::UnboundedSender<String>,
     sip: Arc<causeway_core::sip::state::Shared>,
     h323: Arc<causeway_core::h323::state::Shared>,
+    turn: Arc<causeway_core::turn::Shared>,
     events: Arc<EventLog>,
 }
 
@@ -113,6 +114,7 @@ impl Services for Restarter {
     fn settle(&self, revision: u64) {
         self.sip.settle(revision);
         self.h323.settle(revision);
+        self.turn.settle(revision);
     }
 
     fn find_registration(&self, alias: &str) -> Result<Vec<(String, Field)>, String> {
@@ -310,6 +312,7 @@ async fn serve(
         sip.policy_services.clone(),
         sip.reg_history.clone(),
     ));
+    let turn = Arc::new(causeway_core::turn::Shared::default());
     let mut engine = Engine::new(
         config.clone(),
         alarms.clone(),
@@ -317,9 +320,11 @@ async fn serve(
             tx: restart_tx,
             sip: sip.clone(),
             h323: h323.clone(),
+            turn: turn.clone(),
             events: events.clone(),
         }),
     );
+    engine.add_status(Arc::new(causeway_core::turn::TurnStatus(turn.clone())));
     engine.add_status(Arc::new(causeway_core::sip::state::RegistrationStatus {
         sip: sip.clone(),
         h323: h323.clone(),
@@ -371,6 +376,12 @@ async fn serve(
         h323.clone(),
         sip.calls.clone(),
         events.clone(),
+    );
+    let turn_task = causeway_core::turn::spawn(
+        config.clone(),
+        turn.clone(),
+        events.clone(),
+        Some(alarms.clone()),
     );
     engine.add_status(Arc::new(SystemUnit {
         started: Instant::now(),
@@ -535,6 +546,7 @@ async fn serve(
     directory_monitor.abort();
     sip_task.abort();
     h323_task.abort();
+    turn_task.abort();
     if let Some(t) = web_task {
         t.abort();
     }

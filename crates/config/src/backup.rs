@@ -307,6 +307,7 @@ pub fn restore(config: &Config, backup: Opened, origin: &Origin) -> Result<(), B
     config
         .with_store(|s| credentials::replace_raw(s, &backup.credentials))
         .map_err(io)?;
+    config.credentials_changed();
     let dir = config.data_dir();
     replace_file(&dir.join("credentials.key"), &backup.key)?;
     if !backup.tls.is_empty() {

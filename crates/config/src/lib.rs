@@ -121,6 +121,9 @@ pub struct Config {
     /// secrets. Made with the store; `Err` says why it cannot be used.
     seal: Result<Arc<credentials::SealKey>, String>,
     dir: std::path::PathBuf,
+    /// Counts changes to the local authentication database, so that services holding keys
+    /// made from it know when to make them again.
+    credential_generation: std::sync::atomic::AtomicU64,
 }
 
 impl Config {
@@ -142,6 +145,7 @@ impl Config {
             checks: Mutex::new(Vec::new()),
             seal,
             dir: db.parent().unwrap_or(Path::new(".")).to_path_buf(),
+            credential_generation: std::sync::atomic::AtomicU64::new(0),
         };
         if rev == 0 {
             // A new store starts from the factory configuration, as a commit of its own so
@@ -301,12 +305,27 @@ impl Config {
         password: &str,
     ) -> Result<(), credentials::CredentialError> {
         let key = self.seal_key()?;
-        self.with_store(|s| credentials::add(s, key, name, password))
+        let r = self.with_store(|s| credentials::add(s, key, name, password));
+        self.credentials_changed();
+        r
     }
 
     /// Removes an entry of the local authentication database; whether there was one.
     pub fn credential_delete(&self, name: &str) -> Result<bool, credentials::CredentialError> {
-        self.with_store(|s| credentials::delete(s, name))
+        let r = self.with_store(|s| credentials::delete(s, name));
+        self.credentials_changed();
+        r
+    }
+
+    pub(crate) fn credentials_changed(&self) {
+        self.credential_generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Grows with every change to the local authentication database.
+    pub fn credential_generation(&self) -> u64 {
+        self.credential_generation
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The password of an entry of the local authentication database.

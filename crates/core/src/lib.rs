@@ -10,3 +10,4 @@ pub mod search_history;
 pub mod sip;
 pub mod tls;
 pub mod transport;
+pub mod turn;

@@ -1,9 +1,11 @@
 //! ChannelData (RFC 8656 §12.4): a four-byte header (channel number, length) and the data,
 //! padded to a multiple of four over TCP and TLS.
 
-/// Channel numbers a client may bind (RFC 8656 narrowed RFC 5766's range to these).
+/// Channel numbers a client may bind. RFC 8656 narrowed the range to 0x4000–0x4FFF, but
+/// RFC 5766 clients (coturn's among them) still pick numbers up to 0x7FFF, and nothing else
+/// starts with those bits, so the old range is kept.
 pub const CHANNEL_MIN: u16 = 0x4000;
-pub const CHANNEL_MAX: u16 = 0x4FFF;
+pub const CHANNEL_MAX: u16 = 0x7FFF;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChannelData<'a> {
@@ -67,7 +69,7 @@ mod tests {
         assert_eq!(ChannelData::parse(&m).unwrap().data, b"hello");
         // Cut short, or a number outside the channel range.
         assert_eq!(ChannelData::parse(&m[..8]), None);
-        assert_eq!(ChannelData::parse(&ChannelData::header(0x5000, 0)), None);
+        assert_eq!(ChannelData::parse(&ChannelData::header(0x8000, 0)), None);
         assert_eq!(ChannelData::parse(&ChannelData::header(0x3FFF, 0)), None);
     }
 }

@@ -50,11 +50,14 @@ pub struct FiveTuple {
 
 /// The relay sockets, owned by the caller.
 pub trait Relays {
-    /// Opens a UDP relay socket for the family of `like` (an address of the family wanted) on
-    /// a free port of the relay range, an even one when `even`; its address, or `None` when no
-    /// port is free.
-    fn open(&mut self, like: &SocketAddr, even: bool) -> Option<SocketAddr>;
-    /// Closes a relay socket opened by `open`.
+    /// Opens a UDP relay socket on a free port of the relay range (an even one when `even`) at
+    /// the address of `like`, or, when that is unspecified, at the address this host would
+    /// use towards `client`; its address, or `None` when no port is free.
+    fn open(&mut self, like: &SocketAddr, client: &SocketAddr, even: bool) -> Option<SocketAddr>;
+    /// Opens a relay socket at exactly `addr` (the odd port after an even one, for a
+    /// reservation); whether it could.
+    fn open_at(&mut self, addr: SocketAddr) -> bool;
+    /// Closes a relay socket opened by `open` or `open_at`.
     fn close(&mut self, relay: SocketAddr);
 }
 
@@ -73,4 +76,6 @@ pub mod timers {
     pub const CHANNEL_QUARANTINE: Duration = Duration::from_secs(300);
     /// A nonce is good for this long; then the client is told 438 and takes a new one.
     pub const NONCE: Duration = Duration::from_secs(600);
+    /// A port reserved by EVEN-PORT's R bit waits this long for the Allocate that claims it.
+    pub const RESERVATION: Duration = Duration::from_secs(30);
 }

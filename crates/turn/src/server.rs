@@ -95,7 +95,13 @@ pub struct Server {
     at_capacity: bool,
     /// Transaction ids of the Data indications the server sends.
     next_tid: u64,
+    /// Ports held for a later Allocate, by RESERVATION-TOKEN: the relay address and until when.
+    reservations: HashMap<[u8; 8], (SocketAddr, Instant)>,
+    next_token: u64,
 }
+
+/// How many even ports are tried for one whose odd neighbour is free too.
+const PAIR_ATTEMPTS: usize = 16;
 
 /// Attributes the server understands in requests; any other comprehension-required one is
 /// answered 420.
@@ -171,6 +177,8 @@ impl Server {
             events: Vec::new(),
             at_capacity: false,
             next_tid: 0,
+            reservations: HashMap::new(),
+            next_token: 0,
         }
     }
 
@@ -216,11 +224,26 @@ impl Server {
 
     /// When [`Server::handle_timeout`] has something to do.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.expiries.first().map(|(t, _)| *t)
+        let reserved = self.reservations.values().map(|(_, t)| *t).min();
+        match (self.expiries.first().map(|(t, _)| *t), reserved) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
-    /// Ends the allocations whose lifetime ran out.
+    /// Ends the allocations whose lifetime ran out, and reservations nobody claimed.
     pub fn handle_timeout(&mut self, now: Instant, relays: &mut dyn Relays) {
+        let lapsed: Vec<[u8; 8]> = self
+            .reservations
+            .iter()
+            .filter(|(_, (_, t))| *t <= now)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in lapsed {
+            if let Some((addr, _)) = self.reservations.remove(&k) {
+                relays.close(addr);
+            }
+        }
         while let Some(&(t, tuple)) = self.expiries.first() {
             if t > now {
                 break;
@@ -248,11 +271,26 @@ impl Server {
         Some(a)
     }
 
-    /// Ends every allocation (the service is stopping).
+    /// Ends the allocation of a 5-tuple whose connection closed (RFC 8656 §3.1: over TCP and
+    /// TLS an allocation lives no longer than its connection).
+    pub fn release(&mut self, tuple: &FiveTuple, relays: &mut dyn Relays) {
+        if let Some(a) = self.remove(tuple, relays) {
+            self.event(Event::Deleted {
+                tuple: *tuple,
+                relay: a.relay,
+                username: a.username,
+            });
+        }
+    }
+
+    /// Ends every allocation and reservation (the service is stopping).
     pub fn clear(&mut self, relays: &mut dyn Relays) {
         let all: Vec<FiveTuple> = self.allocations.keys().copied().collect();
         for t in all {
             self.remove(&t, relays);
+        }
+        for (_, (addr, _)) in self.reservations.drain() {
+            relays.close(addr);
         }
     }
 
@@ -481,17 +519,20 @@ impl Server {
             // TCP relays (RFC 6062) are not offered.
             Some(_) => return self.error(tuple, meth, &tid, 442, seal, Extra::None),
         }
-        // Pairs of ports are not reserved, so neither a reservation nor the R bit is honoured.
-        let even = match m.get(at::EVEN_PORT) {
-            None => false,
-            Some(v) if v.first().is_some_and(|b| b & 0x80 != 0) => {
-                return self.error(tuple, meth, &tid, 508, seal, Extra::None)
-            }
-            Some(_) => true,
+        // EVEN-PORT asks for an even port; its R bit also holds the next one for a second
+        // Allocate (RTP and RTCP), which names it by RESERVATION-TOKEN.
+        let (even, reserve) = match m.get(at::EVEN_PORT) {
+            None => (false, false),
+            Some(v) => (true, v.first().is_some_and(|b| b & 0x80 != 0)),
         };
-        if m.get(at::RESERVATION_TOKEN).is_some() {
-            return self.error(tuple, meth, &tid, 508, seal, Extra::None);
-        }
+        let token = match m.get(at::RESERVATION_TOKEN) {
+            None => None,
+            Some(t) => match <[u8; 8]>::try_from(t) {
+                // A token with EVEN-PORT or a family request contradicts itself.
+                Ok(t) if !even && m.requested_family().is_none() => Some(t),
+                _ => return self.error(tuple, meth, &tid, 400, seal, Extra::None),
+            },
+        };
         let family = match m.requested_family() {
             None => Family::V4,
             Some(Ok(f)) => f,
@@ -511,8 +552,44 @@ impl Server {
             }
             return self.error(tuple, meth, &tid, 486, seal, Extra::None);
         }
-        let Some(relay) = relays.open(&SocketAddr::new(base, 0), even) else {
-            return self.error(tuple, meth, &tid, 508, seal, Extra::None);
+        let mut issued = None;
+        let relay = match token {
+            Some(t) => match self.reservations.remove(&t) {
+                Some((addr, until)) if until > now => addr,
+                Some((addr, _)) => {
+                    relays.close(addr);
+                    return self.error(tuple, meth, &tid, 508, seal, Extra::None);
+                }
+                None => return self.error(tuple, meth, &tid, 508, seal, Extra::None),
+            },
+            None if reserve => {
+                let like = SocketAddr::new(base, 0);
+                let mut pair = None;
+                for _ in 0..PAIR_ATTEMPTS {
+                    let Some(a) = relays.open(&like, &tuple.client, true) else {
+                        break;
+                    };
+                    let next = SocketAddr::new(a.ip(), a.port().wrapping_add(1));
+                    if a.port() < u16::MAX && relays.open_at(next) {
+                        pair = Some((a, next));
+                        break;
+                    }
+                    relays.close(a);
+                }
+                let Some((a, next)) = pair else {
+                    return self.error(tuple, meth, &tid, 508, seal, Extra::None);
+                };
+                self.next_token += 1;
+                let t = self.next_token.to_be_bytes();
+                self.reservations
+                    .insert(t, (next, now + timers::RESERVATION));
+                issued = Some(t);
+                a
+            }
+            None => match relays.open(&SocketAddr::new(base, 0), &tuple.client, even) {
+                Some(a) => a,
+                None => return self.error(tuple, meth, &tid, 508, seal, Extra::None),
+            },
         };
         let lifetime = lifetime_of(m);
         let expires = now + std::time::Duration::from_secs(u64::from(lifetime));
@@ -548,6 +625,9 @@ impl Server {
             b.xor_address(at::XOR_RELAYED_ADDRESS, &relay)
                 .u32(at::LIFETIME, lifetime)
                 .xor_address(at::XOR_MAPPED_ADDRESS, &client);
+            if let Some(t) = issued {
+                b.attr(at::RESERVATION_TOKEN, &t);
+            }
         })
     }
 

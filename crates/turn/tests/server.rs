@@ -27,12 +27,22 @@ impl FakeRelays {
 }
 
 impl Relays for FakeRelays {
-    fn open(&mut self, like: &SocketAddr, even: bool) -> Option<SocketAddr> {
+    fn open(&mut self, like: &SocketAddr, _client: &SocketAddr, even: bool) -> Option<SocketAddr> {
         let i = self.ports.iter().position(|p| !even || p % 2 == 0)?;
         let port = self.ports.remove(i);
         let a = SocketAddr::new(like.ip(), port);
         self.open.insert(a);
         Some(a)
+    }
+    fn open_at(&mut self, addr: SocketAddr) -> bool {
+        match self.ports.iter().position(|p| *p == addr.port()) {
+            Some(i) => {
+                self.ports.remove(i);
+                self.open.insert(addr);
+                true
+            }
+            None => false,
+        }
     }
     fn close(&mut self, relay: SocketAddr) {
         assert!(self.open.remove(&relay), "closed twice: {relay}");
@@ -425,6 +435,7 @@ fn data_flows_only_with_a_permission_and_over_channels() {
         (0x4001, "192.0.2.10:5000"),
         (0x4002, "192.0.2.9:5000"),
         (0x3000, "192.0.2.10:5000"),
+        (0x8000, "192.0.2.10:5000"),
     ] {
         let p: SocketAddr = p.parse().unwrap();
         assert_eq!(
@@ -515,6 +526,58 @@ fn capacity_is_answered_486_and_alarmed_until_there_is_room() {
     });
     assert!(w.server.events().any(|e| e == Event::CapacityAvailable));
     allocate(&mut w, &mut c);
+}
+
+/// EVEN-PORT with the R bit: an even port now, the odd one after it held for an Allocate that
+/// brings the token (RTP and RTCP); unclaimed, the hold lapses.
+#[test]
+fn reserved_ports_go_to_the_allocate_with_the_token() {
+    let mut w = world(config());
+    w.relays = FakeRelays::with_ports(&[50001, 50002, 50003, 50004, 50005]);
+    let mut rtp = client("198.51.100.7:40000", "alice", "alice pass");
+    let a = ask(&mut w, &mut rtp, method::ALLOCATE, |b| {
+        b.requested_transport(17).attr(at::EVEN_PORT, &[0x80]);
+    });
+    let m = Message::parse(&a).unwrap();
+    assert_eq!(
+        m.xor_address(at::XOR_RELAYED_ADDRESS),
+        Some("203.0.113.1:50002".parse().unwrap())
+    );
+    let token = m.get(at::RESERVATION_TOKEN).unwrap().to_vec();
+    assert!(w
+        .relays
+        .open
+        .contains(&"203.0.113.1:50003".parse().unwrap()));
+
+    let mut rtcp = client("198.51.100.7:40001", "alice", "alice pass");
+    let a = ask(&mut w, &mut rtcp, method::ALLOCATE, |b| {
+        b.requested_transport(17)
+            .attr(at::RESERVATION_TOKEN, &token);
+    });
+    let m = Message::parse(&a).unwrap();
+    assert_eq!(
+        m.xor_address(at::XOR_RELAYED_ADDRESS),
+        Some("203.0.113.1:50003".parse().unwrap())
+    );
+    // A token is good once.
+    let mut late = client("198.51.100.7:40002", "alice", "alice pass");
+    assert_eq!(
+        code(&ask(&mut w, &mut late, method::ALLOCATE, |b| {
+            b.requested_transport(17)
+                .attr(at::RESERVATION_TOKEN, &token);
+        })),
+        Some(508)
+    );
+    // A reservation nobody claims is let go after 30 seconds.
+    let mut third = client("198.51.100.7:40003", "alice", "alice pass");
+    ask(&mut w, &mut third, method::ALLOCATE, |b| {
+        b.requested_transport(17).attr(at::EVEN_PORT, &[0x80]);
+    });
+    let held: SocketAddr = "203.0.113.1:50005".parse().unwrap();
+    assert!(w.relays.open.contains(&held));
+    w.server
+        .handle_timeout(w.now + Duration::from_secs(30), &mut w.relays);
+    assert!(!w.relays.open.contains(&held));
 }
 
 #[test]

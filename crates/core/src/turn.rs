@@ -1,0 +1,717 @@
+//! The TURN service: sockets around the sans-IO server of `causeway_turn`.
+//!
+//! One task reads the UDP listener, one per TCP connection reads its stream, one per relay
+//! socket reads what peers send, and one runs the timers. They share the server behind a
+//! mutex that is never held across an await: each packet is handled and its answer sent
+//! (non-blocking) under one short lock. The service follows the configuration: it runs while
+//! `Traversal Server TURN Mode` is On on an Edge node, and any change to its settings restarts
+//! it (the reference applies TURN settings when the service restarts).
+
+use causeway_config::{Config, Snapshot};
+use causeway_observe::{Alarms, EventLog};
+use causeway_stun::{method, ChannelData};
+use causeway_turn::{Event, FiveTuple, Output, Relays, Server, Transport};
+use causeway_xapi::{Field, StatusSource};
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// The alarm raised while every relay the server may hand out is in use.
+const CAPACITY_ALARM: u32 = 30024;
+/// Allocations at most on one node (the reference's figure for small and medium systems).
+const MAX_ALLOCATIONS: usize = 1800;
+/// Frames queued for one TCP client before more are dropped.
+const TCP_QUEUE: usize = 256;
+
+/// What the running service is and shows.
+#[derive(Default)]
+pub struct Shared {
+    /// The configuration revision the service last applied.
+    pub applied: AtomicU64,
+    running: Mutex<Option<Running>>,
+    /// Why the service is not running, when it is not.
+    stopped_because: Mutex<String>,
+}
+
+struct Running {
+    settings: Settings,
+    core: Arc<Mutex<Core>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        let mut core = lock(&self.core);
+        let Core { server, relays, .. } = &mut *core;
+        server.clear(relays);
+    }
+}
+
+fn lock(core: &Mutex<Core>) -> std::sync::MutexGuard<'_, Core> {
+    core.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The settings the service runs with; a change to any of them restarts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Settings {
+    listen: SocketAddr,
+    udp: bool,
+    tcp: bool,
+    realm: String,
+    authenticate: bool,
+    relay_ip: IpAddr,
+    ports: (u16, u16),
+}
+
+impl Settings {
+    /// The settings, or why the service does not run.
+    fn of(snap: &Snapshot) -> Result<Settings, String> {
+        if snap.get("Traversal Server TURN Mode") != Some("On") {
+            return Err("Traversal Server TURN Mode is Off".into());
+        }
+        if snap.get("SystemUnit Type") != Some("Edge") {
+            return Err("the TURN server runs on an Edge node only (SystemUnit Type)".into());
+        }
+        let get = |leaf: &str| {
+            snap.get(&format!("Traversal Server TURN {leaf}"))
+                .unwrap_or("")
+        };
+        let port = |leaf: &str, default: u16| get(leaf).parse().unwrap_or(default);
+        let ip = crate::listen::bind_address(snap);
+        let mode = get("ProtocolMode");
+        Ok(Settings {
+            listen: SocketAddr::new(ip, port("Port", 3478)),
+            udp: mode != "TCP",
+            tcp: mode != "UDP",
+            realm: get("Authentication Realm").to_string(),
+            authenticate: get("Authentication Mode") != "Off",
+            relay_ip: ip,
+            ports: (
+                port("Media Port Start", 60000),
+                port("Media Port End", 61799),
+            ),
+        })
+    }
+
+    fn capacity(&self) -> usize {
+        let ports = usize::from(self.ports.1.saturating_sub(self.ports.0)) + 1;
+        ports.min(MAX_ALLOCATIONS)
+    }
+}
+
+struct Core {
+    server: Server,
+    relays: RelaySockets,
+    udp: Option<Arc<UdpSocket>>,
+    /// Where to write to each TCP client.
+    tcp: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
+    log: Arc<EventLog>,
+    alarms: Option<Arc<Alarms>>,
+    credential_generation: u64,
+}
+
+impl Core {
+    /// Logs what the server reported, and raises or lowers the capacity alarm.
+    fn drain_events(&mut self) {
+        let events: Vec<Event> = self.server.events().collect();
+        for e in events {
+            match e {
+                Event::Allocated {
+                    tuple,
+                    relay,
+                    username,
+                } => self.relay_event("Relay Allocated", &tuple, &relay, &username),
+                Event::Deleted {
+                    tuple,
+                    relay,
+                    username,
+                } => self.relay_event("Relay Deleted", &tuple, &relay, &username),
+                Event::Expired {
+                    tuple,
+                    relay,
+                    username,
+                } => self.relay_event("Relay Expired", &tuple, &relay, &username),
+                Event::Success { tuple, method } => {
+                    if self.log.enabled(3) {
+                        self.log.event(
+                            3,
+                            "tvcs",
+                            "Success Response Sent",
+                            &[
+                                ("Protocol", tuple.transport.name()),
+                                ("Dst-ip", &tuple.client.ip().to_string()),
+                                ("Dst-port", &tuple.client.port().to_string()),
+                                ("Method", method_name(method)),
+                            ],
+                        );
+                    }
+                }
+                Event::Error {
+                    tuple,
+                    method,
+                    code,
+                } => {
+                    if self.log.enabled(3) {
+                        self.log.event(
+                            3,
+                            "tvcs",
+                            "Error Response Sent",
+                            &[
+                                ("Protocol", tuple.transport.name()),
+                                ("Dst-ip", &tuple.client.ip().to_string()),
+                                ("Dst-port", &tuple.client.port().to_string()),
+                                ("Method", method_name(method)),
+                                ("Response-code", &code.to_string()),
+                            ],
+                        );
+                    }
+                }
+                Event::CapacityReached => {
+                    if let Some(a) = &self.alarms {
+                        a.raise(
+                            CAPACITY_ALARM,
+                            "every TURN relay is in use; new allocations are refused",
+                        );
+                    }
+                }
+                Event::CapacityAvailable => {
+                    if let Some(a) = &self.alarms {
+                        a.lower(CAPACITY_ALARM);
+                    }
+                }
+            }
+        }
+    }
+
+    fn relay_event(&self, event: &str, tuple: &FiveTuple, relay: &SocketAddr, user: &str) {
+        self.log.event(
+            2,
+            "tvcs",
+            event,
+            &[
+                ("Protocol", tuple.transport.name()),
+                ("Src-ip", &tuple.client.ip().to_string()),
+                ("Src-port", &tuple.client.port().to_string()),
+                ("Relay", &relay.to_string()),
+                ("User", user),
+            ],
+        );
+    }
+}
+
+fn method_name(m: u16) -> &'static str {
+    match m {
+        method::BINDING => "Binding",
+        method::ALLOCATE => "Allocate",
+        method::REFRESH => "Refresh",
+        method::CREATE_PERMISSION => "CreatePermission",
+        method::CHANNEL_BIND => "ChannelBind",
+        _ => "Unknown",
+    }
+}
+
+/// The relay sockets: UDP sockets on ports of the relay range, each with a task that reads
+/// what peers send to it.
+struct RelaySockets {
+    range: (u16, u16),
+    /// Where the search for a free port starts next, so that ports are reused last.
+    next: u16,
+    sockets: HashMap<SocketAddr, (Arc<UdpSocket>, JoinHandle<()>)>,
+    core: Weak<Mutex<Core>>,
+}
+
+/// The address this host sends from towards `to` (no packet is sent).
+fn route_to(to: &SocketAddr) -> Option<IpAddr> {
+    let any: SocketAddr = match to {
+        SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+        SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+    };
+    let s = std::net::UdpSocket::bind(any).ok()?;
+    s.connect(to).ok()?;
+    Some(s.local_addr().ok()?.ip())
+}
+
+impl Relays for RelaySockets {
+    fn open(&mut self, like: &SocketAddr, client: &SocketAddr, even: bool) -> Option<SocketAddr> {
+        let ip = if like.ip().is_unspecified() {
+            route_to(client)?
+        } else {
+            like.ip()
+        };
+        let (lo, hi) = self.range;
+        let count = u32::from(hi.saturating_sub(lo)) + 1;
+        for i in 0..count {
+            let port = lo + ((u32::from(self.next.saturating_sub(lo)) + i) % count) as u16;
+            if even && !port.is_multiple_of(2) {
+                continue;
+            }
+            let Ok(std_sock) = std::net::UdpSocket::bind((ip, port)) else {
+                continue;
+            };
+            if std_sock.set_nonblocking(true).is_err() {
+                continue;
+            }
+            let Ok(sock) = UdpSocket::from_std(std_sock) else {
+                continue;
+            };
+            let sock = Arc::new(sock);
+            let addr = SocketAddr::new(ip, port);
+            self.next = if port == hi { lo } else { port + 1 };
+            let task = tokio::spawn(read_relay(sock.clone(), addr, self.core.clone()));
+            self.sockets.insert(addr, (sock, task));
+            return Some(addr);
+        }
+        None
+    }
+
+    fn open_at(&mut self, addr: SocketAddr) -> bool {
+        let (lo, hi) = self.range;
+        if !(lo..=hi).contains(&addr.port()) {
+            return false;
+        }
+        let Ok(std_sock) = std::net::UdpSocket::bind(addr) else {
+            return false;
+        };
+        if std_sock.set_nonblocking(true).is_err() {
+            return false;
+        }
+        let Ok(sock) = UdpSocket::from_std(std_sock) else {
+            return false;
+        };
+        let sock = Arc::new(sock);
+        let task = tokio::spawn(read_relay(sock.clone(), addr, self.core.clone()));
+        self.sockets.insert(addr, (sock, task));
+        true
+    }
+
+    fn close(&mut self, relay: SocketAddr) {
+        if let Some((_, task)) = self.sockets.remove(&relay) {
+            task.abort();
+        }
+    }
+}
+
+/// Reads one relay socket: each datagram from a peer goes to the client that owns the relay.
+async fn read_relay(sock: Arc<UdpSocket>, relay: SocketAddr, core: Weak<Mutex<Core>>) {
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let Ok((n, peer)) = sock.recv_from(&mut buf).await else {
+            continue;
+        };
+        let Some(core) = core.upgrade() else {
+            return;
+        };
+        let mut guard = lock(&core);
+        let Core {
+            server, udp, tcp, ..
+        } = &mut *guard;
+        if let Some((tuple, bytes)) = server.handle_peer(Instant::now(), relay, peer, &buf[..n]) {
+            send_to_client(udp, tcp, &tuple, bytes);
+        }
+    }
+}
+
+/// Sends to a client without waiting: a full socket or queue drops the packet, as a router
+/// would.
+fn send_to_client(
+    udp: &Option<Arc<UdpSocket>>,
+    tcp: &HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
+    tuple: &FiveTuple,
+    bytes: &[u8],
+) {
+    match tuple.transport {
+        Transport::Udp => {
+            if let Some(u) = udp {
+                let _ = u.try_send_to(bytes, tuple.client);
+            }
+        }
+        Transport::Tcp | Transport::Tls => {
+            if let Some(tx) = tcp.get(&tuple.client) {
+                let _ = tx.try_send(bytes.to_vec());
+            }
+        }
+    }
+}
+
+/// What one message from a client leads to: an answer for the client, or data for a peer.
+fn client_message(core: &Mutex<Core>, tuple: FiveTuple, bytes: &[u8]) {
+    let mut guard = lock(core);
+    let c = &mut *guard;
+    let out = c
+        .server
+        .handle_client(Instant::now(), tuple, bytes, &mut c.relays);
+    match out {
+        Some(Output::ToClient { tuple, bytes }) => send_to_client(&c.udp, &c.tcp, &tuple, bytes),
+        Some(Output::ToPeer { relay, peer, data }) => {
+            if let Some((sock, _)) = c.relays.sockets.get(&relay) {
+                let _ = sock.try_send_to(data, peer);
+            }
+        }
+        None => {}
+    }
+    c.drain_events();
+}
+
+async fn read_udp(sock: Arc<UdpSocket>, core: Arc<Mutex<Core>>) {
+    let local = sock
+        .local_addr()
+        .unwrap_or_else(|_| ([0, 0, 0, 0], 0).into());
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let Ok((n, from)) = sock.recv_from(&mut buf).await else {
+            continue;
+        };
+        let tuple = FiveTuple {
+            client: from,
+            server: local,
+            transport: Transport::Udp,
+        };
+        client_message(&core, tuple, &buf[..n]);
+    }
+}
+
+async fn accept_tcp(listener: TcpListener, core: Arc<Mutex<Core>>) {
+    loop {
+        let Ok((stream, from)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(tcp_client(stream, from, core.clone()));
+    }
+}
+
+/// How long the message at the head of a stream is: a STUN message or ChannelData; `None`
+/// until its header has arrived, `Some(0)` for bytes that are neither.
+fn stream_frame(buf: &[u8]) -> Option<usize> {
+    match causeway_stun::kind(*buf.first()?) {
+        causeway_stun::Kind::Stun => causeway_stun::frame_len(buf),
+        causeway_stun::Kind::ChannelData => ChannelData::frame_len(buf),
+        causeway_stun::Kind::Other => Some(0),
+    }
+}
+
+/// One TCP client: frames in, answers and relayed data out, and its allocation released when
+/// the connection ends.
+async fn tcp_client(stream: TcpStream, from: SocketAddr, core: Arc<Mutex<Core>>) {
+    let local = stream
+        .local_addr()
+        .unwrap_or_else(|_| ([0, 0, 0, 0], 0).into());
+    let tuple = FiveTuple {
+        client: from,
+        server: local,
+        transport: Transport::Tcp,
+    };
+    let (mut rd, mut wr) = stream.into_split();
+    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(TCP_QUEUE);
+    lock(&core).tcp.insert(from, tx);
+    let writer = tokio::spawn(async move {
+        while let Some(frame) = rx.recv().await {
+            if wr.write_all(&frame).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut buf = Vec::with_capacity(4096);
+    let mut chunk = vec![0u8; 65536];
+    'read: loop {
+        match rd.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+        loop {
+            match stream_frame(&buf) {
+                None => break,
+                // Neither STUN nor ChannelData: the stream cannot be followed any more.
+                Some(0) => break 'read,
+                Some(len) if buf.len() >= len => {
+                    client_message(&core, tuple, &buf[..len]);
+                    buf.drain(..len);
+                }
+                Some(_) => break,
+            }
+        }
+    }
+    writer.abort();
+    let mut guard = lock(&core);
+    let c = &mut *guard;
+    c.tcp.remove(&from);
+    c.server.release(&tuple, &mut c.relays);
+    c.drain_events();
+}
+
+/// Expires allocations on time, and follows changes to the credential database.
+async fn timers(core: Arc<Mutex<Core>>, config: Arc<Config>) {
+    loop {
+        let wait = {
+            let c = lock(&core);
+            c.server
+                .poll_timeout()
+                .map(|t| t.saturating_duration_since(Instant::now()))
+                .unwrap_or(Duration::from_secs(1))
+                .min(Duration::from_secs(1))
+        };
+        tokio::time::sleep(wait).await;
+        let generation = config.credential_generation();
+        let stale = lock(&core).credential_generation != generation;
+        if stale {
+            let creds = credentials(&config);
+            let mut c = lock(&core);
+            c.server
+                .set_credentials(creds.iter().map(|(u, p)| (u.as_str(), p.as_str())));
+            c.credential_generation = generation;
+        }
+        let mut guard = lock(&core);
+        let c = &mut *guard;
+        c.server.handle_timeout(Instant::now(), &mut c.relays);
+        c.drain_events();
+    }
+}
+
+/// The local authentication database, read off the server's lock.
+fn credentials(config: &Config) -> Vec<(String, String)> {
+    config
+        .credential_names()
+        .into_iter()
+        .filter_map(|n| config.credential_password(&n).map(|p| (n, p)))
+        .collect()
+}
+
+fn random_secret() -> [u8; 32] {
+    use ring::rand::SecureRandom;
+    let mut s = [0u8; 32];
+    ring::rand::SystemRandom::new()
+        .fill(&mut s)
+        .expect("the system random number generator works");
+    s
+}
+
+/// Starts the sockets for `settings`; what went wrong when they cannot be opened.
+async fn start(
+    settings: &Settings,
+    config: &Arc<Config>,
+    log: &Arc<EventLog>,
+    alarms: &Option<Arc<Alarms>>,
+) -> Result<Running, String> {
+    let now = Instant::now();
+    let relay_v4 = settings.relay_ip.is_ipv4().then_some(settings.relay_ip);
+    let relay_v6 = match settings.relay_ip {
+        IpAddr::V6(_) => Some(settings.relay_ip),
+        // Listening on every IPv4 address: IPv6 relays only when the host has a route.
+        IpAddr::V4(ip) if ip.is_unspecified() => Some(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
+        IpAddr::V4(_) => None,
+    };
+    let mut server = Server::new(
+        causeway_turn::Config {
+            realm: settings.realm.clone(),
+            authenticate: settings.authenticate,
+            capacity: settings.capacity(),
+            relay_v4: relay_v4.or(Some(IpAddr::V4(Ipv4Addr::UNSPECIFIED))),
+            relay_v6,
+            software: Some(format!("causeway {}", env!("CARGO_PKG_VERSION"))),
+        },
+        &random_secret(),
+        now,
+    );
+    let creds = credentials(config);
+    server.set_credentials(creds.iter().map(|(u, p)| (u.as_str(), p.as_str())));
+    let udp = if settings.udp {
+        let s = UdpSocket::bind(settings.listen)
+            .await
+            .map_err(|e| format!("cannot listen for TURN on UDP {}: {e}", settings.listen))?;
+        Some(Arc::new(s))
+    } else {
+        None
+    };
+    let tcp = if settings.tcp {
+        Some(
+            TcpListener::bind(settings.listen)
+                .await
+                .map_err(|e| format!("cannot listen for TURN on TCP {}: {e}", settings.listen))?,
+        )
+    } else {
+        None
+    };
+    let core = Arc::new_cyclic(|weak: &Weak<Mutex<Core>>| {
+        Mutex::new(Core {
+            server,
+            relays: RelaySockets {
+                range: settings.ports,
+                next: settings.ports.0,
+                sockets: HashMap::new(),
+                core: weak.clone(),
+            },
+            udp: udp.clone(),
+            tcp: HashMap::new(),
+            log: log.clone(),
+            alarms: alarms.clone(),
+            credential_generation: config.credential_generation(),
+        })
+    });
+    let mut tasks = vec![tokio::spawn(timers(core.clone(), config.clone()))];
+    if let Some(u) = udp {
+        tasks.push(tokio::spawn(read_udp(u, core.clone())));
+    }
+    if let Some(l) = tcp {
+        tasks.push(tokio::spawn(accept_tcp(l, core.clone())));
+    }
+    Ok(Running {
+        settings: settings.clone(),
+        core,
+        tasks,
+    })
+}
+
+/// Runs the service for as long as the returned task lives, following the configuration.
+pub fn spawn(
+    config: Arc<Config>,
+    shared: Arc<Shared>,
+    log: Arc<EventLog>,
+    alarms: Option<Arc<Alarms>>,
+) -> JoinHandle<()> {
+    let mut changes = config.subscribe();
+    tokio::spawn(async move {
+        loop {
+            let snap = config.snapshot();
+            let wanted = Settings::of(&snap);
+            let same = {
+                let running = shared.running.lock().unwrap();
+                match (&wanted, running.as_ref()) {
+                    (Ok(w), Some(r)) => *w == r.settings,
+                    (Err(_), None) => true,
+                    _ => false,
+                }
+            };
+            if !same {
+                // Stop first: a restart on the same port needs it free.
+                let old = shared.running.lock().unwrap().take();
+                if let Some(old) = old {
+                    drop(old);
+                    log.event(1, "tvcs", "TURN Server Stopped", &[]);
+                }
+                match &wanted {
+                    Ok(settings) => match start(settings, &config, &log, &alarms).await {
+                        Ok(r) => {
+                            log.event(
+                                1,
+                                "tvcs",
+                                "TURN Server Started",
+                                &[("Listen", &settings.listen.to_string())],
+                            );
+                            *shared.running.lock().unwrap() = Some(r);
+                            shared.stopped_because.lock().unwrap().clear();
+                        }
+                        Err(why) => {
+                            log.event(1, "tvcs", "TURN Server Failed", &[("Detail", &why)]);
+                            *shared.stopped_because.lock().unwrap() = why;
+                        }
+                    },
+                    Err(why) => *shared.stopped_because.lock().unwrap() = why.clone(),
+                }
+            }
+            shared.applied.store(snap.revision, Ordering::Release);
+            match changes.recv().await {
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => break,
+            }
+        }
+        shared.running.lock().unwrap().take();
+    })
+}
+
+impl Shared {
+    /// Waits (a little) until the service has taken in configuration `revision`.
+    pub fn settle(&self, revision: u64) {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while self.applied.load(Ordering::Acquire) < revision && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+/// `xStatus TURN`: whether the server runs, where, and every relay with its permissions,
+/// channels and counters.
+pub struct TurnStatus(pub Arc<Shared>);
+
+impl StatusSource for TurnStatus {
+    fn group(&self) -> &'static str {
+        "TURN"
+    }
+
+    fn collect(&self) -> Vec<(String, Field)> {
+        let running = self.0.running.lock().unwrap();
+        let Some(r) = running.as_ref() else {
+            return vec![
+                ("Status".into(), Field::bare("Inactive")),
+                (
+                    "Detail".into(),
+                    Field::str(self.0.stopped_because.lock().unwrap().as_str()),
+                ),
+                ("Relays Active".into(), Field::bare(0)),
+            ];
+        };
+        let s = &r.settings;
+        let now = Instant::now();
+        let c = lock(&r.core);
+        let views = c.server.allocations(now);
+        let mut v = vec![
+            ("Status".into(), Field::bare("Active")),
+            ("Port".into(), Field::bare(s.listen.port())),
+            (
+                "Protocols".into(),
+                Field::bare(match (s.udp, s.tcp) {
+                    (true, true) => "UDP TCP",
+                    (true, false) => "UDP",
+                    _ => "TCP",
+                }),
+            ),
+            ("Realm".into(), Field::str(s.realm.as_str())),
+            ("Relays Active".into(), Field::bare(views.len())),
+            ("Relays Capacity".into(), Field::bare(s.capacity())),
+        ];
+        for (i, a) in views.iter().enumerate() {
+            let p = format!("Relay {} ", i + 1);
+            v.push((format!("{p}Client"), Field::str(a.tuple.client.to_string())));
+            v.push((
+                format!("{p}Protocol"),
+                Field::bare(a.tuple.transport.name()),
+            ));
+            v.push((format!("{p}Address"), Field::str(a.relay.to_string())));
+            v.push((format!("{p}Username"), Field::str(a.username.as_str())));
+            v.push((format!("{p}Lifetime"), Field::bare(a.remaining_secs)));
+            v.push((format!("{p}Age"), Field::bare(a.age_secs)));
+            for (k, (ip, left)) in a.permissions.iter().enumerate() {
+                let q = format!("{p}Permission {} ", k + 1);
+                v.push((format!("{q}Address"), Field::str(ip.to_string())));
+                v.push((format!("{q}Lifetime"), Field::bare(*left)));
+            }
+            for (k, (n, peer, left)) in a.channels.iter().enumerate() {
+                let q = format!("{p}Channel {} ", k + 1);
+                v.push((format!("{q}Number"), Field::bare(format!("{n:#06x}"))));
+                v.push((format!("{q}Peer"), Field::str(peer.to_string())));
+                v.push((format!("{q}Lifetime"), Field::bare(*left)));
+            }
+            let n = &a.counters;
+            for (name, value) in [
+                ("Requests", n.requests),
+                ("SuccessResponses", n.successes),
+                ("ErrorResponses", n.errors),
+                ("PacketsToPeers", n.to_peers),
+                ("BytesToPeers", n.bytes_to_peers),
+                ("PacketsToClient", n.to_client),
+                ("BytesToClient", n.bytes_to_client),
+            ] {
+                v.push((format!("{p}Counters {name}"), Field::bare(value)));
+            }
+        }
+        v
+    }
+}
