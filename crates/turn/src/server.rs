@@ -104,7 +104,8 @@ pub struct Server {
 const PAIR_ATTEMPTS: usize = 16;
 
 /// Attributes the server understands in requests; any other comprehension-required one is
-/// answered 420.
+/// answered 420. DONT-FRAGMENT is not among them: relayed datagrams may be fragmented, and a
+/// client that needs otherwise learns it from the 420 (RFC 8656 §7.1).
 fn known(t: u16) -> bool {
     matches!(
         t,
@@ -118,7 +119,6 @@ fn known(t: u16) -> bool {
             | at::REQUESTED_ADDRESS_FAMILY
             | at::EVEN_PORT
             | at::RESERVATION_TOKEN
-            | at::DONT_FRAGMENT
             | at::XOR_PEER_ADDRESS
             | at::CHANNEL_NUMBER
             | at::DATA
@@ -420,6 +420,20 @@ impl Server {
     ) -> Output<'_> {
         let tid = *m.transaction_id();
         let meth = m.method();
+        // An allocation past its time is gone, even if the timer has not come round yet.
+        if self
+            .allocations
+            .get(&tuple)
+            .is_some_and(|a| a.expires <= now)
+        {
+            if let Some(a) = self.remove(&tuple, relays) {
+                self.event(Event::Expired {
+                    tuple,
+                    relay: a.relay,
+                    username: a.username,
+                });
+            }
+        }
         if let Some(a) = self.allocations.get_mut(&tuple) {
             a.counters.requests += 1;
         }

@@ -152,7 +152,8 @@ fn ask(w: &mut World, c: &mut Client, meth: u16, fill: impl Fn(&mut Builder)) ->
     let tid = c.tid();
     let req = c.request(meth, tid, &fill);
     let answer = send(w, c, &req).expect("an answer");
-    if matches!(code(&answer), Some(401) | Some(438)) && c.nonce.is_none() {
+    let stale = code(&answer) == Some(438);
+    if stale || (code(&answer) == Some(401) && c.nonce.is_none()) {
         let m = Message::parse(&answer).unwrap();
         c.nonce = m.nonce().map(str::to_string);
         let tid = c.tid();
@@ -457,13 +458,33 @@ fn data_flows_only_with_a_permission_and_over_channels() {
 
     // Permissions run out after five minutes unless refreshed.
     w.now += Duration::from_secs(301);
+    let ok = ask(&mut w, &mut c, method::REFRESH, |b| {
+        b.u32(at::LIFETIME, 1800);
+    });
+    assert_eq!(Message::parse(&ok).unwrap().lifetime(), Some(1800));
     assert_eq!(
         w.server.handle_client(w.now, c.tuple, &ind, &mut w.relays),
         None
     );
     let view = &w.server.allocations(w.now)[0];
+    assert!(view.permissions.is_empty());
     assert_eq!(view.counters.to_peers, 2);
     assert_eq!(view.counters.to_client, 2);
+
+    // Ten minutes after its binding the channel is gone, though the peer is permitted again:
+    // ChannelData goes nowhere and the peer's data comes back as Data indications.
+    w.now += Duration::from_secs(300);
+    let ok = ask(&mut w, &mut c, method::CREATE_PERMISSION, |b| {
+        b.xor_address(at::XOR_PEER_ADDRESS, &peer);
+    });
+    assert_eq!(Message::parse(&ok).unwrap().class(), Class::Success);
+    assert_eq!(
+        w.server.handle_client(w.now, c.tuple, &cd, &mut w.relays),
+        None
+    );
+    let (_, bytes) = w.server.handle_peer(w.now, relay, peer, b"xyz").unwrap();
+    assert_eq!(Message::parse(bytes).unwrap().method(), method::DATA);
+    assert!(w.server.allocations(w.now)[0].channels.is_empty());
 }
 
 #[test]
@@ -503,6 +524,13 @@ fn refresh_zero_deletes_and_expiry_closes_the_relay() {
         .server
         .events()
         .any(|e| matches!(e, Event::Expired { relay: r, .. } if r == relay)));
+
+    // A request after the lifetime finds no allocation, even before the timer runs.
+    let relay = allocate(&mut w, &mut c);
+    w.now += Duration::from_secs(1201);
+    let a = ask(&mut w, &mut c, method::REFRESH, |_| {});
+    assert_eq!(code(&a), Some(437));
+    assert_eq!(w.relays.closed.last(), Some(&relay));
 }
 
 #[test]
