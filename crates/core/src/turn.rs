@@ -42,13 +42,18 @@ pub struct Shared {
 struct Running {
     settings: Settings,
     core: Arc<Mutex<Core>>,
-    tasks: Vec<JoinHandle<()>>,
+    /// Ends the service's thread, and with it every task and socket of the service.
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
         }
         let mut core = lock(&self.core);
         let Core { server, relays, .. } = &mut *core;
@@ -300,13 +305,46 @@ impl Relays for RelaySockets {
     }
 }
 
+/// Datagrams read per wakeup, handled under one lock.
+const BATCH: usize = 32;
+/// Room for one datagram. Media and TURN messages are far smaller; a larger datagram arrives
+/// cut short, fails to parse and is dropped.
+const SLOT: usize = 4096;
+
+/// Reads what is waiting on `sock` (up to [`BATCH`] datagrams) into `bufs`; their lengths and
+/// sources in `meta`. Zero when nothing was there after all.
+fn read_batch(sock: &UdpSocket, bufs: &mut [u8], meta: &mut [(usize, SocketAddr); BATCH]) -> usize {
+    let mut n = 0;
+    while n < BATCH {
+        match sock.try_recv_from(&mut bufs[n * SLOT..(n + 1) * SLOT]) {
+            Ok((len, from)) => {
+                meta[n] = (len, from);
+                n += 1;
+            }
+            Err(_) => break,
+        }
+    }
+    n
+}
+
+fn batch_buffers() -> (Vec<u8>, [(usize, SocketAddr); BATCH]) {
+    (
+        vec![0u8; BATCH * SLOT],
+        [(0, SocketAddr::from(([0, 0, 0, 0], 0))); BATCH],
+    )
+}
+
 /// Reads one relay socket: each datagram from a peer goes to the client that owns the relay.
 async fn read_relay(sock: Arc<UdpSocket>, relay: SocketAddr, core: Weak<Mutex<Core>>) {
-    let mut buf = vec![0u8; 65536];
+    let (mut bufs, mut meta) = batch_buffers();
     loop {
-        let Ok((n, peer)) = sock.recv_from(&mut buf).await else {
+        if sock.readable().await.is_err() {
             continue;
-        };
+        }
+        let n = read_batch(&sock, &mut bufs, &mut meta);
+        if n == 0 {
+            continue;
+        }
         let Some(core) = core.upgrade() else {
             return;
         };
@@ -314,8 +352,12 @@ async fn read_relay(sock: Arc<UdpSocket>, relay: SocketAddr, core: Weak<Mutex<Co
         let Core {
             server, udp, tcp, ..
         } = &mut *guard;
-        if let Some((tuple, bytes)) = server.handle_peer(Instant::now(), relay, peer, &buf[..n]) {
-            send_to_client(udp, tcp, &tuple, bytes);
+        let now = Instant::now();
+        for (i, (len, peer)) in meta.iter().take(n).enumerate() {
+            let data = &bufs[i * SLOT..i * SLOT + len];
+            if let Some((tuple, bytes)) = server.handle_peer(now, relay, *peer, data) {
+                send_to_client(udp, tcp, &tuple, bytes);
+            }
         }
     }
 }
@@ -343,12 +385,8 @@ fn send_to_client(
 }
 
 /// What one message from a client leads to: an answer for the client, or data for a peer.
-fn client_message(core: &Mutex<Core>, tuple: FiveTuple, bytes: &[u8]) {
-    let mut guard = lock(core);
-    let c = &mut *guard;
-    let out = c
-        .server
-        .handle_client(Instant::now(), tuple, bytes, &mut c.relays);
+fn client_message(c: &mut Core, now: Instant, tuple: FiveTuple, bytes: &[u8]) {
+    let out = c.server.handle_client(now, tuple, bytes, &mut c.relays);
     match out {
         Some(Output::ToClient { tuple, bytes }) => send_to_client(&c.udp, &c.tcp, &tuple, bytes),
         Some(Output::ToPeer { relay, peer, data }) => {
@@ -358,24 +396,32 @@ fn client_message(core: &Mutex<Core>, tuple: FiveTuple, bytes: &[u8]) {
         }
         None => {}
     }
-    c.drain_events();
 }
 
 async fn read_udp(sock: Arc<UdpSocket>, core: Arc<Mutex<Core>>) {
     let local = sock
         .local_addr()
         .unwrap_or_else(|_| ([0, 0, 0, 0], 0).into());
-    let mut buf = vec![0u8; 65536];
+    let (mut bufs, mut meta) = batch_buffers();
     loop {
-        let Ok((n, from)) = sock.recv_from(&mut buf).await else {
+        if sock.readable().await.is_err() {
             continue;
-        };
-        let tuple = FiveTuple {
-            client: from,
-            server: local,
-            transport: Transport::Udp,
-        };
-        client_message(&core, tuple, &buf[..n]);
+        }
+        let n = read_batch(&sock, &mut bufs, &mut meta);
+        if n == 0 {
+            continue;
+        }
+        let mut guard = lock(&core);
+        let now = Instant::now();
+        for (i, (len, from)) in meta.iter().take(n).enumerate() {
+            let tuple = FiveTuple {
+                client: *from,
+                server: local,
+                transport: Transport::Udp,
+            };
+            client_message(&mut guard, now, tuple, &bufs[i * SLOT..i * SLOT + len]);
+        }
+        guard.drain_events();
     }
 }
 
@@ -433,7 +479,10 @@ async fn tcp_client(stream: TcpStream, from: SocketAddr, core: Arc<Mutex<Core>>)
                 // Neither STUN nor ChannelData: the stream cannot be followed any more.
                 Some(0) => break 'read,
                 Some(len) if buf.len() >= len => {
-                    client_message(&core, tuple, &buf[..len]);
+                    let mut guard = lock(&core);
+                    client_message(&mut guard, Instant::now(), tuple, &buf[..len]);
+                    guard.drain_events();
+                    drop(guard);
                     buf.drain(..len);
                 }
                 Some(_) => break,
@@ -523,22 +572,41 @@ async fn start(
     );
     let creds = credentials(config);
     server.set_credentials(creds.iter().map(|(u, p)| (u.as_str(), p.as_str())));
+    // The sockets are bound here, so that a port in use is reported at once, then handed to
+    // the service's own runtime.
     let udp = if settings.udp {
-        let s = UdpSocket::bind(settings.listen)
-            .await
+        let s = std::net::UdpSocket::bind(settings.listen)
+            .and_then(|s| s.set_nonblocking(true).map(|_| s))
             .map_err(|e| format!("cannot listen for TURN on UDP {}: {e}", settings.listen))?;
-        Some(Arc::new(s))
+        Some(s)
     } else {
         None
     };
     let tcp = if settings.tcp {
-        Some(
-            TcpListener::bind(settings.listen)
-                .await
-                .map_err(|e| format!("cannot listen for TURN on TCP {}: {e}", settings.listen))?,
-        )
+        let l = std::net::TcpListener::bind(settings.listen)
+            .and_then(|l| l.set_nonblocking(true).map(|_| l))
+            .map_err(|e| format!("cannot listen for TURN on TCP {}: {e}", settings.listen))?;
+        Some(l)
     } else {
         None
+    };
+    // One thread of its own: every packet is handled where it was read, without waking another
+    // thread or waiting for a lock held elsewhere.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the TURN service: {e}"))?;
+    let (udp, tcp) = {
+        let _in_rt = rt.enter();
+        let udp = match udp {
+            Some(s) => Some(Arc::new(UdpSocket::from_std(s).map_err(|e| e.to_string())?)),
+            None => None,
+        };
+        let tcp = match tcp {
+            Some(l) => Some(TcpListener::from_std(l).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        (udp, tcp)
     };
     let core = Arc::new_cyclic(|weak: &Weak<Mutex<Core>>| {
         Mutex::new(Core {
@@ -556,17 +624,32 @@ async fn start(
             credential_generation: config.credential_generation(),
         })
     });
-    let mut tasks = vec![tokio::spawn(timers(core.clone(), config.clone()))];
-    if let Some(u) = udp {
-        tasks.push(tokio::spawn(read_udp(u, core.clone())));
-    }
-    if let Some(l) = tcp {
-        tasks.push(tokio::spawn(accept_tcp(l, core.clone())));
-    }
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let thread = {
+        let (core, config) = (core.clone(), config.clone());
+        std::thread::Builder::new()
+            .name("turn".into())
+            .spawn(move || {
+                rt.block_on(async move {
+                    tokio::spawn(timers(core.clone(), config));
+                    if let Some(u) = udp {
+                        tokio::spawn(read_udp(u, core.clone()));
+                    }
+                    if let Some(l) = tcp {
+                        tokio::spawn(accept_tcp(l, core.clone()));
+                    }
+                    let _ = stopped.await;
+                });
+                // Dropping the runtime here ends every task of the service, relay readers
+                // included, and closes their sockets.
+            })
+            .map_err(|e| format!("cannot start the TURN service: {e}"))?
+    };
     Ok(Running {
         settings: settings.clone(),
         core,
-        tasks,
+        stop: Some(stop),
+        thread: Some(thread),
     })
 }
 
