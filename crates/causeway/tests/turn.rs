@@ -15,9 +15,17 @@ const PASSWORD: &str = "turn pass 1";
 
 /// An Edge node with the TURN server on a free port, relays on `ports`, and one credential.
 fn turn_node(ports: (u16, u16), extra: &[&str]) -> (Node, u16) {
+    turn_node_with(ports, extra, None)
+}
+
+/// As [`turn_node`], with the web interface on `https` when given.
+fn turn_node_with(ports: (u16, u16), extra: &[&str], https: Option<u16>) -> (Node, u16) {
     for _ in 0..5 {
         let port = free_port();
         let mut node = Node::new();
+        if let Some(h) = https {
+            node.serve_args[1] = format!("127.0.0.1:{h}");
+        }
         for line in [
             "xConfiguration SystemUnit Type: Edge".to_string(),
             format!("xConfiguration Traversal Server TURN Port: {port}"),
@@ -322,4 +330,52 @@ fn a_core_node_does_not_run_the_turn_server() {
     let t = node.err("xConfiguration Traversal Server TURN Mode: On");
     assert!(t.contains("Edge"), "{t}");
     assert_eq!(node.value("Traversal Server TURN Mode"), "Off");
+}
+
+/// The web interface's relay usage page lists what `xStatus TURN` shows.
+#[test]
+fn the_relay_usage_page_lists_the_relays() {
+    let https = free_port();
+    let (mut node, port) = turn_node_with((61300, 61309), &[], Some(https));
+    let (sock, answer) = allocate(port);
+    assert_eq!(Message::parse(&answer).unwrap().class(), Class::Success);
+    let client = sock.local_addr().unwrap().to_string();
+    let password = std::fs::read_to_string(node.dir.join("initial-admin-password")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let jar = dir.path().join("jar");
+    let curl = |args: &[&str]| {
+        let out = Command::new("curl")
+            .args(["-sk", "--max-time", "20", "-c", jar.to_str().unwrap()])
+            .args(["-b", jar.to_str().unwrap()])
+            .args(args)
+            .output()
+            .expect("curl (Debian package curl)");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let base = format!("https://127.0.0.1:{https}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        &format!("{base}/login"),
+    ])
+    .contains("200")
+    {
+        assert!(Instant::now() < deadline, "no web interface");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    curl(&[
+        "--data-urlencode",
+        "user=admin",
+        "--data-urlencode",
+        &format!("password={}", password.trim()),
+        &format!("{base}/login"),
+    ]);
+    let page = curl(&[&format!("{base}/status/turn")]);
+    assert!(page.contains(&client), "{page}");
+    assert!(page.contains("1 of 10 relays in use"), "{page}");
+    assert!(page.contains(USER), "{page}");
+    assert!(node.stop());
 }

@@ -529,6 +529,7 @@ pub(crate) fn items() -> &'static [Item] {
             fixed(Menu::Status, "Search history", "/status/searches", false),
             fixed(Menu::Status, "Zones", "/status/zones", false),
             fixed(Menu::Status, "Policy services", "/status/policy", false),
+            fixed(Menu::Status, "TURN relay usage", "/status/turn", false),
             fixed(Menu::Status, "Alarms", "/status/alarms", true),
             fixed(Menu::Status, "Event log", "/status/logs/event", true),
             fixed(

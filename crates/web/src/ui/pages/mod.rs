@@ -113,6 +113,7 @@ pub(crate) async fn route(shared: &Shared, ctx: &Ctx) -> Response<Body> {
         (true, _, ["status", "searches", id]) => status::search(shared, ctx, id).await,
         (true, _, ["status", "zones"]) => status::zones(shared, ctx).await,
         (true, _, ["status", "policy"]) => status::policy(shared, ctx).await,
+        (true, _, ["status", "turn"]) => status::turn(shared, ctx).await,
         (true, _, ["status", "alarms"]) => alarms::page(shared, ctx),
         (_, true, ["status", "alarms", "acknowledge"]) => alarms::acknowledge(shared, ctx).await,
         (true, _, ["status", "logs", kind]) => logs::page(shared, ctx, kind).await,

@@ -822,6 +822,79 @@ pub(crate) async fn policy(shared: &Shared, ctx: &Ctx) -> Response<Body> {
     )
 }
 
+const TURN: &[Col] = &[
+    col("Client", "Client"),
+    col("Protocol", "Protocol"),
+    col("Address", "Relay address"),
+    col("Username", "User"),
+    col("Lifetime", "Expires in (s)"),
+    col("Permissions", "Permissions"),
+    col("Channels", "Channels"),
+    col("Counters PacketsToPeers", "Packets to peers"),
+    col("Counters PacketsToClient", "Packets to client"),
+];
+
+/// The TURN relays in use: one row per allocation, with how many permissions and channels it
+/// holds and what it has relayed.
+pub(crate) async fn turn(shared: &Shared, ctx: &Ctx) -> Response<Body> {
+    let leaves = match group(shared, ctx, "TURN").await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let mut relays = rows(&leaves, "Relay");
+    for r in &mut relays {
+        let count = |word: &str, leaf: &str| {
+            r.cells
+                .keys()
+                .filter(|k| k.starts_with(word) && k.ends_with(leaf))
+                .count()
+                .to_string()
+        };
+        let (p, c) = (
+            count("Permission ", " Address"),
+            count("Channel ", " Number"),
+        );
+        r.cells.insert("Permissions".into(), p);
+        r.cells.insert("Channels".into(), c);
+    }
+    let t = table(
+        ctx,
+        "/status/turn",
+        &[],
+        relays,
+        TURN,
+        "Client",
+        |_| None,
+        &[],
+        "No relay is allocated.",
+    );
+    let note = match value(&leaves, "Status") {
+        Some("Active") => Some(format!(
+            "The TURN server listens on port {} ({}); {} of {} relays in use.",
+            value(&leaves, "Port").unwrap_or("?"),
+            value(&leaves, "Protocols").unwrap_or("?"),
+            value(&leaves, "Relays Active").unwrap_or("0"),
+            value(&leaves, "Relays Capacity").unwrap_or("?"),
+        )),
+        _ => Some(format!(
+            "The TURN server is not running: {}.",
+            value(&leaves, "Detail").unwrap_or("it is off")
+        )),
+    };
+    answer(
+        shared,
+        ctx,
+        Listing {
+            title: "TURN relay usage",
+            intro: "Relays the TURN server has allocated, by client, with their permissions, channels and traffic.",
+            tabs: Vec::new(),
+            note,
+            live: true,
+        },
+        t,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
