@@ -74,6 +74,8 @@ struct Settings {
     realm: String,
     authenticate: bool,
     relay_ip: IpAddr,
+    /// LAN 1's IPv6 address, for IPv6 relays (RFC 6156).
+    relay_v6: Option<Ipv6Addr>,
     ports: (u16, u16),
 }
 
@@ -100,6 +102,9 @@ impl Settings {
             realm: get("Authentication Realm").to_string(),
             authenticate: get("Authentication Mode") != "Off",
             relay_ip: ip,
+            relay_v6: snap
+                .get("Ethernet 1 IP V6 Address")
+                .and_then(|a| a.trim().parse::<Ipv6Addr>().ok()),
             ports: (
                 port("Media Port Start", 60000),
                 port("Media Port End", 61799),
@@ -234,6 +239,21 @@ struct RelaySockets {
     core: Weak<Mutex<Core>>,
 }
 
+/// The address a relay of `like`'s family should have for `client`: the one this host sends
+/// from towards the client, or, for a client of the other family, towards the wider world.
+fn relay_address(like: &SocketAddr, client: &SocketAddr) -> Option<IpAddr> {
+    if like.is_ipv4() == client.is_ipv4() {
+        return route_to(client);
+    }
+    // No packet is sent: these only pick the interface of the default route.
+    let world: SocketAddr = if like.is_ipv4() {
+        ([198, 51, 100, 1], 9).into()
+    } else {
+        (Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1), 9).into()
+    };
+    route_to(&world)
+}
+
 /// The address this host sends from towards `to` (no packet is sent).
 fn route_to(to: &SocketAddr) -> Option<IpAddr> {
     let any: SocketAddr = match to {
@@ -248,7 +268,7 @@ fn route_to(to: &SocketAddr) -> Option<IpAddr> {
 impl Relays for RelaySockets {
     fn open(&mut self, like: &SocketAddr, client: &SocketAddr, even: bool) -> Option<SocketAddr> {
         let ip = if like.ip().is_unspecified() {
-            route_to(client)?
+            relay_address(like, client)?
         } else {
             like.ip()
         };
@@ -552,12 +572,10 @@ async fn start(
 ) -> Result<Running, String> {
     let now = Instant::now();
     let relay_v4 = settings.relay_ip.is_ipv4().then_some(settings.relay_ip);
-    let relay_v6 = match settings.relay_ip {
-        IpAddr::V6(_) => Some(settings.relay_ip),
-        // Listening on every IPv4 address: IPv6 relays only when the host has a route.
-        IpAddr::V4(ip) if ip.is_unspecified() => Some(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
-        IpAddr::V4(_) => None,
-    };
+    // IPv6 relays at LAN 1's IPv6 address, or where the host's IPv6 route leads.
+    let relay_v6 = Some(IpAddr::V6(
+        settings.relay_v6.unwrap_or(Ipv6Addr::UNSPECIFIED),
+    ));
     let mut server = Server::new(
         causeway_turn::Config {
             realm: settings.realm.clone(),
