@@ -220,6 +220,21 @@ fn footer_level(page: &str) -> &str {
     page[at..].split('<').next().unwrap_or("")
 }
 
+/// The settings that point the node at the test directory: its address and port, the
+/// encryption, the service account and both base DNs.
+fn directory_settings(port: u16, encryption: &str) -> Vec<String> {
+    let base = slapd::BASE;
+    vec![
+        "xConfiguration Login Remote LDAP Server Address: \"127.0.0.1\"".to_string(),
+        format!("xConfiguration Login Remote LDAP Server Port: {port}"),
+        format!("xConfiguration Login Remote LDAP Encryption: {encryption}"),
+        format!("xConfiguration Login Remote LDAP VCS BindDN: \"cn=admin,{base}\""),
+        "xConfiguration Login Remote LDAP VCS BindPassword: \"service-secret\"".into(),
+        format!("xConfiguration Login Remote LDAP BaseDN Accounts: \"ou=people,{base}\""),
+        format!("xConfiguration Login Remote LDAP BaseDN Groups: \"ou=groups,{base}\""),
+    ]
+}
+
 /// The guide's group examples, end to end: slapd holds the people and their groups, the node
 /// holds the administrator groups, and the web interface and REST API grant what the merge
 /// says.
@@ -227,24 +242,16 @@ fn footer_level(page: &str) -> &str {
 fn directory_users_get_the_merged_rights_of_their_groups_on_web_and_api() {
     let directory = slapd::start();
     let (node, https, _, pw) = web_node();
-    let base = slapd::BASE;
-    for line in [
-        "xConfiguration Login Remote LDAP Server Address: \"127.0.0.1\"".to_string(),
-        format!(
-            "xConfiguration Login Remote LDAP Server Port: {}",
-            directory.port
-        ),
-        "xConfiguration Login Remote LDAP Encryption: Off".into(),
-        format!("xConfiguration Login Remote LDAP VCS BindDN: \"cn=admin,{base}\""),
-        "xConfiguration Login Remote LDAP VCS BindPassword: \"service-secret\"".into(),
-        format!("xConfiguration Login Remote LDAP BaseDN Accounts: \"ou=people,{base}\""),
-        format!("xConfiguration Login Remote LDAP BaseDN Groups: \"ou=groups,{base}\""),
-        "xCommand AdminGroupAdd Name: \"Administrators\" AccessWeb: Off AccessAPI: Off".into(),
-        "xCommand AdminGroupAdd Name: \"Region A\" AccessLevel: ReadOnly AccessAPI: Off".into(),
-        "xCommand AdminGroupAdd Name: \"Region B\" AccessLevel: ReadOnly AccessWeb: Off".into(),
-        "xCommand AdminGroupAdd Name: \"Region C\" AccessLevel: ReadOnly".into(),
-        "xCommand AdminGroupAdd Name: \"Retired\" Enabled: Off".into(),
-    ] {
+    for line in directory_settings(directory.port, "Off")
+        .into_iter()
+        .chain([
+            "xCommand AdminGroupAdd Name: \"Administrators\" AccessWeb: Off AccessAPI: Off".into(),
+            "xCommand AdminGroupAdd Name: \"Region A\" AccessLevel: ReadOnly AccessAPI: Off".into(),
+            "xCommand AdminGroupAdd Name: \"Region B\" AccessLevel: ReadOnly AccessWeb: Off".into(),
+            "xCommand AdminGroupAdd Name: \"Region C\" AccessLevel: ReadOnly".into(),
+            "xCommand AdminGroupAdd Name: \"Retired\" Enabled: Off".into(),
+        ])
+    {
         node.ok(&line);
     }
     let api = format!("https://127.0.0.1:{https}/api/configuration/SIP/Mode");
@@ -374,22 +381,14 @@ fn directory_certificates_are_checked_against_the_revocation_lists() {
         std::fs::write(tls(node).join("trusted-ca.pem"), &ca.pem).unwrap();
         std::fs::write(tls(node).join("crl.pem"), ca.crl(&[7])).unwrap();
     });
-    let base = slapd::BASE;
-    for line in [
-        "xConfiguration Login Remote LDAP Server Address: \"127.0.0.1\"".to_string(),
-        format!(
-            "xConfiguration Login Remote LDAP Server Port: {}",
-            directory.port
-        ),
-        "xConfiguration Login Remote LDAP Encryption: TLS".into(),
-        format!("xConfiguration Login Remote LDAP VCS BindDN: \"cn=admin,{base}\""),
-        "xConfiguration Login Remote LDAP VCS BindPassword: \"service-secret\"".into(),
-        format!("xConfiguration Login Remote LDAP BaseDN Accounts: \"ou=people,{base}\""),
-        format!("xConfiguration Login Remote LDAP BaseDN Groups: \"ou=groups,{base}\""),
-        "xCommand AdminGroupAdd Name: \"Region A\" AccessLevel: ReadOnly".into(),
-        "xConfiguration Login Source Admin: Both".into(),
-        "xConfiguration Login Remote LDAP CRLCheck: None".into(),
-    ] {
+    for line in directory_settings(directory.port, "TLS")
+        .into_iter()
+        .chain([
+            "xCommand AdminGroupAdd Name: \"Region A\" AccessLevel: ReadOnly".into(),
+            "xConfiguration Login Source Admin: Both".into(),
+            "xConfiguration Login Remote LDAP CRLCheck: None".into(),
+        ])
+    {
         node.ok(&line);
     }
     let login = || web_login(https, "u4", "u4 pass").0;
@@ -460,19 +459,7 @@ fn the_directory_connection_is_watched_and_its_problems_are_alarmed() {
     let t = directory_state(&node, "Failed");
     assert!(t.contains("Server Address"), "{t}");
 
-    let base = slapd::BASE;
-    for line in [
-        "xConfiguration Login Remote LDAP Server Address: \"127.0.0.1\"".to_string(),
-        format!(
-            "xConfiguration Login Remote LDAP Server Port: {}",
-            directory.port
-        ),
-        "xConfiguration Login Remote LDAP Encryption: Off".into(),
-        format!("xConfiguration Login Remote LDAP VCS BindDN: \"cn=admin,{base}\""),
-        "xConfiguration Login Remote LDAP VCS BindPassword: \"service-secret\"".into(),
-        format!("xConfiguration Login Remote LDAP BaseDN Accounts: \"ou=people,{base}\""),
-        format!("xConfiguration Login Remote LDAP BaseDN Groups: \"ou=groups,{base}\""),
-    ] {
+    for line in directory_settings(directory.port, "Off") {
         node.ok(&line);
     }
     directory_state(&node, "Available");

@@ -1,11 +1,13 @@
 //! The TURN service: sockets around the sans-IO server of `causeway_turn`.
 //!
-//! One task reads the UDP listener, one per TCP connection reads its stream, one per relay
-//! socket reads what peers send, and one runs the timers. They share the server behind a
-//! mutex that is never held across an await: each packet is handled and its answer sent
-//! (non-blocking) under one short lock. The service follows the configuration: it runs while
-//! `Traversal Server TURN Mode` is On on an Edge node, and any change to its settings restarts
-//! it (the reference applies TURN settings when the service restarts).
+//! The service runs on a thread of its own with a single-threaded runtime. One task reads the
+//! UDP listener, one per TCP connection reads its stream, one per relay socket reads what
+//! peers send, and one runs the timers. They share the server behind a mutex that is never
+//! held across an await: each batch of datagrams is handled and answered (non-blocking) under
+//! one short lock, which only the status ever contends for. The service follows the
+//! configuration: it runs while `Traversal Server TURN Mode` is On on an Edge node, and any
+//! change to its settings restarts it (the reference applies TURN settings when the service
+//! restarts).
 
 use causeway_config::{Config, Snapshot};
 use causeway_observe::{Alarms, EventLog};
