@@ -152,41 +152,12 @@ impl Core {
                     relay,
                     username,
                 } => self.relay_event("Relay Expired", &tuple, &relay, &username),
-                Event::Success { tuple, method } => {
-                    if self.log.enabled(3) {
-                        self.log.event(
-                            3,
-                            "tvcs",
-                            "Success Response Sent",
-                            &[
-                                ("Protocol", tuple.transport.name()),
-                                ("Dst-ip", &tuple.client.ip().to_string()),
-                                ("Dst-port", &tuple.client.port().to_string()),
-                                ("Method", method_name(method)),
-                            ],
-                        );
-                    }
-                }
+                Event::Success { tuple, method } => self.response_event(&tuple, method, None),
                 Event::Error {
                     tuple,
                     method,
                     code,
-                } => {
-                    if self.log.enabled(3) {
-                        self.log.event(
-                            3,
-                            "tvcs",
-                            "Error Response Sent",
-                            &[
-                                ("Protocol", tuple.transport.name()),
-                                ("Dst-ip", &tuple.client.ip().to_string()),
-                                ("Dst-port", &tuple.client.port().to_string()),
-                                ("Method", method_name(method)),
-                                ("Response-code", &code.to_string()),
-                            ],
-                        );
-                    }
-                }
+                } => self.response_event(&tuple, method, Some(code)),
                 Event::CapacityReached => {
                     if let Some(a) = &self.alarms {
                         a.raise(
@@ -202,6 +173,33 @@ impl Core {
                 }
             }
         }
+    }
+
+    /// A level-3 event for an answer: a success, or an error with its code.
+    fn response_event(&self, tuple: &FiveTuple, method: u16, code: Option<u16>) {
+        // Formatting costs more than the check: most nodes log below level 3.
+        if !self.log.enabled(3) {
+            return;
+        }
+        let (ip, port) = (
+            tuple.client.ip().to_string(),
+            tuple.client.port().to_string(),
+        );
+        let code = code.map(|c| c.to_string());
+        let mut fields = vec![
+            ("Protocol", tuple.transport.name()),
+            ("Dst-ip", ip.as_str()),
+            ("Dst-port", port.as_str()),
+            ("Method", method_name(method)),
+        ];
+        let event = match &code {
+            Some(c) => {
+                fields.push(("Response-code", c.as_str()));
+                "Error Response Sent"
+            }
+            None => "Success Response Sent",
+        };
+        self.log.event(3, "tvcs", event, &fields);
     }
 
     fn relay_event(&self, event: &str, tuple: &FiveTuple, relay: &SocketAddr, user: &str) {

@@ -17,7 +17,7 @@ mod message;
 pub use attr::{ErrorCode, Family};
 pub use builder::Builder;
 pub use channel::{ChannelData, CHANNEL_MAX, CHANNEL_MIN};
-pub use integrity::{long_term_key, long_term_key_sha256, Integrity};
+pub use integrity::{long_term_key, long_term_key_sha256, same, Integrity};
 pub use message::{frame_len, Attr, Attrs, Class, Message, ParseError, TransactionId};
 
 /// The fixed value in every STUN header since RFC 5389.

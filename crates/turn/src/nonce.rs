@@ -2,6 +2,7 @@
 //! cannot be forged, moved to another client, or used after it ran out, and the server keeps
 //! nothing per client until it allocates.
 
+use causeway_stun::same;
 use ring::hmac;
 use std::net::IpAddr;
 
@@ -70,11 +71,6 @@ impl Nonces {
             Verdict::Good
         }
     }
-}
-
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len()
-        && std::hint::black_box(a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y))) == 0
 }
 
 #[cfg(test)]

@@ -249,13 +249,27 @@ impl Server {
                 break;
             }
             self.expiries.remove(&(t, tuple));
-            if let Some(a) = self.remove(&tuple, relays) {
-                self.event(Event::Expired {
+            self.end(&tuple, relays, true);
+        }
+    }
+
+    /// Removes an allocation and reports it as expired or deleted.
+    fn end(&mut self, tuple: &FiveTuple, relays: &mut dyn Relays, expired: bool) {
+        if let Some(a) = self.remove(tuple, relays) {
+            let (tuple, relay, username) = (*tuple, a.relay, a.username);
+            self.event(if expired {
+                Event::Expired {
                     tuple,
-                    relay: a.relay,
-                    username: a.username,
-                });
-            }
+                    relay,
+                    username,
+                }
+            } else {
+                Event::Deleted {
+                    tuple,
+                    relay,
+                    username,
+                }
+            });
         }
     }
 
@@ -274,13 +288,7 @@ impl Server {
     /// Ends the allocation of a 5-tuple whose connection closed (RFC 8656 §3.1: over TCP and
     /// TLS an allocation lives no longer than its connection).
     pub fn release(&mut self, tuple: &FiveTuple, relays: &mut dyn Relays) {
-        if let Some(a) = self.remove(tuple, relays) {
-            self.event(Event::Deleted {
-                tuple: *tuple,
-                relay: a.relay,
-                username: a.username,
-            });
-        }
+        self.end(tuple, relays, false);
     }
 
     /// Ends every allocation and reservation (the service is stopping).
@@ -426,13 +434,7 @@ impl Server {
             .get(&tuple)
             .is_some_and(|a| a.expires <= now)
         {
-            if let Some(a) = self.remove(&tuple, relays) {
-                self.event(Event::Expired {
-                    tuple,
-                    relay: a.relay,
-                    username: a.username,
-                });
-            }
+            self.end(&tuple, relays, true);
         }
         if let Some(a) = self.allocations.get_mut(&tuple) {
             a.counters.requests += 1;
@@ -664,13 +666,7 @@ impl Server {
             }
         }
         if m.lifetime() == Some(0) {
-            if let Some(a) = self.remove(&tuple, relays) {
-                self.event(Event::Deleted {
-                    tuple,
-                    relay: a.relay,
-                    username: a.username,
-                });
-            }
+            self.end(&tuple, relays, false);
             return self.success(tuple, meth, &tid, seal, |b| {
                 b.u32(at::LIFETIME, 0);
             });
