@@ -1,6 +1,6 @@
 //! The TURN server of an Edge node against coturn's test clients (Debian package `coturn`):
 //! `turnutils_uclient` allocating and relaying over UDP and TCP, with channels and with Send
-//! indications, to `turnutils_peer`; `turnutils_stunclient` for an unauthenticated Binding;
+//! indications, to `turnutils_peer`, and through TCP relays (RFC 6062) between its clients; `turnutils_stunclient` for an unauthenticated Binding;
 //! and a STUN client of the test's own for what coturn's clients cannot be made to send.
 
 mod common;
@@ -208,6 +208,66 @@ fn media_is_relayed_over_udp_and_tcp_with_channels_and_send_indications() {
         log.contains("Event=\"Relay Deleted\"") && log.contains("Protocol=\"TCP\""),
         "{log}"
     );
+    assert!(node.stop());
+}
+
+#[test]
+fn tcp_relays_join_clients_through_connect_and_connection_attempts() {
+    let (mut node, port) = turn_node((61400, 61499), &[]);
+    // uclient's TCP relay mode pairs its clients: each allocates a TCP relay, one of each pair
+    // Connects to the other's relay, whose client is told by a ConnectionAttempt; both bind a
+    // data connection, and the stream goes through the two relays and back.
+    let (ok, out) = uclient(port, 0, USER, PASSWORD, &["-T", "-n", "50", "-m", "4"]);
+    assert!(
+        ok,
+        "uclient -T failed:
+{out}"
+    );
+    let (sent, received, lost) = totals(&out);
+    assert!(
+        sent >= 200,
+        "sent {sent}:
+{out}"
+    );
+    assert_eq!((received, lost), (sent, 0), "{out}");
+    let log = node.event_log(Some("Success Response Sent"));
+    for method in ["Connect", "ConnectionBind"] {
+        assert!(
+            log.contains(&format!("Method=\"{method}\"")),
+            "no {method} answered:\n{log}"
+        );
+    }
+
+    // While a pair streams, the status shows the TCP relays and their bound connections.
+    let mut running = tool("turnutils_uclient")
+        .args(["-T", "-n", "2000", "-m", "2", "-u", USER, "-w", PASSWORD])
+        .args(["-p", &port.to_string(), "127.0.0.1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        let s = node.ok("xStatus TURN");
+        if s.contains("Connection 1 State: Bound") {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "no bound connection shown:\n{s}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = running.kill();
+    let _ = running.wait();
+    assert!(status.contains("RelayProtocol: TCP"), "{status}");
+    assert!(
+        status.contains("Connection 1 Peer: \"127.0.0.1:614"),
+        "the peer is the other client's relay:\n{status}"
+    );
+    // Killed clients take their control connections with them, and so their relays.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !node.ok("xStatus TURN").contains("Relays Active: 0") {
+        assert!(Instant::now() < deadline, "relays left behind");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     assert!(node.stop());
 }
 

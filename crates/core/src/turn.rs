@@ -2,7 +2,9 @@
 //!
 //! The service runs on a thread of its own with a single-threaded runtime. One task reads the
 //! UDP listener, one per TCP connection reads its stream, one per relay socket reads what
-//! peers send, and one runs the timers. They share the server behind a mutex that is never
+//! peers send (or, for a TCP relay, accepts their connections), and one runs the timers. A TCP
+//! relay's data connection, once bound to its peer connection, is copied by its own task
+//! without the server. They share the server behind a mutex that is never
 //! held across an await: each batch of datagrams is handled and answered (non-blocking) under
 //! one short lock, which only the status ever contends for. The service follows the
 //! configuration: it runs while `Traversal Server TURN Mode` is On on an Edge node, and any
@@ -12,7 +14,7 @@
 use causeway_config::{Config, Snapshot};
 use causeway_observe::{Alarms, EventLog};
 use causeway_stun::{method, ChannelData};
-use causeway_turn::{Event, FiveTuple, Output, Relays, Server, Transport};
+use causeway_turn::{timers as turn_timers, Event, FiveTuple, Output, Relays, Server, Transport};
 use causeway_xapi::{Field, StatusSource};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -20,8 +22,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::mpsc;
+use tokio::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 /// The alarm raised while every relay the server may hand out is in use.
@@ -225,18 +227,50 @@ fn method_name(m: u16) -> &'static str {
         method::REFRESH => "Refresh",
         method::CREATE_PERMISSION => "CreatePermission",
         method::CHANNEL_BIND => "ChannelBind",
+        method::CONNECT => "Connect",
+        method::CONNECTION_BIND => "ConnectionBind",
         _ => "Unknown",
     }
 }
 
 /// The relay sockets: UDP sockets on ports of the relay range, each with a task that reads
-/// what peers send to it.
+/// what peers send to it, and TCP relays (RFC 6062) with their peer connections.
 struct RelaySockets {
     range: (u16, u16),
     /// Where the search for a free port starts next, so that ports are reused last.
     next: u16,
-    sockets: HashMap<SocketAddr, (Arc<UdpSocket>, JoinHandle<()>)>,
+    /// A port is used by one relay at most, UDP or TCP, so that a relay address names one.
+    sockets: HashMap<SocketAddr, Relay>,
+    connections: HashMap<u32, PeerConnection>,
+    /// Data connections just bound by a ConnectionBind (client address → connection), for
+    /// their reading task to pick up.
+    binds: HashMap<SocketAddr, u32>,
     core: Weak<Mutex<Core>>,
+}
+
+enum Relay {
+    /// The socket, and the task that reads it.
+    Udp(Arc<UdpSocket>, JoinHandle<()>),
+    /// The task that accepts peers' connections on the listening socket.
+    Tcp(JoinHandle<()>),
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        match self {
+            Relay::Udp(_, task) | Relay::Tcp(task) => task.abort(),
+        }
+    }
+}
+
+/// A TCP relay's connection to a peer.
+enum PeerConnection {
+    /// Being made for a Connect; aborted if the core closes it first.
+    Connecting(JoinHandle<()>),
+    /// Made, and waiting for the client's data connection.
+    Ready(TcpStream),
+    /// Being copied to and from the client's data connection, until this is dropped.
+    Bound { _stop: oneshot::Sender<()> },
 }
 
 /// The address a relay of `like`'s family should have for `client`: the one this host sends
@@ -265,6 +299,66 @@ fn route_to(to: &SocketAddr) -> Option<IpAddr> {
     Some(s.local_addr().ok()?.ip())
 }
 
+impl RelaySockets {
+    /// Tries the ports of the range from where the last search ended, each not used by a relay
+    /// already (and even when `even`), until `bind` opens one at `ip`.
+    fn scan(
+        &mut self,
+        ip: IpAddr,
+        even: bool,
+        mut bind: impl FnMut(SocketAddr) -> Option<Relay>,
+    ) -> Option<SocketAddr> {
+        let (lo, hi) = self.range;
+        let count = u32::from(hi.saturating_sub(lo)) + 1;
+        for i in 0..count {
+            let port = lo + ((u32::from(self.next.saturating_sub(lo)) + i) % count) as u16;
+            let addr = SocketAddr::new(ip, port);
+            if (even && !port.is_multiple_of(2)) || self.sockets.contains_key(&addr) {
+                continue;
+            }
+            if let Some(relay) = bind(addr) {
+                self.next = if port == hi { lo } else { port + 1 };
+                self.sockets.insert(addr, relay);
+                return Some(addr);
+            }
+        }
+        None
+    }
+}
+
+/// A UDP relay socket at `addr` with its reading task.
+fn udp_relay(addr: SocketAddr, core: &Weak<Mutex<Core>>) -> Option<Relay> {
+    let std_sock = std::net::UdpSocket::bind(addr).ok()?;
+    std_sock.set_nonblocking(true).ok()?;
+    let sock = Arc::new(UdpSocket::from_std(std_sock).ok()?);
+    let task = tokio::spawn(read_relay(sock.clone(), addr, core.clone()));
+    Some(Relay::Udp(sock, task))
+}
+
+/// A TCP socket at `addr` that other sockets of the relay may share: the relay listens on it,
+/// and its connections to peers leave from it (RFC 6062 §5.2).
+fn shared_tcp_socket(addr: SocketAddr) -> std::io::Result<TcpSocket> {
+    let sock = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    sock.set_reuseaddr(true)?;
+    sock.set_reuseport(true)?;
+    sock.bind(addr)?;
+    Ok(sock)
+}
+
+/// A listening TCP relay at `addr` with its accepting task.
+fn tcp_relay(addr: SocketAddr, core: &Weak<Mutex<Core>>) -> Option<Relay> {
+    let listener = shared_tcp_socket(addr).ok()?.listen(64).ok()?;
+    Some(Relay::Tcp(tokio::spawn(accept_peers(
+        listener,
+        addr,
+        core.clone(),
+    ))))
+}
+
 impl Relays for RelaySockets {
     fn open(&mut self, like: &SocketAddr, client: &SocketAddr, even: bool) -> Option<SocketAddr> {
         let ip = if like.ip().is_unspecified() {
@@ -272,56 +366,115 @@ impl Relays for RelaySockets {
         } else {
             like.ip()
         };
-        let (lo, hi) = self.range;
-        let count = u32::from(hi.saturating_sub(lo)) + 1;
-        for i in 0..count {
-            let port = lo + ((u32::from(self.next.saturating_sub(lo)) + i) % count) as u16;
-            if even && !port.is_multiple_of(2) {
-                continue;
-            }
-            let Ok(std_sock) = std::net::UdpSocket::bind((ip, port)) else {
-                continue;
-            };
-            if std_sock.set_nonblocking(true).is_err() {
-                continue;
-            }
-            let Ok(sock) = UdpSocket::from_std(std_sock) else {
-                continue;
-            };
-            let sock = Arc::new(sock);
-            let addr = SocketAddr::new(ip, port);
-            self.next = if port == hi { lo } else { port + 1 };
-            let task = tokio::spawn(read_relay(sock.clone(), addr, self.core.clone()));
-            self.sockets.insert(addr, (sock, task));
-            return Some(addr);
-        }
-        None
+        let core = self.core.clone();
+        self.scan(ip, even, |addr| udp_relay(addr, &core))
     }
 
     fn open_at(&mut self, addr: SocketAddr) -> bool {
         let (lo, hi) = self.range;
-        if !(lo..=hi).contains(&addr.port()) {
+        if !(lo..=hi).contains(&addr.port()) || self.sockets.contains_key(&addr) {
             return false;
         }
-        let Ok(std_sock) = std::net::UdpSocket::bind(addr) else {
-            return false;
-        };
-        if std_sock.set_nonblocking(true).is_err() {
-            return false;
+        match udp_relay(addr, &self.core) {
+            Some(relay) => {
+                self.sockets.insert(addr, relay);
+                true
+            }
+            None => false,
         }
-        let Ok(sock) = UdpSocket::from_std(std_sock) else {
-            return false;
-        };
-        let sock = Arc::new(sock);
-        let task = tokio::spawn(read_relay(sock.clone(), addr, self.core.clone()));
-        self.sockets.insert(addr, (sock, task));
-        true
     }
 
     fn close(&mut self, relay: SocketAddr) {
-        if let Some((_, task)) = self.sockets.remove(&relay) {
+        self.sockets.remove(&relay);
+    }
+
+    fn open_tcp(&mut self, like: &SocketAddr, client: &SocketAddr) -> Option<SocketAddr> {
+        let ip = if like.ip().is_unspecified() {
+            relay_address(like, client)?
+        } else {
+            like.ip()
+        };
+        let core = self.core.clone();
+        self.scan(ip, false, |addr| tcp_relay(addr, &core))
+    }
+
+    fn connect(&mut self, id: u32, relay: SocketAddr, peer: SocketAddr) {
+        let task = tokio::spawn(connect_peer(id, relay, peer, self.core.clone()));
+        self.connections
+            .insert(id, PeerConnection::Connecting(task));
+    }
+
+    fn bind(&mut self, id: u32, data: FiveTuple) {
+        self.binds.insert(data.client, id);
+    }
+
+    fn close_connection(&mut self, id: u32) {
+        if let Some(PeerConnection::Connecting(task)) = self.connections.remove(&id) {
             task.abort();
         }
+    }
+}
+
+/// Makes connection `id` from TCP relay `relay` to `peer` for a Connect, and tells the server
+/// how it went; a peer silent for as long as a connection may wait for its bind has failed.
+async fn connect_peer(id: u32, relay: SocketAddr, peer: SocketAddr, core: Weak<Mutex<Core>>) {
+    let attempt = async { shared_tcp_socket(relay)?.connect(peer).await };
+    let stream = tokio::time::timeout(turn_timers::CONNECTION_BIND, attempt)
+        .await
+        .ok()
+        .and_then(Result::ok);
+    let Some(core) = core.upgrade() else {
+        return;
+    };
+    let mut guard = lock(&core);
+    let c = &mut *guard;
+    let ok = stream.is_some();
+    // Closed by the core meanwhile: its entry is gone, and the stream goes with this task.
+    if !matches!(
+        c.relays.connections.get(&id),
+        Some(PeerConnection::Connecting(_))
+    ) {
+        return;
+    }
+    match stream {
+        Some(s) => {
+            let _ = s.set_nodelay(true);
+            c.relays.connections.insert(id, PeerConnection::Ready(s));
+        }
+        None => {
+            c.relays.connections.remove(&id);
+        }
+    }
+    if let Some(Output::ToClient { tuple, bytes }) =
+        c.server.handle_connected(Instant::now(), id, ok)
+    {
+        send_to_client(&c.udp, &c.tcp, &tuple, bytes);
+    }
+    c.drain_events();
+}
+
+/// Accepts peers' connections to a TCP relay: each is offered to the client, or closed when
+/// the relay has no permission for the peer.
+async fn accept_peers(listener: TcpListener, relay: SocketAddr, core: Weak<Mutex<Core>>) {
+    loop {
+        let Ok((stream, peer)) = listener.accept().await else {
+            continue;
+        };
+        let Some(core) = core.upgrade() else {
+            return;
+        };
+        let mut guard = lock(&core);
+        let c = &mut *guard;
+        if let Some((id, Output::ToClient { tuple, bytes })) =
+            c.server.handle_peer_connection(Instant::now(), relay, peer)
+        {
+            send_to_client(&c.udp, &c.tcp, &tuple, bytes);
+            let _ = stream.set_nodelay(true);
+            c.relays
+                .connections
+                .insert(id, PeerConnection::Ready(stream));
+        }
+        c.drain_events();
     }
 }
 
@@ -410,7 +563,7 @@ fn client_message(c: &mut Core, now: Instant, tuple: FiveTuple, bytes: &[u8]) {
     match out {
         Some(Output::ToClient { tuple, bytes }) => send_to_client(&c.udp, &c.tcp, &tuple, bytes),
         Some(Output::ToPeer { relay, peer, data }) => {
-            if let Some((sock, _)) = c.relays.sockets.get(&relay) {
+            if let Some(Relay::Udp(sock, _)) = c.relays.sockets.get(&relay) {
                 let _ = sock.try_send_to(data, peer);
             }
         }
@@ -466,7 +619,8 @@ fn stream_frame(buf: &[u8]) -> Option<usize> {
 }
 
 /// One TCP client: frames in, answers and relayed data out, and its allocation released when
-/// the connection ends.
+/// the connection ends. A connection that a ConnectionBind makes a data connection leaves the
+/// server and is copied to its peer connection.
 async fn tcp_client(stream: TcpStream, from: SocketAddr, core: Arc<Mutex<Core>>) {
     let local = stream
         .local_addr()
@@ -479,15 +633,17 @@ async fn tcp_client(stream: TcpStream, from: SocketAddr, core: Arc<Mutex<Core>>)
     let (mut rd, mut wr) = stream.into_split();
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(TCP_QUEUE);
     lock(&core).tcp.insert(from, tx);
+    // Ends when the queue's sender is dropped and what was queued is written, and hands the
+    // stream back for copying.
     let writer = tokio::spawn(async move {
         while let Some(frame) = rx.recv().await {
-            if wr.write_all(&frame).await.is_err() {
-                break;
-            }
+            wr.write_all(&frame).await.ok()?;
         }
+        Some(wr)
     });
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = vec![0u8; 65536];
+    let mut bound = None;
     'read: loop {
         match rd.read(&mut chunk).await {
             Ok(0) | Err(_) => break,
@@ -500,14 +656,45 @@ async fn tcp_client(stream: TcpStream, from: SocketAddr, core: Arc<Mutex<Core>>)
                 Some(0) => break 'read,
                 Some(len) if buf.len() >= len => {
                     let mut guard = lock(&core);
-                    client_message(&mut guard, Instant::now(), tuple, &buf[..len]);
-                    guard.drain_events();
-                    drop(guard);
+                    let c = &mut *guard;
+                    client_message(c, Instant::now(), tuple, &buf[..len]);
+                    c.drain_events();
                     buf.drain(..len);
+                    if let Some(id) = c.relays.binds.remove(&from) {
+                        let (stop, stopped) = oneshot::channel();
+                        let peer = match c
+                            .relays
+                            .connections
+                            .insert(id, PeerConnection::Bound { _stop: stop })
+                        {
+                            Some(PeerConnection::Ready(p)) => Some(p),
+                            _ => None,
+                        };
+                        c.tcp.remove(&from);
+                        bound = Some((id, peer, stopped));
+                        break 'read;
+                    }
                 }
                 Some(_) => break,
             }
         }
+    }
+    if let Some((id, peer, stopped)) = bound {
+        // The ConnectionBind's answer is written before the first byte of data.
+        if let (Ok(Some(wr)), Some(peer)) = (writer.await, peer) {
+            if let Ok(client) = rd.reunite(wr) {
+                let (to_peer, to_client) = copy_pair(client, peer, buf, stopped).await;
+                let mut guard = lock(&core);
+                let c = &mut *guard;
+                c.relays.connections.remove(&id);
+                c.server.connection_closed(id, to_peer, to_client);
+                return;
+            }
+        }
+        let mut guard = lock(&core);
+        guard.relays.connections.remove(&id);
+        guard.server.connection_closed(id, 0, 0);
+        return;
     }
     writer.abort();
     let mut guard = lock(&core);
@@ -515,6 +702,25 @@ async fn tcp_client(stream: TcpStream, from: SocketAddr, core: Arc<Mutex<Core>>)
     c.tcp.remove(&from);
     c.server.release(&tuple, &mut c.relays);
     c.drain_events();
+}
+
+/// Copies between a client's data connection and its peer connection until either closes or
+/// `stop` says the relay is gone; the bytes each way (to the peer, to the client). `early` is
+/// what the client sent right behind its ConnectionBind.
+async fn copy_pair(
+    mut client: TcpStream,
+    mut peer: TcpStream,
+    early: Vec<u8>,
+    stop: oneshot::Receiver<()>,
+) -> (u64, u64) {
+    let copy = async {
+        peer.write_all(&early).await?;
+        tokio::io::copy_bidirectional(&mut client, &mut peer).await
+    };
+    tokio::select! {
+        r = copy => r.map(|(up, down)| (up + early.len() as u64, down)).unwrap_or((0, 0)),
+        _ = stop => (0, 0),
+    }
 }
 
 /// Expires allocations on time, and follows changes to the credential database.
@@ -633,6 +839,8 @@ async fn start(
                 range: settings.ports,
                 next: settings.ports.0,
                 sockets: HashMap::new(),
+                connections: HashMap::new(),
+                binds: HashMap::new(),
                 core: weak.clone(),
             },
             udp: udp.clone(),
@@ -786,6 +994,10 @@ impl StatusSource for TurnStatus {
                 Field::bare(a.tuple.transport.name()),
             ));
             v.push((format!("{p}Address"), Field::str(a.relay.to_string())));
+            v.push((
+                format!("{p}RelayProtocol"),
+                Field::bare(if a.tcp { "TCP" } else { "UDP" }),
+            ));
             v.push((format!("{p}Username"), Field::str(a.username.as_str())));
             v.push((format!("{p}Lifetime"), Field::bare(a.remaining_secs)));
             v.push((format!("{p}Age"), Field::bare(a.age_secs)));
@@ -799,6 +1011,12 @@ impl StatusSource for TurnStatus {
                 v.push((format!("{q}Number"), Field::bare(format!("{n:#06x}"))));
                 v.push((format!("{q}Peer"), Field::str(peer.to_string())));
                 v.push((format!("{q}Lifetime"), Field::bare(*left)));
+            }
+            for (k, conn) in a.connections.iter().enumerate() {
+                let q = format!("{p}Connection {} ", k + 1);
+                v.push((format!("{q}Id"), Field::bare(conn.id)));
+                v.push((format!("{q}Peer"), Field::str(conn.peer.to_string())));
+                v.push((format!("{q}State"), Field::bare(conn.state)));
             }
             let n = &a.counters;
             for (name, value) in [

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-/// What an allocation has done, for the relay usage status.
+/// What an allocation has done, for the relay usage status. A TCP relay's connections add
+/// their bytes when they close, and no packets: a stream has none to count.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counters {
     pub requests: u64,
@@ -30,6 +31,8 @@ pub(crate) struct Channel {
 pub(crate) struct Allocation {
     pub tuple: FiveTuple,
     pub relay: SocketAddr,
+    /// A TCP relay (RFC 6062): peers reach the client through connections, not datagrams.
+    pub tcp: bool,
     pub username: String,
     pub expires: Instant,
     /// The transaction of the Allocate that made it: a retransmission is answered again.
@@ -79,6 +82,7 @@ impl Allocation {
         AllocationView {
             tuple: self.tuple,
             relay: self.relay,
+            tcp: self.tcp,
             username: self.username.clone(),
             remaining_secs: self.expires.saturating_duration_since(now).as_secs(),
             age_secs: now.saturating_duration_since(self.created).as_secs(),
@@ -109,6 +113,7 @@ impl Allocation {
                 c
             },
             counters: self.counters,
+            connections: Vec::new(),
         }
     }
 }
@@ -118,6 +123,8 @@ impl Allocation {
 pub struct AllocationView {
     pub tuple: FiveTuple,
     pub relay: SocketAddr,
+    /// A TCP relay (RFC 6062) rather than a UDP one.
+    pub tcp: bool,
     pub username: String,
     pub remaining_secs: u64,
     pub age_secs: u64,
@@ -126,4 +133,16 @@ pub struct AllocationView {
     /// Channel number, peer, seconds left.
     pub channels: Vec<(u16, SocketAddr, u64)>,
     pub counters: Counters,
+    /// A TCP relay's peer connections.
+    pub connections: Vec<ConnectionView>,
+}
+
+/// A peer connection of a TCP relay, as the status shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionView {
+    pub id: u32,
+    pub peer: SocketAddr,
+    /// `Connecting` (to the peer, for a Connect), `Waiting` (for the client's ConnectionBind)
+    /// or `Bound`.
+    pub state: &'static str,
 }

@@ -11,6 +11,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
+mod tcp_relay;
+use tcp_relay::Connection;
+
 /// What the server is told at start. Changing any of it means a new [`Server`] (the guide
 /// applies TURN settings when the service restarts); credentials change live.
 #[derive(Debug, Clone)]
@@ -98,7 +101,16 @@ pub struct Server {
     /// Ports held for a later Allocate, by RESERVATION-TOKEN: the relay address and until when.
     reservations: HashMap<[u8; 8], (SocketAddr, Instant)>,
     next_token: u64,
+    /// The peer connections of TCP relays (RFC 6062), by CONNECTION-ID.
+    connections: HashMap<u32, Connection>,
+    /// When a peer connection stops waiting for its ConnectionBind.
+    connection_timers: BTreeSet<(Instant, u32)>,
+    next_connection: u32,
 }
+
+/// REQUESTED-TRANSPORT's protocol numbers.
+const UDP: u8 = 17;
+const TCP: u8 = 6;
 
 /// How many even ports are tried for one whose odd neighbour is free too.
 const PAIR_ATTEMPTS: usize = 16;
@@ -126,6 +138,7 @@ fn known(t: u16) -> bool {
             | at::USE_CANDIDATE
             | at::USERHASH
             | at::PASSWORD_ALGORITHM
+            | at::CONNECTION_ID
     )
 }
 
@@ -141,6 +154,8 @@ fn reason(code: u16) -> &'static str {
         441 => "Wrong Credentials",
         442 => "Unsupported Transport Protocol",
         443 => "Peer Address Family Mismatch",
+        446 => "Connection Already Exists",
+        447 => "Connection Timeout or Failure",
         486 => "Allocation Quota Reached",
         508 => "Insufficient Capacity",
         _ => "Server Error",
@@ -179,6 +194,9 @@ impl Server {
             next_tid: 0,
             reservations: HashMap::new(),
             next_token: 0,
+            connections: HashMap::new(),
+            connection_timers: BTreeSet::new(),
+            next_connection: 0,
         }
     }
 
@@ -217,18 +235,29 @@ impl Server {
 
     /// Every allocation, for the status.
     pub fn allocations(&self, now: Instant) -> Vec<AllocationView> {
-        let mut v: Vec<AllocationView> = self.allocations.values().map(|a| a.view(now)).collect();
+        let mut v: Vec<AllocationView> = self
+            .allocations
+            .values()
+            .map(|a| {
+                let mut view = a.view(now);
+                view.connections = self.connection_views(&a.tuple);
+                view
+            })
+            .collect();
         v.sort_by_key(|a| a.tuple);
         v
     }
 
     /// When [`Server::handle_timeout`] has something to do.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let reserved = self.reservations.values().map(|(_, t)| *t).min();
-        match (self.expiries.first().map(|(t, _)| *t), reserved) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.expiries.first().map(|(t, _)| *t),
+            self.reservations.values().map(|(_, t)| *t).min(),
+            self.connection_timers.first().map(|(t, _)| *t),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Ends the allocations whose lifetime ran out, and reservations nobody claimed.
@@ -251,6 +280,7 @@ impl Server {
             self.expiries.remove(&(t, tuple));
             self.end(&tuple, relays, true);
         }
+        self.unbound_connections_lapse(now, relays);
     }
 
     /// Removes an allocation and reports it as expired or deleted.
@@ -277,6 +307,9 @@ impl Server {
         let a = self.allocations.remove(tuple)?;
         self.expiries.remove(&(a.expires, *tuple));
         self.by_relay.remove(&a.relay);
+        if a.tcp {
+            self.close_connections_of(tuple, relays);
+        }
         relays.close(a.relay);
         if self.at_capacity && self.allocations.len() < self.config.capacity {
             self.at_capacity = false;
@@ -300,6 +333,9 @@ impl Server {
         for (_, (addr, _)) in self.reservations.drain() {
             relays.close(addr);
         }
+        // Connections without an allocation: data connections bound by a ConnectionBind whose
+        // control connection went already are closed with their allocation, so none are left.
+        debug_assert!(self.connections.is_empty());
     }
 
     fn now_secs(&self, now: Instant) -> u32 {
@@ -319,7 +355,7 @@ impl Server {
             Kind::Stun => {
                 let m = Message::parse(bytes).ok()?;
                 match m.class() {
-                    Class::Request => Some(self.request(now, tuple, &m, relays)),
+                    Class::Request => self.request(now, tuple, &m, relays),
                     Class::Indication => self.indication(now, tuple, &m),
                     // Answers from a client mean nothing to a server.
                     Class::Success | Class::Error => None,
@@ -362,7 +398,7 @@ impl Server {
         let a = self.allocations.get_mut(&tuple)?;
         let peer = m.xor_address(at::XOR_PEER_ADDRESS)?;
         let data = m.data()?;
-        if !a.permitted(&peer.ip(), now) || Family::of(&peer) != Family::of(&a.relay) {
+        if a.tcp || !a.permitted(&peer.ip(), now) || Family::of(&peer) != Family::of(&a.relay) {
             return None;
         }
         a.counters.to_peers += 1;
@@ -419,13 +455,14 @@ impl Server {
         Some((tuple, &self.out))
     }
 
+    /// The answer to a request; none yet for a Connect, answered when its attempt ends.
     fn request(
         &mut self,
         now: Instant,
         tuple: FiveTuple,
         m: &Message<'_>,
         relays: &mut dyn Relays,
-    ) -> Output<'_> {
+    ) -> Option<Output<'_>> {
         let tid = *m.transaction_id();
         let meth = m.method();
         // An allocation past its time is gone, even if the timer has not come round yet.
@@ -441,17 +478,22 @@ impl Server {
         }
         let unknown = m.unknown_required(known);
         if !unknown.is_empty() {
-            return self.error(tuple, meth, &tid, 420, None, Extra::Unknown(unknown));
+            return Some(self.error(tuple, meth, &tid, 420, None, Extra::Unknown(unknown)));
         }
         let seal = if self.config.authenticate {
             match self.authenticate(now, &tuple, m) {
                 Ok(s) => Some(s),
-                Err((code, extra)) => return self.error(tuple, meth, &tid, code, None, extra),
+                Err((code, extra)) => {
+                    return Some(self.error(tuple, meth, &tid, code, None, extra))
+                }
             }
         } else {
             None
         };
-        match meth {
+        if meth == method::CONNECT {
+            return self.connect(tuple, m, seal, relays);
+        }
+        Some(match meth {
             method::BINDING => {
                 let client = tuple.client;
                 self.success(tuple, meth, &tid, seal, |b| {
@@ -462,8 +504,9 @@ impl Server {
             method::REFRESH => self.refresh(now, tuple, m, seal, relays),
             method::CREATE_PERMISSION => self.create_permission(now, tuple, m, seal),
             method::CHANNEL_BIND => self.channel_bind(now, tuple, m, seal),
+            method::CONNECTION_BIND => self.connection_bind(tuple, m, seal, relays),
             _ => self.error(tuple, meth, &tid, 400, seal, Extra::None),
-        }
+        })
     }
 
     /// The long-term credential mechanism (RFC 8489 §9.2): a key, or the error to answer.
@@ -529,18 +572,23 @@ impl Server {
                     .xor_address(at::XOR_MAPPED_ADDRESS, &client);
             });
         }
-        match m.requested_transport() {
+        let tcp = match m.requested_transport() {
             None => return self.error(tuple, meth, &tid, 400, seal, Extra::None),
-            Some(17) => {}
-            // TCP relays (RFC 6062) are not offered.
+            Some(UDP) => false,
+            Some(TCP) => true,
             Some(_) => return self.error(tuple, meth, &tid, 442, seal, Extra::None),
-        }
+        };
         // EVEN-PORT asks for an even port; its R bit also holds the next one for a second
         // Allocate (RTP and RTCP), which names it by RESERVATION-TOKEN.
         let (even, reserve) = match m.get(at::EVEN_PORT) {
             None => (false, false),
             Some(v) => (true, v.first().is_some_and(|b| b & 0x80 != 0)),
         };
+        // A TCP relay is controlled over a stream, and has no use for port pairs (RFC 6062
+        // §5.1).
+        if tcp && (!tuple.transport.is_stream() || even || m.get(at::RESERVATION_TOKEN).is_some()) {
+            return self.error(tuple, meth, &tid, 400, seal, Extra::None);
+        }
         let token = match m.get(at::RESERVATION_TOKEN) {
             None => None,
             Some(t) => match <[u8; 8]>::try_from(t) {
@@ -602,10 +650,18 @@ impl Server {
                 issued = Some(t);
                 a
             }
-            None => match relays.open(&SocketAddr::new(base, 0), &tuple.client, even) {
-                Some(a) => a,
-                None => return self.error(tuple, meth, &tid, 508, seal, Extra::None),
-            },
+            None => {
+                let like = SocketAddr::new(base, 0);
+                let opened = if tcp {
+                    relays.open_tcp(&like, &tuple.client)
+                } else {
+                    relays.open(&like, &tuple.client, even)
+                };
+                match opened {
+                    Some(a) => a,
+                    None => return self.error(tuple, meth, &tid, 508, seal, Extra::None),
+                }
+            }
         };
         let lifetime = lifetime_of(m);
         let expires = now + std::time::Duration::from_secs(u64::from(lifetime));
@@ -615,6 +671,7 @@ impl Server {
             Allocation {
                 tuple,
                 relay,
+                tcp,
                 username: username.clone(),
                 expires,
                 allocate_tid: tid,
@@ -734,6 +791,10 @@ impl Server {
         }
         if Family::of(&peer) != Family::of(&a.relay) {
             return self.error(tuple, meth, &tid, 443, seal, Extra::None);
+        }
+        // Channels carry datagrams; a TCP relay has connections instead.
+        if a.tcp {
+            return self.error(tuple, meth, &tid, 400, seal, Extra::None);
         }
         // A channel is bound to one peer and a peer to one channel, for the binding's life and
         // the quarantine after it.

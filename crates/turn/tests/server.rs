@@ -15,6 +15,12 @@ struct FakeRelays {
     open: BTreeSet<SocketAddr>,
     closed: Vec<SocketAddr>,
     ports: Vec<u16>,
+    /// TCP relays among `open`.
+    tcp: BTreeSet<SocketAddr>,
+    /// Connections asked for (id, relay, peer), bound (id, data connection), closed.
+    connecting: Vec<(u32, SocketAddr, SocketAddr)>,
+    bound: Vec<(u32, FiveTuple)>,
+    closed_connections: Vec<u32>,
 }
 
 impl FakeRelays {
@@ -46,8 +52,28 @@ impl Relays for FakeRelays {
     }
     fn close(&mut self, relay: SocketAddr) {
         assert!(self.open.remove(&relay), "closed twice: {relay}");
+        self.tcp.remove(&relay);
         self.closed.push(relay);
         self.ports.push(relay.port());
+    }
+    fn open_tcp(&mut self, like: &SocketAddr, client: &SocketAddr) -> Option<SocketAddr> {
+        let a = self.open(like, client, false)?;
+        self.tcp.insert(a);
+        Some(a)
+    }
+    fn connect(&mut self, id: u32, relay: SocketAddr, peer: SocketAddr) {
+        assert!(self.tcp.contains(&relay), "a connection from a TCP relay");
+        self.connecting.push((id, relay, peer));
+    }
+    fn bind(&mut self, id: u32, data: FiveTuple) {
+        self.bound.push((id, data));
+    }
+    fn close_connection(&mut self, id: u32) {
+        assert!(
+            !self.closed_connections.contains(&id),
+            "connection {id} closed twice"
+        );
+        self.closed_connections.push(id);
     }
 }
 
@@ -307,7 +333,7 @@ fn allocate_checks_its_attributes() {
     );
     assert_eq!(
         code(&ask(&mut w, &mut c, method::ALLOCATE, |b| {
-            b.requested_transport(6);
+            b.requested_transport(1);
         })),
         Some(442)
     );
@@ -642,4 +668,272 @@ fn garbage_and_answers_from_clients_get_nothing() {
         w.server.handle_client(w.now, c.tuple, &buf, &mut w.relays),
         None
     );
+}
+
+// TCP relays (RFC 6062).
+
+fn tcp_client(addr: &str, user: &'static str, password: &'static str) -> Client {
+    let mut c = client(addr, user, password);
+    c.tuple.transport = Transport::Tcp;
+    c
+}
+
+fn allocate_tcp(w: &mut World, c: &mut Client) -> SocketAddr {
+    let answer = ask(w, c, method::ALLOCATE, |b| {
+        b.requested_transport(6);
+    });
+    let m = Message::parse(&answer).unwrap();
+    assert_eq!(m.class(), Class::Success, "{:?}", m.error_code());
+    let relay = m.xor_address(at::XOR_RELAYED_ADDRESS).unwrap();
+    assert!(w.relays.tcp.contains(&relay), "a TCP relay was opened");
+    relay
+}
+
+fn permit(w: &mut World, c: &mut Client, peer: SocketAddr) {
+    let answer = ask(w, c, method::CREATE_PERMISSION, |b| {
+        b.xor_address(at::XOR_PEER_ADDRESS, &peer);
+    });
+    assert_eq!(code(&answer), None);
+}
+
+fn connection_id(m: &Message) -> u32 {
+    u32::from_be_bytes(m.get(at::CONNECTION_ID).unwrap().try_into().unwrap())
+}
+
+#[test]
+fn a_tcp_relay_needs_a_stream_and_no_port_pairs() {
+    let mut w = world(config());
+    let mut udp = client("198.51.100.7:40000", "alice", "alice pass");
+    let answer = ask(&mut w, &mut udp, method::ALLOCATE, |b| {
+        b.requested_transport(6);
+    });
+    assert_eq!(code(&answer), Some(400), "a TCP relay over UDP");
+    let mut c = tcp_client("198.51.100.7:40001", "alice", "alice pass");
+    let answer = ask(&mut w, &mut c, method::ALLOCATE, |b| {
+        b.requested_transport(6).attr(at::EVEN_PORT, &[0]);
+    });
+    assert_eq!(code(&answer), Some(400), "EVEN-PORT with a TCP relay");
+    let relay = allocate_tcp(&mut w, &mut c);
+    let peer: SocketAddr = "192.0.2.9:5000".parse().unwrap();
+    let answer = ask(&mut w, &mut c, method::CHANNEL_BIND, |b| {
+        b.channel_number(0x4000)
+            .xor_address(at::XOR_PEER_ADDRESS, &peer);
+    });
+    assert_eq!(code(&answer), Some(400), "channels are for UDP relays");
+    // A Send indication has nowhere to go.
+    permit(&mut w, &mut c, peer);
+    let mut buf = Vec::new();
+    Builder::new(&mut buf, method::SEND, Class::Indication, &[9; 12])
+        .xor_address(at::XOR_PEER_ADDRESS, &peer)
+        .attr(at::DATA, b"hello");
+    assert!(w
+        .server
+        .handle_client(w.now, c.tuple, &buf, &mut w.relays)
+        .is_none());
+    // Connect belongs to TCP relays only.
+    let mut u = client("198.51.100.7:40002", "alice", "alice pass");
+    allocate(&mut w, &mut u);
+    let answer = ask(&mut w, &mut u, method::CONNECT, |b| {
+        b.xor_address(at::XOR_PEER_ADDRESS, &peer);
+    });
+    assert_eq!(code(&answer), Some(400));
+    assert_eq!(w.server.allocations(w.now).len(), 2);
+    assert!(w.relays.open.contains(&relay));
+}
+
+#[test]
+fn connect_is_answered_when_the_peer_connection_is_made_or_fails() {
+    let mut w = world(config());
+    let mut c = tcp_client("198.51.100.7:40001", "alice", "alice pass");
+    let peer: SocketAddr = "192.0.2.9:5000".parse().unwrap();
+    // No allocation yet.
+    let answer = ask(&mut w, &mut c, method::CONNECT, |b| {
+        b.xor_address(at::XOR_PEER_ADDRESS, &peer);
+    });
+    assert_eq!(code(&answer), Some(437));
+    let relay = allocate_tcp(&mut w, &mut c);
+    let v6: SocketAddr = "[2001:db8::9]:5000".parse().unwrap();
+    let answer = ask(&mut w, &mut c, method::CONNECT, |b| {
+        b.xor_address(at::XOR_PEER_ADDRESS, &v6);
+    });
+    assert_eq!(code(&answer), Some(443));
+
+    let tid = c.tid();
+    let req = c.request(method::CONNECT, tid, |b| {
+        b.xor_address(at::XOR_PEER_ADDRESS, &peer);
+    });
+    assert!(send(&mut w, &c, &req).is_none(), "answered once connected");
+    let (id, from, to) = w.relays.connecting[0];
+    assert_eq!((from, to), (relay, peer));
+    // While it is being made, and after, a second Connect to that peer is refused.
+    let answer = ask(&mut w, &mut c, method::CONNECT, |b| {
+        b.xor_address(at::XOR_PEER_ADDRESS, &peer);
+    });
+    assert_eq!(code(&answer), Some(446));
+    let Some(Output::ToClient { tuple, bytes }) = w.server.handle_connected(w.now, id, true) else {
+        panic!("an answer to the Connect");
+    };
+    assert_eq!(tuple, c.tuple);
+    let m = Message::parse(bytes).unwrap();
+    assert_eq!(m.class(), Class::Success);
+    assert_eq!(m.transaction_id(), &tid);
+    assert!(m.check_integrity(&long_term_key("alice", REALM, "alice pass")));
+    assert_eq!(connection_id(&m), id);
+    let view = &w.server.allocations(w.now)[0];
+    assert_eq!(view.connections.len(), 1);
+    assert_eq!(view.connections[0].state, "Waiting");
+
+    // A peer that cannot be reached: 447, and the peer may be tried again.
+    let other: SocketAddr = "192.0.2.10:5000".parse().unwrap();
+    let tid = c.tid();
+    let req = c.request(method::CONNECT, tid, |b| {
+        b.xor_address(at::XOR_PEER_ADDRESS, &other);
+    });
+    assert!(send(&mut w, &c, &req).is_none());
+    let (id2, _, _) = w.relays.connecting[1];
+    assert_ne!(id2, id);
+    let Some(Output::ToClient { bytes, .. }) = w.server.handle_connected(w.now, id2, false) else {
+        panic!("a 447");
+    };
+    assert_eq!(code(bytes), Some(447));
+    assert!(w.server.handle_connected(w.now, id2, true).is_none());
+    let tid = c.tid();
+    let req = c.request(method::CONNECT, tid, |b| {
+        b.xor_address(at::XOR_PEER_ADDRESS, &other);
+    });
+    assert!(send(&mut w, &c, &req).is_none(), "tried again");
+}
+
+#[test]
+fn a_peer_connection_is_offered_to_the_client_and_bound_by_its_user_only() {
+    let mut w = world(config());
+    let mut c = tcp_client("198.51.100.7:40001", "alice", "alice pass");
+    let relay = allocate_tcp(&mut w, &mut c);
+    let peer: SocketAddr = "192.0.2.9:5000".parse().unwrap();
+    assert!(
+        w.server
+            .handle_peer_connection(w.now, relay, peer)
+            .is_none(),
+        "no permission, no connection"
+    );
+    permit(&mut w, &mut c, peer);
+    let Some((id, Output::ToClient { tuple, bytes })) =
+        w.server.handle_peer_connection(w.now, relay, peer)
+    else {
+        panic!("a ConnectionAttempt");
+    };
+    assert_eq!(tuple, c.tuple);
+    let m = Message::parse(bytes).unwrap();
+    assert_eq!(
+        (m.method(), m.class()),
+        (method::CONNECTION_ATTEMPT, Class::Indication)
+    );
+    assert_eq!(m.xor_address(at::XOR_PEER_ADDRESS), Some(peer));
+    assert_eq!(connection_id(&m), id);
+    assert_eq!(m.check_fingerprint(), Some(true));
+
+    let bind = |w: &mut World, d: &mut Client, id: u32| {
+        ask(w, d, method::CONNECTION_BIND, |b| {
+            b.u32(at::CONNECTION_ID, id);
+        })
+    };
+    // Over UDP, with an unknown id, by another user, or on the control connection: refused.
+    let mut d = client("198.51.100.7:40002", "alice", "alice pass");
+    assert_eq!(code(&bind(&mut w, &mut d, id)), Some(400));
+    let mut d = tcp_client("198.51.100.7:40002", "alice", "alice pass");
+    assert_eq!(code(&bind(&mut w, &mut d, id + 7)), Some(400));
+    let mut bob = tcp_client("198.51.100.7:40003", "bob", "bob pass");
+    assert_eq!(code(&bind(&mut w, &mut bob, id)), Some(441));
+    assert_eq!(code(&bind(&mut w, &mut c, id)), Some(400));
+    assert!(w.relays.bound.is_empty());
+
+    let answer = bind(&mut w, &mut d, id);
+    let m = Message::parse(&answer).unwrap();
+    assert_eq!(m.class(), Class::Success);
+    assert!(m.check_integrity(&long_term_key("alice", REALM, "alice pass")));
+    assert_eq!(w.relays.bound, vec![(id, d.tuple)]);
+    assert_eq!(w.server.allocations(w.now)[0].connections[0].state, "Bound");
+    // Bound once only; and a bound connection does not lapse.
+    let mut e = tcp_client("198.51.100.7:40004", "alice", "alice pass");
+    assert_eq!(code(&bind(&mut w, &mut e, id)), Some(400));
+    w.now += Duration::from_secs(31);
+    w.server.handle_timeout(w.now, &mut w.relays);
+    assert!(w.relays.closed_connections.is_empty());
+
+    // Its bytes count when it closes.
+    w.server.connection_closed(id, 1000, 2000);
+    let view = &w.server.allocations(w.now)[0];
+    assert!(view.connections.is_empty());
+    assert_eq!(
+        (view.counters.bytes_to_peers, view.counters.bytes_to_client),
+        (1000, 2000)
+    );
+}
+
+#[test]
+fn unbound_connections_lapse_and_connections_end_with_their_allocation() {
+    let mut w = world(config());
+    let mut c = tcp_client("198.51.100.7:40001", "alice", "alice pass");
+    let relay = allocate_tcp(&mut w, &mut c);
+    let peer: SocketAddr = "192.0.2.9:5000".parse().unwrap();
+    permit(&mut w, &mut c, peer);
+    let (first, _) = w
+        .server
+        .handle_peer_connection(w.now, relay, peer)
+        .map(|(id, _)| (id, ()))
+        .unwrap();
+    w.now += Duration::from_secs(29);
+    w.server.handle_timeout(w.now, &mut w.relays);
+    assert!(w.relays.closed_connections.is_empty());
+    assert_eq!(
+        w.server.poll_timeout(),
+        Some(w.now + Duration::from_secs(1))
+    );
+    w.now += Duration::from_secs(1);
+    w.server.handle_timeout(w.now, &mut w.relays);
+    assert_eq!(w.relays.closed_connections, vec![first]);
+    let mut d = tcp_client("198.51.100.7:40002", "alice", "alice pass");
+    let answer = ask(&mut w, &mut d, method::CONNECTION_BIND, |b| {
+        b.u32(at::CONNECTION_ID, first);
+    });
+    assert_eq!(code(&answer), Some(400), "too late to bind");
+
+    // One waiting, one being made, one bound: all closed when the control connection goes.
+    permit(&mut w, &mut c, peer);
+    let (waiting, _) = w
+        .server
+        .handle_peer_connection(w.now, relay, peer)
+        .map(|(id, _)| (id, ()))
+        .unwrap();
+    let other: SocketAddr = "192.0.2.10:5000".parse().unwrap();
+    let tid = c.tid();
+    let req = c.request(method::CONNECT, tid, |b| {
+        b.xor_address(at::XOR_PEER_ADDRESS, &other);
+    });
+    assert!(send(&mut w, &c, &req).is_none());
+    let (connecting, _, _) = *w.relays.connecting.last().unwrap();
+    let (bound, _) = w
+        .server
+        .handle_peer_connection(w.now, relay, "192.0.2.9:5001".parse().unwrap())
+        .map(|(id, _)| (id, ()))
+        .unwrap();
+    let answer = ask(&mut w, &mut d, method::CONNECTION_BIND, |b| {
+        b.u32(at::CONNECTION_ID, bound);
+    });
+    assert_eq!(code(&answer), None);
+    w.server.release(&c.tuple, &mut w.relays);
+    let mut closed = w.relays.closed_connections[1..].to_vec();
+    closed.sort();
+    let mut want = vec![waiting, connecting, bound];
+    want.sort();
+    assert_eq!(closed, want);
+    assert!(
+        w.relays.closed.contains(&relay),
+        "the listening relay closed"
+    );
+    assert!(
+        w.server.handle_connected(w.now, connecting, true).is_none(),
+        "a connection made after its allocation ended is not wanted"
+    );
+    assert_eq!(w.server.poll_timeout(), None);
 }

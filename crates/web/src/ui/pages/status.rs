@@ -826,16 +826,18 @@ const TURN: &[Col] = &[
     col("Client", "Client"),
     col("Protocol", "Protocol"),
     col("Address", "Relay address"),
+    col("RelayProtocol", "Relay protocol"),
     col("Username", "User"),
     col("Lifetime", "Expires in (s)"),
     col("Permissions", "Permissions"),
     col("Channels", "Channels"),
+    col("Connections", "Connections"),
     col("Counters PacketsToPeers", "Packets to peers"),
     col("Counters PacketsToClient", "Packets to client"),
 ];
 
-/// The TURN relays in use: one row per allocation, with how many permissions and channels it
-/// holds and what it has relayed.
+/// The TURN relays in use: one row per allocation, with how many permissions, channels and
+/// (for a TCP relay) peer connections it holds, and what it has relayed.
 pub(crate) async fn turn(shared: &Shared, ctx: &Ctx) -> Response<Body> {
     let leaves = match group(shared, ctx, "TURN").await {
         Ok(l) => l,
@@ -850,12 +852,14 @@ pub(crate) async fn turn(shared: &Shared, ctx: &Ctx) -> Response<Body> {
                 .count()
                 .to_string()
         };
-        let (p, c) = (
+        let (p, c, k) = (
             count("Permission ", " Address"),
             count("Channel ", " Number"),
+            count("Connection ", " Id"),
         );
         r.cells.insert("Permissions".into(), p);
         r.cells.insert("Channels".into(), c);
+        r.cells.insert("Connections".into(), k);
     }
     let t = table(
         ctx,
