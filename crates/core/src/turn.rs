@@ -23,15 +23,18 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{oneshot, Notify};
+
+mod batch;
+use batch::{RecvBatch, SendBatch};
 use tokio::task::JoinHandle;
 
 /// The alarm raised while every relay the server may hand out is in use.
 const CAPACITY_ALARM: u32 = 30024;
 /// Allocations at most on one node (the reference's figure for small and medium systems).
 const MAX_ALLOCATIONS: usize = 1800;
-/// Frames queued for one TCP client before more are dropped.
-const TCP_QUEUE: usize = 256;
+/// Bytes queued for one TCP client before more are dropped.
+const TCP_QUEUE: usize = 256 * 1024;
 
 /// What the running service is and shows.
 #[derive(Default)]
@@ -127,13 +130,87 @@ struct Core {
     relays: RelaySockets,
     udp: Option<Arc<UdpSocket>>,
     /// Where to write to each TCP client.
-    tcp: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
+    tcp: HashMap<SocketAddr, Arc<TcpOut>>,
+    /// What this batch sends to UDP clients (from the listener) and to peers (from relays).
+    to_clients: SendBatch,
+    to_peers: SendBatch,
     log: Arc<EventLog>,
     alarms: Option<Arc<Alarms>>,
     credential_generation: u64,
 }
 
+/// What is waiting to be written to one TCP client: one buffer that frames are appended to,
+/// swapped with the writer's so that neither side allocates per frame.
+#[derive(Default)]
+struct TcpOut {
+    queue: Mutex<Vec<u8>>,
+    ready: Notify,
+    /// No more is coming: the writer stops once the queue is written.
+    closed: std::sync::atomic::AtomicBool,
+}
+
+impl TcpOut {
+    /// Queues `bytes`, or drops them when the client is too far behind.
+    fn push(&self, bytes: &[u8]) {
+        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        if q.len() + bytes.len() <= TCP_QUEUE {
+            q.extend_from_slice(bytes);
+            self.ready.notify_one();
+        }
+    }
+
+    fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.ready.notify_one();
+    }
+
+    /// Writes what is queued until closed; the stream back when all went out.
+    async fn write(
+        self: Arc<TcpOut>,
+        mut wr: tokio::net::tcp::OwnedWriteHalf,
+    ) -> Option<tokio::net::tcp::OwnedWriteHalf> {
+        let mut spare = Vec::with_capacity(4096);
+        loop {
+            std::mem::swap(
+                &mut *self.queue.lock().unwrap_or_else(|p| p.into_inner()),
+                &mut spare,
+            );
+            if spare.is_empty() {
+                if self.closed.load(Ordering::Acquire) {
+                    return Some(wr);
+                }
+                // A notification sent since the swap is kept for this wait.
+                self.ready.notified().await;
+                continue;
+            }
+            wr.write_all(&spare).await.ok()?;
+            spare.clear();
+        }
+    }
+}
+
 impl Core {
+    /// Sends what the batch produced, then logs what the server reported.
+    fn finish(&mut self) {
+        let Core {
+            udp,
+            relays,
+            to_clients,
+            to_peers,
+            ..
+        } = self;
+        if !to_clients.is_empty() {
+            to_clients.flush(|_| udp.as_deref());
+        }
+        if !to_peers.is_empty() {
+            to_peers.flush(|via| match relays.sockets.get(via) {
+                Some(Relay::Udp(sock, _)) => Some(&**sock),
+                _ => None,
+            });
+        }
+        self.drain_events();
+    }
+
     /// Logs what the server reported, and raises or lowers the capacity alarm.
     fn drain_events(&mut self) {
         let events: Vec<Event> = self.server.events().collect();
@@ -448,9 +525,9 @@ async fn connect_peer(id: u32, relay: SocketAddr, peer: SocketAddr, core: Weak<M
     if let Some(Output::ToClient { tuple, bytes }) =
         c.server.handle_connected(Instant::now(), id, ok)
     {
-        send_to_client(&c.udp, &c.tcp, &tuple, bytes);
+        send_to_client(&mut c.to_clients, &c.tcp, &tuple, bytes);
     }
-    c.drain_events();
+    c.finish();
 }
 
 /// Accepts peers' connections to a TCP relay: each is offered to the client, or closed when
@@ -468,90 +545,60 @@ async fn accept_peers(listener: TcpListener, relay: SocketAddr, core: Weak<Mutex
         if let Some((id, Output::ToClient { tuple, bytes })) =
             c.server.handle_peer_connection(Instant::now(), relay, peer)
         {
-            send_to_client(&c.udp, &c.tcp, &tuple, bytes);
+            send_to_client(&mut c.to_clients, &c.tcp, &tuple, bytes);
             let _ = stream.set_nodelay(true);
             c.relays
                 .connections
                 .insert(id, PeerConnection::Ready(stream));
         }
-        c.drain_events();
+        c.finish();
     }
 }
 
-/// Datagrams read per wakeup, handled under one lock.
-const BATCH: usize = 32;
-/// Room for one datagram. Media and TURN messages are far smaller; a larger datagram arrives
-/// cut short, fails to parse and is dropped.
-const SLOT: usize = 4096;
-
-/// Reads what is waiting on `sock` (up to [`BATCH`] datagrams) into `bufs`; their lengths and
-/// sources in `meta`. Zero when nothing was there after all.
-fn read_batch(sock: &UdpSocket, bufs: &mut [u8], meta: &mut [(usize, SocketAddr); BATCH]) -> usize {
-    let mut n = 0;
-    while n < BATCH {
-        match sock.try_recv_from(&mut bufs[n * SLOT..(n + 1) * SLOT]) {
-            Ok((len, from)) => {
-                meta[n] = (len, from);
-                n += 1;
-            }
-            Err(_) => break,
-        }
-    }
-    n
-}
-
-fn batch_buffers() -> (Vec<u8>, [(usize, SocketAddr); BATCH]) {
-    (
-        vec![0u8; BATCH * SLOT],
-        [(0, SocketAddr::from(([0, 0, 0, 0], 0))); BATCH],
-    )
+thread_local! {
+    /// The receive buffers every reading task of the service's thread takes turns with.
+    static RECEIVED: std::cell::RefCell<RecvBatch> = std::cell::RefCell::new(RecvBatch::new());
 }
 
 /// Reads one relay socket: each datagram from a peer goes to the client that owns the relay.
 async fn read_relay(sock: Arc<UdpSocket>, relay: SocketAddr, core: Weak<Mutex<Core>>) {
-    let (mut bufs, mut meta) = batch_buffers();
     loop {
         if sock.readable().await.is_err() {
-            continue;
-        }
-        let n = read_batch(&sock, &mut bufs, &mut meta);
-        if n == 0 {
             continue;
         }
         let Some(core) = core.upgrade() else {
             return;
         };
-        let mut guard = lock(&core);
-        let Core {
-            server, udp, tcp, ..
-        } = &mut *guard;
-        let now = Instant::now();
-        for (i, (len, peer)) in meta.iter().take(n).enumerate() {
-            let data = &bufs[i * SLOT..i * SLOT + len];
-            if let Some((tuple, bytes)) = server.handle_peer(now, relay, *peer, data) {
-                send_to_client(udp, tcp, &tuple, bytes);
+        RECEIVED.with_borrow_mut(|batch| {
+            if batch.recv(&sock).is_err() {
+                return;
             }
-        }
+            let mut guard = lock(&core);
+            let c = &mut *guard;
+            let now = Instant::now();
+            for (data, peer) in batch.iter() {
+                if let Some((tuple, bytes)) = c.server.handle_peer(now, relay, peer, data) {
+                    send_to_client(&mut c.to_clients, &c.tcp, &tuple, bytes);
+                }
+            }
+            c.finish();
+        });
     }
 }
 
-/// Sends to a client without waiting: a full socket or queue drops the packet, as a router
-/// would.
+/// Queues a message for a client: UDP ones go out with the batch, TCP ones to the client's
+/// writer. Nothing waits: a full socket or queue drops the packet, as a router would.
 fn send_to_client(
-    udp: &Option<Arc<UdpSocket>>,
-    tcp: &HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
+    to_clients: &mut SendBatch,
+    tcp: &HashMap<SocketAddr, Arc<TcpOut>>,
     tuple: &FiveTuple,
     bytes: &[u8],
 ) {
     match tuple.transport {
-        Transport::Udp => {
-            if let Some(u) = udp {
-                let _ = u.try_send_to(bytes, tuple.client);
-            }
-        }
+        Transport::Udp => to_clients.push(tuple.server, bytes, tuple.client),
         Transport::Tcp | Transport::Tls => {
-            if let Some(tx) = tcp.get(&tuple.client) {
-                let _ = tx.try_send(bytes.to_vec());
+            if let Some(out) = tcp.get(&tuple.client) {
+                out.push(bytes);
             }
         }
     }
@@ -561,12 +608,10 @@ fn send_to_client(
 fn client_message(c: &mut Core, now: Instant, tuple: FiveTuple, bytes: &[u8]) {
     let out = c.server.handle_client(now, tuple, bytes, &mut c.relays);
     match out {
-        Some(Output::ToClient { tuple, bytes }) => send_to_client(&c.udp, &c.tcp, &tuple, bytes),
-        Some(Output::ToPeer { relay, peer, data }) => {
-            if let Some(Relay::Udp(sock, _)) = c.relays.sockets.get(&relay) {
-                let _ = sock.try_send_to(data, peer);
-            }
+        Some(Output::ToClient { tuple, bytes }) => {
+            send_to_client(&mut c.to_clients, &c.tcp, &tuple, bytes)
         }
+        Some(Output::ToPeer { relay, peer, data }) => c.to_peers.push(relay, data, peer),
         None => {}
     }
 }
@@ -575,26 +620,26 @@ async fn read_udp(sock: Arc<UdpSocket>, core: Arc<Mutex<Core>>) {
     let local = sock
         .local_addr()
         .unwrap_or_else(|_| ([0, 0, 0, 0], 0).into());
-    let (mut bufs, mut meta) = batch_buffers();
     loop {
         if sock.readable().await.is_err() {
             continue;
         }
-        let n = read_batch(&sock, &mut bufs, &mut meta);
-        if n == 0 {
-            continue;
-        }
-        let mut guard = lock(&core);
-        let now = Instant::now();
-        for (i, (len, from)) in meta.iter().take(n).enumerate() {
-            let tuple = FiveTuple {
-                client: *from,
-                server: local,
-                transport: Transport::Udp,
-            };
-            client_message(&mut guard, now, tuple, &bufs[i * SLOT..i * SLOT + len]);
-        }
-        guard.drain_events();
+        RECEIVED.with_borrow_mut(|batch| {
+            if batch.recv(&sock).is_err() {
+                return;
+            }
+            let mut guard = lock(&core);
+            let now = Instant::now();
+            for (data, from) in batch.iter() {
+                let tuple = FiveTuple {
+                    client: from,
+                    server: local,
+                    transport: Transport::Udp,
+                };
+                client_message(&mut guard, now, tuple, data);
+            }
+            guard.finish();
+        });
     }
 }
 
@@ -630,17 +675,10 @@ async fn tcp_client(stream: TcpStream, from: SocketAddr, core: Arc<Mutex<Core>>)
         server: local,
         transport: Transport::Tcp,
     };
-    let (mut rd, mut wr) = stream.into_split();
-    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(TCP_QUEUE);
-    lock(&core).tcp.insert(from, tx);
-    // Ends when the queue's sender is dropped and what was queued is written, and hands the
-    // stream back for copying.
-    let writer = tokio::spawn(async move {
-        while let Some(frame) = rx.recv().await {
-            wr.write_all(&frame).await.ok()?;
-        }
-        Some(wr)
-    });
+    let (mut rd, wr) = stream.into_split();
+    let out = Arc::new(TcpOut::default());
+    lock(&core).tcp.insert(from, out.clone());
+    let writer = tokio::spawn(out.clone().write(wr));
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = vec![0u8; 65536];
     let mut bound = None;
@@ -658,7 +696,7 @@ async fn tcp_client(stream: TcpStream, from: SocketAddr, core: Arc<Mutex<Core>>)
                     let mut guard = lock(&core);
                     let c = &mut *guard;
                     client_message(c, Instant::now(), tuple, &buf[..len]);
-                    c.drain_events();
+                    c.finish();
                     buf.drain(..len);
                     if let Some(id) = c.relays.binds.remove(&from) {
                         let (stop, stopped) = oneshot::channel();
@@ -671,6 +709,7 @@ async fn tcp_client(stream: TcpStream, from: SocketAddr, core: Arc<Mutex<Core>>)
                             _ => None,
                         };
                         c.tcp.remove(&from);
+                        out.close();
                         bound = Some((id, peer, stopped));
                         break 'read;
                     }
@@ -701,7 +740,7 @@ async fn tcp_client(stream: TcpStream, from: SocketAddr, core: Arc<Mutex<Core>>)
     let c = &mut *guard;
     c.tcp.remove(&from);
     c.server.release(&tuple, &mut c.relays);
-    c.drain_events();
+    c.finish();
 }
 
 /// Copies between a client's data connection and its peer connection until either closes or
@@ -747,7 +786,7 @@ async fn timers(core: Arc<Mutex<Core>>, config: Arc<Config>) {
         let mut guard = lock(&core);
         let c = &mut *guard;
         c.server.handle_timeout(Instant::now(), &mut c.relays);
-        c.drain_events();
+        c.finish();
     }
 }
 
@@ -845,6 +884,8 @@ async fn start(
             },
             udp: udp.clone(),
             tcp: HashMap::new(),
+            to_clients: SendBatch::default(),
+            to_peers: SendBatch::default(),
             log: log.clone(),
             alarms: alarms.clone(),
             credential_generation: config.credential_generation(),
