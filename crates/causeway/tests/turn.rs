@@ -1,6 +1,7 @@
 //! The TURN server of an Edge node against coturn's test clients (Debian package `coturn`):
 //! `turnutils_uclient` allocating and relaying over UDP and TCP, with channels and with Send
-//! indications, to `turnutils_peer`, and through TCP relays (RFC 6062) between its clients; `turnutils_stunclient` for an unauthenticated Binding;
+//! indications, to `turnutils_peer`, and through TCP relays (RFC 6062) between its clients,
+//! on IPv4 and on IPv6 relays; `turnutils_stunclient` for an unauthenticated Binding;
 //! and a STUN client of the test's own for what coturn's clients cannot be made to send.
 
 mod common;
@@ -80,16 +81,21 @@ impl Drop for Peer {
 }
 
 fn peer() -> Peer {
+    peer_at("127.0.0.1")
+}
+
+/// `turnutils_peer` on a free UDP port of `ip`.
+fn peer_at(ip: &str) -> Peer {
     let port = free_port();
     let child = tool("turnutils_peer")
-        .args(["-L", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-L", ip, "-p", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("turnutils_peer (Debian package coturn)");
     // It is listening once its port is taken.
     let deadline = Instant::now() + Duration::from_secs(5);
-    while UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+    while UdpSocket::bind((ip, port)).is_ok() {
         assert!(Instant::now() < deadline, "turnutils_peer did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -98,10 +104,22 @@ fn peer() -> Peer {
 
 /// Runs `turnutils_uclient` against the node; (success, everything it printed).
 fn uclient(port: u16, peer: u16, user: &str, password: &str, flags: &[&str]) -> (bool, String) {
+    uclient_to("127.0.0.1", port, peer, user, password, flags)
+}
+
+/// As [`uclient`], with the peer at `peer_ip`.
+fn uclient_to(
+    peer_ip: &str,
+    port: u16,
+    peer: u16,
+    user: &str,
+    password: &str,
+    flags: &[&str],
+) -> (bool, String) {
     let out = tool("timeout")
         .args(["60", "turnutils_uclient"])
         .args(flags)
-        .args(["-u", user, "-w", password, "-e", "127.0.0.1"])
+        .args(["-u", user, "-w", password, "-e", peer_ip])
         .args(["-r", &peer.to_string(), "-p", &port.to_string()])
         .arg("127.0.0.1")
         .output()
@@ -268,6 +286,40 @@ fn tcp_relays_join_clients_through_connect_and_connection_attempts() {
         assert!(Instant::now() < deadline, "relays left behind");
         std::thread::sleep(Duration::from_millis(100));
     }
+    assert!(node.stop());
+}
+
+#[test]
+fn ipv4_clients_get_ipv6_relays_at_lan_1s_ipv6_address() {
+    // LAN 1's IPv6 address is where IPv6 relays are opened (RFC 6156); loopback keeps the test
+    // off the machine's own network.
+    let (mut node, port) = turn_node(
+        (61500, 61599),
+        &["xConfiguration Ethernet 1 IP V6 Address: ::1"],
+    );
+    let peer = peer_at("::1");
+    for flags in [&["-x"][..], &["-x", "-t"], &["-x", "-s"]] {
+        let mut all = vec!["-n", "20", "-m", "2"];
+        all.extend_from_slice(flags);
+        let (ok, out) = uclient_to("::1", port, peer.port, USER, PASSWORD, &all);
+        assert!(ok, "uclient {flags:?} failed:\n{out}");
+        let (sent, received, lost) = totals(&out);
+        assert!(sent >= 40, "uclient {flags:?} sent {sent}:\n{out}");
+        assert_eq!((received, lost), (sent, 0), "uclient {flags:?}:\n{out}");
+    }
+    // TCP relays too, between two clients' IPv6 relays.
+    let (ok, out) = uclient(
+        port,
+        0,
+        USER,
+        PASSWORD,
+        &["-T", "-x", "-n", "20", "-m", "2"],
+    );
+    assert!(ok, "uclient -T -x failed:\n{out}");
+    let (sent, received, lost) = totals(&out);
+    assert_eq!((received, lost), (sent, 0), "{out}");
+    let log = node.event_log(Some("Relay Allocated"));
+    assert!(log.contains("Relay=\"[::1]:615"), "{log}");
     assert!(node.stop());
 }
 
