@@ -417,14 +417,16 @@ fn allocate(port: u16) -> (UdpSocket, Vec<u8>) {
 
 #[test]
 fn allocations_beyond_the_relay_ports_get_486_and_raise_the_capacity_alarm() {
-    // Three relay ports: three allocations at most.
+    // Three relay ports: three allocations at most, and a warning at nine tenths of that.
     let (mut node, port) = turn_node((61200, 61202), &[]);
     let mut held = Vec::new();
-    for _ in 0..3 {
+    for i in 0..3 {
         let (sock, answer) = allocate(port);
         let answer = Message::parse(&answer).unwrap();
         assert_eq!(answer.class(), Class::Success, "{:?}", answer.error_code());
         held.push(sock);
+        let alarms = node.ok("xStatus Alarm");
+        assert_eq!(alarms.contains("Id: 30005"), i == 2, "{i}: {alarms}");
     }
     let (_, refused) = allocate(port);
     let e = Message::parse(&refused).unwrap().error_code().unwrap();
@@ -433,6 +435,30 @@ fn allocations_beyond_the_relay_ports_get_486_and_raise_the_capacity_alarm() {
     assert!(status.contains("*s TURN Relays Active: 3"), "{status}");
     let alarms = node.ok("xStatus Alarm");
     assert!(alarms.contains("Id: 30024"), "{alarms}");
+    assert!(node.stop());
+}
+
+#[test]
+fn behind_a_static_nat_clients_are_told_the_public_relay_address() {
+    let (mut node, port) = turn_node(
+        (61600, 61609),
+        &[
+            "xConfiguration Ethernet 1 IP V4 StaticNAT Mode: On",
+            "xConfiguration Ethernet 1 IP V4 StaticNAT Address: 192.0.2.200",
+        ],
+    );
+    let (_sock, answer) = allocate(port);
+    let m = Message::parse(&answer).unwrap();
+    assert_eq!(m.class(), Class::Success, "{:?}", m.error_code());
+    let told = m.xor_address(at::XOR_RELAYED_ADDRESS).unwrap();
+    assert_eq!(told.ip().to_string(), "192.0.2.200");
+    assert!((61600..=61609).contains(&told.port()), "{told}");
+    // The socket itself is at the private address, on the port the client was told.
+    let status = node.ok("xStatus TURN");
+    assert!(
+        status.contains(&format!("Address: \"127.0.0.1:{}\"", told.port())),
+        "{status}"
+    );
     assert!(node.stop());
 }
 

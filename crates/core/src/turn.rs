@@ -31,6 +31,8 @@ use tokio::task::JoinHandle;
 
 /// The alarm raised while every relay the server may hand out is in use.
 const CAPACITY_ALARM: u32 = 30024;
+/// The warning raised while nine tenths of them are.
+const NEAR_CAPACITY_ALARM: u32 = 30005;
 /// Allocations at most on one node (the reference's figure for small and medium systems).
 const MAX_ALLOCATIONS: usize = 1800;
 /// Bytes queued for one TCP client before more are dropped.
@@ -83,6 +85,8 @@ struct Settings {
     relay_ip: IpAddr,
     /// LAN 1's IPv6 address, for IPv6 relays (RFC 6156).
     relay_v6: Option<Ipv6Addr>,
+    /// LAN 1's public address when it is behind a static NAT: what clients are told.
+    relay_nat: Option<Ipv4Addr>,
     ports: (u16, u16),
 }
 
@@ -112,6 +116,10 @@ impl Settings {
             relay_v6: snap
                 .get("Ethernet 1 IP V6 Address")
                 .and_then(|a| a.trim().parse::<Ipv6Addr>().ok()),
+            relay_nat: (snap.get("Ethernet 1 IP V4 StaticNAT Mode") == Some("On"))
+                .then(|| snap.get("Ethernet 1 IP V4 StaticNAT Address"))
+                .flatten()
+                .and_then(|a| a.trim().parse::<Ipv4Addr>().ok()),
             ports: (
                 port("Media Port Start", 60000),
                 port("Media Port End", 61799),
@@ -248,6 +256,22 @@ impl Core {
                 Event::CapacityAvailable => {
                     if let Some(a) = &self.alarms {
                         a.lower(CAPACITY_ALARM);
+                    }
+                }
+                Event::CapacityNear => {
+                    if let Some(a) = &self.alarms {
+                        a.raise(
+                            NEAR_CAPACITY_ALARM,
+                            &format!(
+                                "TURN relays in use have reached {}% of what this node can hold",
+                                causeway_turn::NEAR_CAPACITY
+                            ),
+                        );
+                    }
+                }
+                Event::CapacityNotNear => {
+                    if let Some(a) = &self.alarms {
+                        a.lower(NEAR_CAPACITY_ALARM);
                     }
                 }
             }
@@ -828,6 +852,7 @@ async fn start(
             capacity: settings.capacity(),
             relay_v4: relay_v4.or(Some(IpAddr::V4(Ipv4Addr::UNSPECIFIED))),
             relay_v6,
+            relay_nat_v4: settings.relay_nat.map(IpAddr::V4),
             software: Some(format!("causeway {}", env!("CARGO_PKG_VERSION"))),
         },
         &random_secret(),

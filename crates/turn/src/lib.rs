@@ -18,7 +18,7 @@ mod nonce;
 mod server;
 
 pub use allocation::{AllocationView, ConnectionView, Counters};
-pub use server::{Config, Event, Output, Server};
+pub use server::{Config, Event, Output, Server, NEAR_CAPACITY};
 
 use std::net::SocketAddr;
 

@@ -28,6 +28,9 @@ pub struct Config {
     pub relay_v4: Option<IpAddr>,
     /// The address IPv6 relays are opened on (RFC 6156).
     pub relay_v6: Option<IpAddr>,
+    /// The public address of IPv4 relays behind a static NAT: clients are given this address
+    /// with the relay's own port, while the relay socket stays at the private one.
+    pub relay_nat_v4: Option<IpAddr>,
     /// SOFTWARE in answers, if any.
     pub software: Option<String>,
 }
@@ -76,6 +79,10 @@ pub enum Event {
     CapacityReached,
     /// There is room again.
     CapacityAvailable,
+    /// Allocations in use reached [`NEAR_CAPACITY`] of the capacity.
+    CapacityNear,
+    /// And went below it again.
+    CapacityNotNear,
 }
 
 /// Events kept for the caller at most; beyond, the oldest go (a caller that never reads them
@@ -96,6 +103,7 @@ pub struct Server {
     out: Vec<u8>,
     events: Vec<Event>,
     at_capacity: bool,
+    near_capacity: bool,
     /// Transaction ids of the Data indications the server sends.
     next_tid: u64,
     /// Ports held for a later Allocate, by RESERVATION-TOKEN: the relay address and until when.
@@ -107,6 +115,10 @@ pub struct Server {
     connection_timers: BTreeSet<(Instant, u32)>,
     next_connection: u32,
 }
+
+/// The share of the capacity, in per cent, from which the server warns that relays are running
+/// out.
+pub const NEAR_CAPACITY: usize = 90;
 
 /// REQUESTED-TRANSPORT's protocol numbers.
 const UDP: u8 = 17;
@@ -191,6 +203,7 @@ impl Server {
             out: Vec::with_capacity(1600),
             events: Vec::new(),
             at_capacity: false,
+            near_capacity: false,
             next_tid: 0,
             reservations: HashMap::new(),
             next_token: 0,
@@ -283,6 +296,27 @@ impl Server {
         self.unbound_connections_lapse(now, relays);
     }
 
+    /// Reports when the allocations in use cross [`NEAR_CAPACITY`] of the capacity, either way.
+    fn check_load(&mut self) {
+        let near = self.allocations.len() * 100 >= self.config.capacity * NEAR_CAPACITY;
+        if near != self.near_capacity {
+            self.near_capacity = near;
+            self.event(if near {
+                Event::CapacityNear
+            } else {
+                Event::CapacityNotNear
+            });
+        }
+    }
+
+    /// The address a client is given for `relay`: its own, or its static NAT's.
+    fn advertised(&self, relay: SocketAddr) -> SocketAddr {
+        match self.config.relay_nat_v4 {
+            Some(public) if relay.is_ipv4() => SocketAddr::new(public, relay.port()),
+            _ => relay,
+        }
+    }
+
     /// Removes an allocation and reports it as expired or deleted.
     fn end(&mut self, tuple: &FiveTuple, relays: &mut dyn Relays, expired: bool) {
         if let Some(a) = self.remove(tuple, relays) {
@@ -315,6 +349,7 @@ impl Server {
             self.at_capacity = false;
             self.event(Event::CapacityAvailable);
         }
+        self.check_load();
         Some(a)
     }
 
@@ -565,7 +600,8 @@ impl Server {
                 return self.error(tuple, meth, &tid, 437, seal, Extra::None);
             }
             // A retransmission of the Allocate that made it: the same answer again.
-            let (relay, lifetime, client) = (a.relay, a.lifetime_secs, tuple.client);
+            let (relay, lifetime, client) =
+                (self.advertised(a.relay), a.lifetime_secs, tuple.client);
             return self.success(tuple, meth, &tid, seal, |b| {
                 b.xor_address(at::XOR_RELAYED_ADDRESS, &relay)
                     .u32(at::LIFETIME, lifetime)
@@ -693,7 +729,9 @@ impl Server {
             relay,
             username,
         });
+        self.check_load();
         let client = tuple.client;
+        let relay = self.advertised(relay);
         self.success(tuple, meth, &tid, seal, |b| {
             b.xor_address(at::XOR_RELAYED_ADDRESS, &relay)
                 .u32(at::LIFETIME, lifetime)

@@ -84,6 +84,7 @@ fn config() -> Config {
         capacity: 10,
         relay_v4: Some("203.0.113.1".parse().unwrap()),
         relay_v6: None,
+        relay_nat_v4: None,
         software: Some("causeway test".into()),
     }
 }
@@ -580,6 +581,55 @@ fn capacity_is_answered_486_and_alarmed_until_there_is_room() {
     });
     assert!(w.server.events().any(|e| e == Event::CapacityAvailable));
     allocate(&mut w, &mut c);
+}
+
+#[test]
+fn a_warning_comes_at_nine_tenths_of_the_capacity_and_goes_below() {
+    let mut w = world(config());
+    let mut clients: Vec<Client> = (0..9)
+        .map(|i| {
+            client(
+                &format!("198.51.100.7:{}", 41000 + i),
+                "alice",
+                "alice pass",
+            )
+        })
+        .collect();
+    w.relays.ports = (50000..50010).collect();
+    for c in clients.iter_mut().take(8) {
+        allocate(&mut w, c);
+    }
+    let near = |w: &mut World, e: Event| w.server.events().filter(|x| *x == e).count();
+    assert_eq!(near(&mut w, Event::CapacityNear), 0, "8 of 10");
+    allocate(&mut w, &mut clients[8]);
+    assert_eq!(near(&mut w, Event::CapacityNear), 1, "9 of 10");
+    ask(&mut w, &mut clients[0], method::REFRESH, |x| {
+        x.u32(at::LIFETIME, 0);
+    });
+    assert_eq!(near(&mut w, Event::CapacityNotNear), 1);
+}
+
+#[test]
+fn behind_a_static_nat_clients_are_given_the_public_address() {
+    let mut w = world(Config {
+        relay_nat_v4: Some("192.0.2.200".parse().unwrap()),
+        ..config()
+    });
+    let mut c = client("198.51.100.7:40000", "alice", "alice pass");
+    let told = allocate(&mut w, &mut c);
+    assert_eq!(told, "192.0.2.200:50000".parse().unwrap());
+    let real: SocketAddr = "203.0.113.1:50000".parse().unwrap();
+    assert!(
+        w.relays.open.contains(&real),
+        "the socket is at the private address"
+    );
+    assert_eq!(w.server.allocations(w.now)[0].relay, real);
+    // Data from a peer arrives at the real socket and reaches the client.
+    let peer: SocketAddr = "192.0.2.9:5000".parse().unwrap();
+    ask(&mut w, &mut c, method::CREATE_PERMISSION, |b| {
+        b.xor_address(at::XOR_PEER_ADDRESS, &peer);
+    });
+    assert!(w.server.handle_peer(w.now, real, peer, b"media").is_some());
 }
 
 /// EVEN-PORT with the R bit: an even port now, the odd one after it held for an Allocate that
