@@ -389,6 +389,15 @@ fn relay_address(like: &SocketAddr, client: &SocketAddr) -> Option<IpAddr> {
     route_to(&world)
 }
 
+/// `like`'s address, or when that is unspecified, the one [`relay_address`] finds.
+fn relay_ip(like: &SocketAddr, client: &SocketAddr) -> Option<IpAddr> {
+    if like.ip().is_unspecified() {
+        relay_address(like, client)
+    } else {
+        Some(like.ip())
+    }
+}
+
 /// The address this host sends from towards `to` (no packet is sent).
 fn route_to(to: &SocketAddr) -> Option<IpAddr> {
     let any: SocketAddr = match to {
@@ -462,11 +471,7 @@ fn tcp_relay(addr: SocketAddr, core: &Weak<Mutex<Core>>) -> Option<Relay> {
 
 impl Relays for RelaySockets {
     fn open(&mut self, like: &SocketAddr, client: &SocketAddr, even: bool) -> Option<SocketAddr> {
-        let ip = if like.ip().is_unspecified() {
-            relay_address(like, client)?
-        } else {
-            like.ip()
-        };
+        let ip = relay_ip(like, client)?;
         let core = self.core.clone();
         self.scan(ip, even, |addr| udp_relay(addr, &core))
     }
@@ -490,11 +495,7 @@ impl Relays for RelaySockets {
     }
 
     fn open_tcp(&mut self, like: &SocketAddr, client: &SocketAddr) -> Option<SocketAddr> {
-        let ip = if like.ip().is_unspecified() {
-            relay_address(like, client)?
-        } else {
-            like.ip()
-        };
+        let ip = relay_ip(like, client)?;
         let core = self.core.clone();
         self.scan(ip, false, |addr| tcp_relay(addr, &core))
     }
