@@ -142,6 +142,8 @@ struct Core {
     /// What this batch sends to UDP clients (from the listener) and to peers (from relays).
     to_clients: SendBatch,
     to_peers: SendBatch,
+    /// Wakes the task that sends what relay readers queued for clients (see [`flush_later`]).
+    flusher: Arc<Notify>,
     log: Arc<EventLog>,
     alarms: Option<Arc<Alarms>>,
     credential_generation: u64,
@@ -436,10 +438,23 @@ impl RelaySockets {
     }
 }
 
+/// Socket buffers of the TURN port and of each relay: media comes in bursts, and the kernel's
+/// default (about 200 KiB) drops them before the thread comes round. The kernel holds them to
+/// its own maximum (`net.core.rmem_max`), and uses what is queued, not what is allowed.
+const LISTENER_BUFFER: usize = 4 << 20;
+const RELAY_BUFFER: usize = 1 << 20;
+
+fn set_buffers(sock: &impl std::os::fd::AsFd, size: usize) {
+    let s = socket2::SockRef::from(sock);
+    let _ = s.set_recv_buffer_size(size);
+    let _ = s.set_send_buffer_size(size);
+}
+
 /// A UDP relay socket at `addr` with its reading task.
 fn udp_relay(addr: SocketAddr, core: &Weak<Mutex<Core>>) -> Option<Relay> {
     let std_sock = std::net::UdpSocket::bind(addr).ok()?;
     std_sock.set_nonblocking(true).ok()?;
+    set_buffers(&std_sock, RELAY_BUFFER);
     let sock = Arc::new(UdpSocket::from_std(std_sock).ok()?);
     let task = tokio::spawn(read_relay(sock.clone(), addr, core.clone()));
     Some(Relay::Udp(sock, task))
@@ -606,8 +621,21 @@ async fn read_relay(sock: Arc<UdpSocket>, relay: SocketAddr, core: Weak<Mutex<Co
                     send_to_client(&mut c.to_clients, &c.tcp, &tuple, bytes);
                 }
             }
-            c.finish();
+            c.flusher.notify_one();
         });
+        // Readiness and non-blocking reads cost nothing of tokio's task budget, so a socket
+        // that never runs dry would keep the thread: give the others their turn.
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Sends what the relay readers queued for clients. Each relay socket has its reader, and
+/// media arrives on many at once; the readers woken together all run before this task, which
+/// they wake, so their packets leave the listener in one call rather than one each.
+async fn flush_later(core: Arc<Mutex<Core>>, flusher: Arc<Notify>) {
+    loop {
+        flusher.notified().await;
+        lock(&core).finish();
     }
 }
 
@@ -665,6 +693,9 @@ async fn read_udp(sock: Arc<UdpSocket>, core: Arc<Mutex<Core>>) {
             }
             guard.finish();
         });
+        // As for the relays: a busy TURN port must not starve them, nor hold back the
+        // closing of the relays its clients let go (aborted tasks are dropped when they run).
+        tokio::task::yield_now().await;
     }
 }
 
@@ -867,6 +898,7 @@ async fn start(
         let s = std::net::UdpSocket::bind(settings.listen)
             .and_then(|s| s.set_nonblocking(true).map(|_| s))
             .map_err(|e| format!("cannot listen for TURN on UDP {}: {e}", settings.listen))?;
+        set_buffers(&s, LISTENER_BUFFER);
         Some(s)
     } else {
         None
@@ -897,6 +929,7 @@ async fn start(
         };
         (udp, tcp)
     };
+    let flusher = Arc::new(Notify::new());
     let core = Arc::new_cyclic(|weak: &Weak<Mutex<Core>>| {
         Mutex::new(Core {
             server,
@@ -912,6 +945,7 @@ async fn start(
             tcp: HashMap::new(),
             to_clients: SendBatch::default(),
             to_peers: SendBatch::default(),
+            flusher: flusher.clone(),
             log: log.clone(),
             alarms: alarms.clone(),
             credential_generation: config.credential_generation(),
@@ -925,6 +959,7 @@ async fn start(
             .spawn(move || {
                 rt.block_on(async move {
                     tokio::spawn(timers(core.clone(), config));
+                    tokio::spawn(flush_later(core.clone(), flusher));
                     if let Some(u) = udp {
                         tokio::spawn(read_udp(u, core.clone()));
                     }
