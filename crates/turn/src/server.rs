@@ -433,7 +433,11 @@ impl Server {
         let a = self.allocations.get_mut(&tuple)?;
         let peer = m.xor_address(at::XOR_PEER_ADDRESS)?;
         let data = m.data()?;
-        if a.tcp || !a.permitted(&peer.ip(), now) || Family::of(&peer) != Family::of(&a.relay) {
+        if a.tcp
+            || !a.permitted(&peer.ip(), now)
+            || Family::of(&peer) != Family::of(&a.relay)
+            || !peer_allowed(&a.relay, &peer)
+        {
             return None;
         }
         a.counters.to_peers += 1;
@@ -800,6 +804,9 @@ impl Server {
         if peers.iter().any(|p| Family::of(p) != family) {
             return self.error(tuple, meth, &tid, 443, seal, Extra::None);
         }
+        if !peers.iter().all(|p| peer_allowed(&a.relay, p)) {
+            return self.error(tuple, meth, &tid, 403, seal, Extra::None);
+        }
         let a = self.allocations.get_mut(&tuple).expect("looked up above");
         a.prune(now);
         for p in peers {
@@ -833,6 +840,9 @@ impl Server {
         // Channels carry datagrams; a TCP relay has connections instead.
         if a.tcp {
             return self.error(tuple, meth, &tid, 400, seal, Extra::None);
+        }
+        if !peer_allowed(&a.relay, &peer) {
+            return self.error(tuple, meth, &tid, 403, seal, Extra::None);
         }
         // A channel is bound to one peer and a peer to one channel, for the binding's life and
         // the quarantine after it.
@@ -935,6 +945,18 @@ fn finish(b: &mut Builder<'_>, software: Option<&str>, seal: Option<Seal>) {
         None => {}
     }
     b.fingerprint();
+}
+
+/// Whether a relay may send to `peer`: never to an unspecified, multicast or broadcast address,
+/// and to this host's loopback only from a relay that is itself on loopback, so that a relay
+/// on a public address cannot be used to reach services listening on the host.
+pub(crate) fn peer_allowed(relay: &SocketAddr, peer: &SocketAddr) -> bool {
+    let ip = peer.ip().to_canonical();
+    let bad = ip.is_unspecified()
+        || ip.is_multicast()
+        || matches!(ip, IpAddr::V4(v4) if v4.is_broadcast())
+        || (ip.is_loopback() && !relay.ip().to_canonical().is_loopback());
+    !bad
 }
 
 /// The lifetime granted: the default without a LIFETIME, else what was asked within the

@@ -987,3 +987,56 @@ fn unbound_connections_lapse_and_connections_end_with_their_allocation() {
     );
     assert_eq!(w.server.poll_timeout(), None);
 }
+
+#[test]
+fn peers_a_relay_must_not_reach_are_403() {
+    let mut w = world(config());
+    let mut c = client("198.51.100.7:40000", "alice", "alice pass");
+    allocate(&mut w, &mut c);
+    for bad in [
+        "127.0.0.1:5000",
+        "0.0.0.0:5000",
+        "224.0.0.5:5000",
+        "255.255.255.255:5000",
+    ] {
+        let peer: SocketAddr = bad.parse().unwrap();
+        let answer = ask(&mut w, &mut c, method::CREATE_PERMISSION, |b| {
+            b.xor_address(at::XOR_PEER_ADDRESS, &peer);
+        });
+        assert_eq!(code(&answer), Some(403), "permission for {bad}");
+        let answer = ask(&mut w, &mut c, method::CHANNEL_BIND, |b| {
+            b.channel_number(0x4000)
+                .xor_address(at::XOR_PEER_ADDRESS, &peer);
+        });
+        assert_eq!(code(&answer), Some(403), "channel to {bad}");
+    }
+    // One bad address spoils the request: no permission is made for the good one either.
+    let good: SocketAddr = "192.0.2.9:5000".parse().unwrap();
+    let bad: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+    let answer = ask(&mut w, &mut c, method::CREATE_PERMISSION, |b| {
+        b.xor_address(at::XOR_PEER_ADDRESS, &good)
+            .xor_address(at::XOR_PEER_ADDRESS, &bad);
+    });
+    assert_eq!(code(&answer), Some(403));
+    assert!(w.server.allocations(w.now)[0].permissions.is_empty());
+    // Connect, on a TCP relay.
+    let mut t = tcp_client("198.51.100.7:40001", "alice", "alice pass");
+    allocate_tcp(&mut w, &mut t);
+    let answer = ask(&mut w, &mut t, method::CONNECT, |b| {
+        b.xor_address(at::XOR_PEER_ADDRESS, &bad);
+    });
+    assert_eq!(code(&answer), Some(403));
+    assert!(w.relays.connecting.is_empty());
+
+    // A relay on loopback (a server deployed there) may reach loopback peers.
+    let mut w = world(Config {
+        relay_v4: Some("127.0.0.1".parse().unwrap()),
+        ..config()
+    });
+    let mut c = client("127.0.0.1:40000", "alice", "alice pass");
+    allocate(&mut w, &mut c);
+    let answer = ask(&mut w, &mut c, method::CREATE_PERMISSION, |b| {
+        b.xor_address(at::XOR_PEER_ADDRESS, &bad);
+    });
+    assert_eq!(code(&answer), None);
+}

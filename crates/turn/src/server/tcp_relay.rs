@@ -76,6 +76,9 @@ impl Server {
         if Family::of(&peer) != Family::of(&a.relay) {
             return Err(443);
         }
+        if !super::peer_allowed(&a.relay, &peer) {
+            return Err(403);
+        }
         if self
             .connections
             .values()
