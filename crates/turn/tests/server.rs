@@ -2,80 +2,14 @@
 //! of relay sockets, and time passed in.
 
 use causeway_stun::{attr_type as at, long_term_key, method, Builder, ChannelData, Class, Message};
-use causeway_turn::{Config, Event, FiveTuple, Output, Relays, Server, Transport};
-use std::collections::BTreeSet;
+use causeway_turn::{Config, Event, FiveTuple, Output, Server, Transport};
+use common::FakeRelays;
 use std::net::SocketAddr;
+
+mod common;
 use std::time::{Duration, Instant};
 
 const REALM: &str = "causeway.test";
-
-/// Relay "sockets" handed out from a small port range.
-#[derive(Default)]
-struct FakeRelays {
-    open: BTreeSet<SocketAddr>,
-    closed: Vec<SocketAddr>,
-    ports: Vec<u16>,
-    /// TCP relays among `open`.
-    tcp: BTreeSet<SocketAddr>,
-    /// Connections asked for (id, relay, peer), bound (id, data connection), closed.
-    connecting: Vec<(u32, SocketAddr, SocketAddr)>,
-    bound: Vec<(u32, FiveTuple)>,
-    closed_connections: Vec<u32>,
-}
-
-impl FakeRelays {
-    fn with_ports(ports: &[u16]) -> FakeRelays {
-        FakeRelays {
-            ports: ports.to_vec(),
-            ..Default::default()
-        }
-    }
-}
-
-impl Relays for FakeRelays {
-    fn open(&mut self, like: &SocketAddr, _client: &SocketAddr, even: bool) -> Option<SocketAddr> {
-        let i = self.ports.iter().position(|p| !even || p % 2 == 0)?;
-        let port = self.ports.remove(i);
-        let a = SocketAddr::new(like.ip(), port);
-        self.open.insert(a);
-        Some(a)
-    }
-    fn open_at(&mut self, addr: SocketAddr) -> bool {
-        match self.ports.iter().position(|p| *p == addr.port()) {
-            Some(i) => {
-                self.ports.remove(i);
-                self.open.insert(addr);
-                true
-            }
-            None => false,
-        }
-    }
-    fn close(&mut self, relay: SocketAddr) {
-        assert!(self.open.remove(&relay), "closed twice: {relay}");
-        self.tcp.remove(&relay);
-        self.closed.push(relay);
-        self.ports.push(relay.port());
-    }
-    fn open_tcp(&mut self, like: &SocketAddr, client: &SocketAddr) -> Option<SocketAddr> {
-        let a = self.open(like, client, false)?;
-        self.tcp.insert(a);
-        Some(a)
-    }
-    fn connect(&mut self, id: u32, relay: SocketAddr, peer: SocketAddr) {
-        assert!(self.tcp.contains(&relay), "a connection from a TCP relay");
-        self.connecting.push((id, relay, peer));
-    }
-    fn bind(&mut self, id: u32, data: FiveTuple) {
-        self.bound.push((id, data));
-    }
-    fn close_connection(&mut self, id: u32) {
-        assert!(
-            !self.closed_connections.contains(&id),
-            "connection {id} closed twice"
-        );
-        self.closed_connections.push(id);
-    }
-}
 
 fn config() -> Config {
     Config {
