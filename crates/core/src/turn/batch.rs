@@ -99,6 +99,9 @@ impl RecvBatch {
 pub(super) struct SendBatch {
     buf: Vec<u8>,
     msgs: Vec<(SocketAddr, usize, usize, SocketAddr)>,
+    /// The destinations of one call in the kernel's form, kept so that a call allocates
+    /// nothing.
+    addrs: Vec<SockAddr>,
 }
 
 impl SendBatch {
@@ -127,7 +130,9 @@ impl SendBatch {
             let end = i + self.msgs[i..].iter().take_while(|m| m.0 == via).count();
             if let Some(sock) = socket(&via) {
                 for chunk in self.msgs[i..end].chunks(SEND_CHUNK) {
-                    send_chunk(sock, &self.buf, chunk);
+                    self.addrs.clear();
+                    self.addrs.extend(chunk.iter().map(|m| SockAddr::from(m.3)));
+                    send_chunk(sock, &self.buf, chunk, &self.addrs);
                 }
             }
             i = end;
@@ -137,8 +142,14 @@ impl SendBatch {
     }
 }
 
-fn send_chunk(sock: &UdpSocket, buf: &[u8], msgs: &[(SocketAddr, usize, usize, SocketAddr)]) {
-    let addrs: Vec<SockAddr> = msgs.iter().map(|m| SockAddr::from(m.3)).collect();
+/// Sends `msgs` (their bytes in `buf`, their destinations in `addrs`) in as few calls as the
+/// kernel allows.
+fn send_chunk(
+    sock: &UdpSocket,
+    buf: &[u8],
+    msgs: &[(SocketAddr, usize, usize, SocketAddr)],
+    addrs: &[SockAddr],
+) {
     let mut iovs: [libc::iovec; SEND_CHUNK] = unsafe { std::mem::zeroed() };
     let mut hdrs: [libc::mmsghdr; SEND_CHUNK] = unsafe { std::mem::zeroed() };
     for (i, m) in msgs.iter().enumerate() {
