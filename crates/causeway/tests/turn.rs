@@ -462,6 +462,68 @@ fn behind_a_static_nat_clients_are_told_the_public_relay_address() {
     assert!(node.stop());
 }
 
+/// Relayed media leaves marked with `QoS Video`'s DSCP (media of no type the node can tell),
+/// from the relays towards peers and from the TURN port towards clients; tshark reads the
+/// marks off a capture.
+#[test]
+fn relayed_media_is_marked_with_the_video_dscp() {
+    let (mut node, port) = turn_node((61700, 61709), &["xConfiguration QoS Video: 40"]);
+    let peer = peer();
+    let file = tempfile::Builder::new().suffix(".pcap").tempfile().unwrap();
+    let filter = format!("udp and (portrange 61700-61709 or port {port})");
+    let dumpcap = tool("dumpcap")
+        .args(["-q", "-i", "lo", "-f", &filter, "-w"])
+        .arg(file.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dumpcap (Debian package tshark)");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::fs::metadata(file.path()).map_or(0, |m| m.len()) == 0 {
+        assert!(Instant::now() < deadline, "dumpcap did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let (ok, out) = uclient(port, peer.port, USER, PASSWORD, &["-n", "20", "-c"]);
+    assert!(ok, "{out}");
+    std::thread::sleep(Duration::from_millis(300));
+    common::signal(&dumpcap, 2);
+    let mut dumpcap = dumpcap;
+    let _ = dumpcap.wait();
+    let fields = tool("tshark")
+        .arg("-r")
+        .arg(file.path())
+        .args(["-T", "fields", "-e", "udp.srcport", "-e", "ip.dsfield.dscp"])
+        .output()
+        .expect("tshark");
+    let text = String::from_utf8_lossy(&fields.stdout).to_string();
+    let (mut from_relays, mut from_port, mut from_peer) = (0, 0, 0);
+    for line in text.lines() {
+        let mut f = line.split('\t');
+        let (Some(src), Some(dscp)) = (f.next(), f.next()) else {
+            continue;
+        };
+        let src: u16 = src.parse().unwrap_or(0);
+        let dscp: u8 = dscp.parse().unwrap_or(255);
+        if (61700..=61709).contains(&src) {
+            assert_eq!(dscp, 40, "from relay port {src}:\n{text}");
+            from_relays += 1;
+        } else if src == port {
+            assert_eq!(dscp, 40, "from the TURN port:\n{text}");
+            from_port += 1;
+        } else if src == peer.port {
+            // The peer marks nothing: the capture tells marks apart.
+            assert_eq!(dscp, 0, "{text}");
+            from_peer += 1;
+        }
+    }
+    assert!(
+        from_relays >= 20 && from_port >= 20 && from_peer >= 20,
+        "relays {from_relays}, TURN port {from_port}, peer {from_peer}:\n{text}"
+    );
+    assert!(node.stop());
+}
+
 #[test]
 fn a_core_node_does_not_run_the_turn_server() {
     let node = Node::new();

@@ -88,6 +88,9 @@ struct Settings {
     /// LAN 1's public address when it is behind a static NAT: what clients are told.
     relay_nat: Option<Ipv4Addr>,
     ports: (u16, u16),
+    /// The DSCP of what the service sends: relayed media is of no type the node can tell, so
+    /// it is marked as video, as the reference marks media it cannot identify.
+    dscp: u8,
 }
 
 impl Settings {
@@ -124,6 +127,10 @@ impl Settings {
                 port("Media Port Start", 60000),
                 port("Media Port End", 61799),
             ),
+            dscp: snap
+                .get("QoS Video")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(34),
         })
     }
 
@@ -348,6 +355,8 @@ struct RelaySockets {
     /// Data connections just bound by a ConnectionBind (client address → connection), for
     /// their reading task to pick up.
     binds: HashMap<SocketAddr, u32>,
+    /// The DSCP relays mark what they send with.
+    dscp: u8,
     core: Weak<Mutex<Core>>,
 }
 
@@ -450,11 +459,34 @@ fn set_buffers(sock: &impl std::os::fd::AsFd, size: usize) {
     let _ = s.set_send_buffer_size(size);
 }
 
+/// Marks what `sock` sends with `dscp` (in the IPv4 type of service or the IPv6 traffic
+/// class, whose upper six bits it is).
+fn mark(sock: &impl std::os::fd::AsFd, v6: bool, dscp: u8) {
+    use std::os::fd::AsRawFd;
+    let value = libc::c_int::from(dscp) << 2;
+    let (level, name) = if v6 {
+        (libc::IPPROTO_IPV6, libc::IPV6_TCLASS)
+    } else {
+        (libc::IPPROTO_IP, libc::IP_TOS)
+    };
+    // SAFETY: an int option, passed with its size, on a socket the caller owns.
+    unsafe {
+        libc::setsockopt(
+            sock.as_fd().as_raw_fd(),
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+}
+
 /// A UDP relay socket at `addr` with its reading task.
-fn udp_relay(addr: SocketAddr, core: &Weak<Mutex<Core>>) -> Option<Relay> {
+fn udp_relay(addr: SocketAddr, core: &Weak<Mutex<Core>>, dscp: u8) -> Option<Relay> {
     let std_sock = std::net::UdpSocket::bind(addr).ok()?;
     std_sock.set_nonblocking(true).ok()?;
     set_buffers(&std_sock, RELAY_BUFFER);
+    mark(&std_sock, addr.is_ipv6(), dscp);
     let sock = Arc::new(UdpSocket::from_std(std_sock).ok()?);
     let task = tokio::spawn(read_relay(sock.clone(), addr, core.clone()));
     Some(Relay::Udp(sock, task))
@@ -462,12 +494,14 @@ fn udp_relay(addr: SocketAddr, core: &Weak<Mutex<Core>>) -> Option<Relay> {
 
 /// A TCP socket at `addr` that other sockets of the relay may share: the relay listens on it,
 /// and its connections to peers leave from it (RFC 6062 §5.2).
-fn shared_tcp_socket(addr: SocketAddr) -> std::io::Result<TcpSocket> {
+fn shared_tcp_socket(addr: SocketAddr, dscp: u8) -> std::io::Result<TcpSocket> {
     let sock = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
         TcpSocket::new_v6()?
     };
+    // Connections accepted on it take its marking with them.
+    mark(&sock, addr.is_ipv6(), dscp);
     sock.set_reuseaddr(true)?;
     sock.set_reuseport(true)?;
     sock.bind(addr)?;
@@ -475,8 +509,8 @@ fn shared_tcp_socket(addr: SocketAddr) -> std::io::Result<TcpSocket> {
 }
 
 /// A listening TCP relay at `addr` with its accepting task.
-fn tcp_relay(addr: SocketAddr, core: &Weak<Mutex<Core>>) -> Option<Relay> {
-    let listener = shared_tcp_socket(addr).ok()?.listen(64).ok()?;
+fn tcp_relay(addr: SocketAddr, core: &Weak<Mutex<Core>>, dscp: u8) -> Option<Relay> {
+    let listener = shared_tcp_socket(addr, dscp).ok()?.listen(64).ok()?;
     Some(Relay::Tcp(tokio::spawn(accept_peers(
         listener,
         addr,
@@ -487,8 +521,8 @@ fn tcp_relay(addr: SocketAddr, core: &Weak<Mutex<Core>>) -> Option<Relay> {
 impl Relays for RelaySockets {
     fn open(&mut self, like: &SocketAddr, client: &SocketAddr, even: bool) -> Option<SocketAddr> {
         let ip = relay_ip(like, client)?;
-        let core = self.core.clone();
-        self.scan(ip, even, |addr| udp_relay(addr, &core))
+        let (core, dscp) = (self.core.clone(), self.dscp);
+        self.scan(ip, even, |addr| udp_relay(addr, &core, dscp))
     }
 
     fn open_at(&mut self, addr: SocketAddr) -> bool {
@@ -496,7 +530,7 @@ impl Relays for RelaySockets {
         if !(lo..=hi).contains(&addr.port()) || self.sockets.contains_key(&addr) {
             return false;
         }
-        match udp_relay(addr, &self.core) {
+        match udp_relay(addr, &self.core, self.dscp) {
             Some(relay) => {
                 self.sockets.insert(addr, relay);
                 true
@@ -511,12 +545,12 @@ impl Relays for RelaySockets {
 
     fn open_tcp(&mut self, like: &SocketAddr, client: &SocketAddr) -> Option<SocketAddr> {
         let ip = relay_ip(like, client)?;
-        let core = self.core.clone();
-        self.scan(ip, false, |addr| tcp_relay(addr, &core))
+        let (core, dscp) = (self.core.clone(), self.dscp);
+        self.scan(ip, false, |addr| tcp_relay(addr, &core, dscp))
     }
 
     fn connect(&mut self, id: u32, relay: SocketAddr, peer: SocketAddr) {
-        let task = tokio::spawn(connect_peer(id, relay, peer, self.core.clone()));
+        let task = tokio::spawn(connect_peer(id, relay, peer, self.dscp, self.core.clone()));
         self.connections
             .insert(id, PeerConnection::Connecting(task));
     }
@@ -534,8 +568,14 @@ impl Relays for RelaySockets {
 
 /// Makes connection `id` from TCP relay `relay` to `peer` for a Connect, and tells the server
 /// how it went; a peer silent for as long as a connection may wait for its bind has failed.
-async fn connect_peer(id: u32, relay: SocketAddr, peer: SocketAddr, core: Weak<Mutex<Core>>) {
-    let attempt = async { shared_tcp_socket(relay)?.connect(peer).await };
+async fn connect_peer(
+    id: u32,
+    relay: SocketAddr,
+    peer: SocketAddr,
+    dscp: u8,
+    core: Weak<Mutex<Core>>,
+) {
+    let attempt = async { shared_tcp_socket(relay, dscp)?.connect(peer).await };
     let stream = tokio::time::timeout(turn_timers::CONNECTION_BIND, attempt)
         .await
         .ok()
@@ -899,6 +939,7 @@ async fn start(
             .and_then(|s| s.set_nonblocking(true).map(|_| s))
             .map_err(|e| format!("cannot listen for TURN on UDP {}: {e}", settings.listen))?;
         set_buffers(&s, LISTENER_BUFFER);
+        mark(&s, settings.listen.is_ipv6(), settings.dscp);
         Some(s)
     } else {
         None
@@ -907,6 +948,7 @@ async fn start(
         let l = std::net::TcpListener::bind(settings.listen)
             .and_then(|l| l.set_nonblocking(true).map(|_| l))
             .map_err(|e| format!("cannot listen for TURN on TCP {}: {e}", settings.listen))?;
+        mark(&l, settings.listen.is_ipv6(), settings.dscp);
         Some(l)
     } else {
         None
@@ -939,6 +981,7 @@ async fn start(
                 sockets: HashMap::new(),
                 connections: HashMap::new(),
                 binds: HashMap::new(),
+                dscp: settings.dscp,
                 core: weak.clone(),
             },
             udp: udp.clone(),
