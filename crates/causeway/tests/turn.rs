@@ -524,6 +524,48 @@ fn relayed_media_is_marked_with_the_video_dscp() {
     assert!(node.stop());
 }
 
+/// `ProtocolMode` decides which transports the TURN port takes; a change restarts the service
+/// on the new ones.
+#[test]
+fn protocol_mode_limits_the_transports() {
+    let (mut node, port) = turn_node(
+        (61710, 61719),
+        &["xConfiguration Traversal Server TURN ProtocolMode: UDP"],
+    );
+    let peer = peer();
+    let (ok, out) = uclient(port, peer.port, USER, PASSWORD, &["-n", "5"]);
+    assert!(ok, "UDP while UDP only:\n{out}");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "TCP taken while UDP only"
+    );
+    assert!(node.ok("xStatus TURN").contains("Protocols: UDP"));
+
+    node.ok("xConfiguration Traversal Server TURN ProtocolMode: TCP");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !node.ok("xStatus TURN").contains("Protocols: TCP") {
+        assert!(
+            Instant::now() < deadline,
+            "the service did not restart on TCP"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (ok, out) = uclient(port, peer.port, USER, PASSWORD, &["-t", "-n", "5"]);
+    assert!(ok, "TCP while TCP only:\n{out}");
+    // Nothing answers on UDP any more.
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut req = Vec::new();
+    Builder::new(&mut req, method::ALLOCATE, Class::Request, &[7; 12]).requested_transport(17);
+    sock.send_to(&req, ("127.0.0.1", port)).unwrap();
+    let mut buf = [0u8; 1500];
+    assert!(
+        sock.recv(&mut buf).is_err(),
+        "an answer over UDP while TCP only"
+    );
+    assert!(node.stop());
+}
+
 #[test]
 fn a_core_node_does_not_run_the_turn_server() {
     let node = Node::new();
