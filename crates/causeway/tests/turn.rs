@@ -61,6 +61,20 @@ fn turn_node_with(ports: (u16, u16), extra: &[&str], https: Option<u16>) -> (Nod
     panic!("no TURN server could be started");
 }
 
+/// `xStatus TURN` once `done` holds of it, within `secs` seconds; the test fails saying `what`
+/// was not seen.
+fn turn_status_when(node: &Node, secs: u64, what: &str, done: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let s = node.ok("xStatus TURN");
+        if done(&s) {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "{what}:\n{s}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn tool(name: &str) -> Command {
     let mut c = Command::new(name);
     c.stdin(Stdio::null());
@@ -198,22 +212,15 @@ fn media_is_relayed_over_udp_and_tcp_with_channels_and_send_indications() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        let s = node.ok("xStatus TURN");
+    let status = turn_status_when(&node, 20, "no relay in use shown", |s| {
         let relaying = s.lines().any(|l| {
             l.split_once("Counters PacketsToPeers: ")
                 .is_some_and(|(_, n)| n.trim() != "0")
         });
-        if s.contains("Permission 1 Address: \"127.0.0.1\"")
+        s.contains("Permission 1 Address: \"127.0.0.1\"")
             && s.contains("Channel 1 Peer")
             && relaying
-        {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "no relay in use shown:\n{s}");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    });
     let _ = running.kill();
     let _ = running.wait();
     assert!(
@@ -264,15 +271,9 @@ fn tcp_relays_join_clients_through_connect_and_connection_attempts() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        let s = node.ok("xStatus TURN");
-        if s.contains("Connection 1 State: Bound") {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "no bound connection shown:\n{s}");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = turn_status_when(&node, 20, "no bound connection shown", |s| {
+        s.contains("Connection 1 State: Bound")
+    });
     let _ = running.kill();
     let _ = running.wait();
     assert!(status.contains("RelayProtocol: TCP"), "{status}");
@@ -281,11 +282,9 @@ fn tcp_relays_join_clients_through_connect_and_connection_attempts() {
         "the peer is the other client's relay:\n{status}"
     );
     // Killed clients take their control connections with them, and so their relays.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !node.ok("xStatus TURN").contains("Relays Active: 0") {
-        assert!(Instant::now() < deadline, "relays left behind");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    turn_status_when(&node, 10, "relays left behind", |s| {
+        s.contains("Relays Active: 0")
+    });
     assert!(node.stop());
 }
 
@@ -542,14 +541,9 @@ fn protocol_mode_limits_the_transports() {
     assert!(node.ok("xStatus TURN").contains("Protocols: UDP"));
 
     node.ok("xConfiguration Traversal Server TURN ProtocolMode: TCP");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !node.ok("xStatus TURN").contains("Protocols: TCP") {
-        assert!(
-            Instant::now() < deadline,
-            "the service did not restart on TCP"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    turn_status_when(&node, 10, "the service did not restart on TCP", |s| {
+        s.contains("Protocols: TCP")
+    });
     let (ok, out) = uclient(port, peer.port, USER, PASSWORD, &["-t", "-n", "5"]);
     assert!(ok, "TCP while TCP only:\n{out}");
     // Nothing answers on UDP any more.
