@@ -273,7 +273,8 @@ impl Server {
         .min()
     }
 
-    /// Ends the allocations whose lifetime ran out, and reservations nobody claimed.
+    /// Ends the allocations whose lifetime ran out, reservations nobody claimed, and peer
+    /// connections nobody bound.
     pub fn handle_timeout(&mut self, now: Instant, relays: &mut dyn Relays) {
         let lapsed: Vec<[u8; 8]> = self
             .reservations
