@@ -1329,41 +1329,29 @@ fn count_at_clients(socks: &[&UdpSocket], length: usize, stop: &AtomicBool) -> (
     }
 }
 
-fn to_peer(eng: &Engine, ready: &[usize], peer: &UdpSocket, a: &Args) -> Flow {
+/// Sends for `--seconds` at `--rate` (or as fast as the kernel takes), one batch at a time,
+/// while `count` counts arrivals on its own thread until told to stop. `send` fills the batch
+/// with `n` datagrams and sends them; what it returns is what the kernel took, or why not.
+fn blast(
+    a: &Args,
+    count: impl FnOnce(&AtomicBool) -> (u64, Instant) + Send,
+    mut send: impl FnMut(&mut SendBatch, usize) -> io::Result<usize>,
+) -> Flow {
     let stop = AtomicBool::new(false);
-    let frames: Vec<Vec<u8>> = ready
-        .iter()
-        .map(|&i| {
-            let mut f = ChannelData::header(eng.slots[i].channel, a.length).to_vec();
-            f.resize(4 + a.length, 0x5a);
-            f
-        })
-        .collect();
-    let fds: Vec<RawFd> = ready
-        .iter()
-        .map(|&i| eng.slots[i].sock.as_raw_fd())
-        .collect();
-    let server = raw_addr(&eng.server);
     std::thread::scope(|s| {
-        let counter = s.spawn(|| count_at(peer, a.length, &stop));
+        let counter = s.spawn(|| count(&stop));
         let mut batch = SendBatch::new(a.batch);
         let mut sent = 0u64;
         let (mut send_errors, mut last_error) = (0u64, None);
         let start = Instant::now();
         let dur = Duration::from_secs_f64(a.seconds);
-        let mut k = 0;
         let sending = start + dur;
         while start.elapsed() < dur {
             let n = due(a.rate, start, sent, a.batch);
             if n == 0 {
                 continue;
             }
-            let c = k % fds.len();
-            k += 1;
-            for j in 0..n {
-                batch.set(j, &frames[c], &server);
-            }
-            match batch.send(fds[c], n) {
+            match send(&mut batch, n) {
                 Ok(took) => sent += took as u64,
                 Err(e) if full(&e) => {}
                 Err(e) => {
@@ -1385,8 +1373,38 @@ fn to_peer(eng: &Engine, ready: &[usize], peer: &UdpSocket, a: &Args) -> Flow {
     })
 }
 
+/// Each client in turn sends a batch of ChannelData to the server; counted at the peer.
+fn to_peer(eng: &Engine, ready: &[usize], peer: &UdpSocket, a: &Args) -> Flow {
+    let frames: Vec<Vec<u8>> = ready
+        .iter()
+        .map(|&i| {
+            let mut f = ChannelData::header(eng.slots[i].channel, a.length).to_vec();
+            f.resize(4 + a.length, 0x5a);
+            f
+        })
+        .collect();
+    let fds: Vec<RawFd> = ready
+        .iter()
+        .map(|&i| eng.slots[i].sock.as_raw_fd())
+        .collect();
+    let server = raw_addr(&eng.server);
+    let mut k = 0;
+    blast(
+        a,
+        |stop| count_at(peer, a.length, stop),
+        |batch, n| {
+            let c = k % fds.len();
+            k += 1;
+            for j in 0..n {
+                batch.set(j, &frames[c], &server);
+            }
+            batch.send(fds[c], n)
+        },
+    )
+}
+
+/// The peer sends to every relay in turn; counted at the clients.
 fn to_client(eng: &Engine, ready: &[usize], peer: &UdpSocket, a: &Args) -> Flow {
-    let stop = AtomicBool::new(false);
     let relays: Vec<(libc::sockaddr_storage, libc::socklen_t)> = ready
         .iter()
         .filter_map(|&i| eng.slots[i].relay.as_ref().map(raw_addr))
@@ -1394,48 +1412,24 @@ fn to_client(eng: &Engine, ready: &[usize], peer: &UdpSocket, a: &Args) -> Flow 
     let socks: Vec<&UdpSocket> = ready.iter().map(|&i| &eng.slots[i].sock).collect();
     let payload = vec![0xa5u8; a.length];
     let fd = peer.as_raw_fd();
-    std::thread::scope(|s| {
-        let counter = s.spawn(|| count_at_clients(&socks, a.length, &stop));
-        let mut batch = SendBatch::new(a.batch);
-        let mut sent = 0u64;
-        let (mut send_errors, mut last_error) = (0u64, None);
-        let start = Instant::now();
-        let dur = Duration::from_secs_f64(a.seconds);
-        let mut k = 0;
-        let sending = start + dur;
-        while start.elapsed() < dur {
-            let n = due(a.rate, start, sent, a.batch);
-            if n == 0 {
-                continue;
-            }
+    let mut k = 0;
+    blast(
+        a,
+        |stop| count_at_clients(&socks, a.length, stop),
+        |batch, n| {
             for j in 0..n {
                 batch.set(j, &payload, &relays[(k + j) % relays.len()]);
             }
-            match batch.send(fd, n) {
-                Ok(took) => {
-                    k = (k + took) % relays.len();
-                    sent += took as u64;
-                }
-                Err(e) if full(&e) => {}
+            let r = batch.send(fd, n);
+            k = match &r {
+                Ok(took) => (k + took) % relays.len(),
+                Err(e) if full(e) => k,
                 // Skips the relay the kernel will not send to, rather than trying it forever.
-                Err(e) => {
-                    k = (k + 1) % relays.len();
-                    send_errors += 1;
-                    last_error = Some(e);
-                }
-            }
-        }
-        stop.store(true, Ordering::Relaxed);
-        let (received, last) = counter.join().unwrap_or((0, start));
-        let secs = last.max(sending).duration_since(start).as_secs_f64();
-        Flow {
-            sent,
-            received,
-            secs,
-            send_errors,
-            last_error,
-        }
-    })
+                Err(_) => (k + 1) % relays.len(),
+            };
+            r
+        },
+    )
 }
 
 /// The line for one direction. `places` name the sockets whose kernel drops are shown.
